@@ -1,0 +1,312 @@
+import { readFileSync } from 'node:fs';
+import { DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
+import { KubeConfig, type User } from '@kubernetes/client-node';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { z } from 'zod';
+import { getEksToken, TOKEN_REFRESH_MS } from './token';
+
+/** Everything a Kubernetes client needs to reach and authenticate to one cluster. */
+export interface ClusterAccess {
+  /** EKS cluster name (or the key the explicit access was found under). */
+  clusterName: string;
+  /** API server URL, e.g. `https://ABC.gr7.eu-west-1.eks.amazonaws.com`. */
+  server: string;
+  /** Cluster CA bundle, PEM. */
+  caData: string;
+  /** Bearer token: an EKS token (valid ~14 minutes, see {@link refreshToken}) or a static one given explicitly. */
+  token?: string;
+  /** Client certificate, PEM (explicit access only). */
+  clientCert?: string;
+  /** Client private key, PEM (explicit access only). */
+  clientKey?: string;
+  /** EKS cluster status from DescribeCluster (`ACTIVE` or `UPDATING`); absent for explicit access. */
+  status?: string;
+  /**
+   * Mints a fresh bearer token. Set for EKS access, whose tokens expire; {@link kubeConfigFor}
+   * calls it so a long-lived client never sends an expired token.
+   */
+  refreshToken?: () => Promise<string>;
+}
+
+/** Endpoint, CA and credential given directly instead of looked up with DescribeCluster. */
+export interface ExplicitClusterAccess {
+  /** API server URL. */
+  server: string;
+  /** Cluster CA, PEM or base64 of PEM (kubeconfig `certificate-authority-data` style). */
+  caData: string;
+  /** Static bearer token. */
+  token?: string;
+  /** Client certificate, PEM or base64 of PEM. */
+  clientCert?: string;
+  /** Client private key, PEM or base64 of PEM. */
+  clientKey?: string;
+}
+
+/** Options of {@link getClusterAccess}. */
+export interface ClusterAccessOptions {
+  /** EKS cluster name (the `ClusterName` property of the custom resource). */
+  clusterName: string;
+  /** Region of the cluster. Default: the EKS client's region, else `AWS_REGION` / `AWS_DEFAULT_REGION`. */
+  region?: string;
+  /** EKS client for DescribeCluster. Default: a client for `region` (it honours `AWS_ENDPOINT_URL`). */
+  eks?: EKSClient;
+  /** Credentials that sign the EKS token. Default: the EKS client's credentials. */
+  credentials?: AwsCredentialIdentityProvider;
+  /** Skip DescribeCluster and use this endpoint/CA/credential (local control plane, tests). */
+  explicit?: ExplicitClusterAccess;
+}
+
+/** Name of the environment variable that maps cluster names to explicit access. */
+export const CLUSTER_ACCESS_ENV = 'KUBECFN_CLUSTER_ACCESS';
+
+/**
+ * The cluster is gone or going: DescribeCluster does not know it, or it is being deleted.
+ * A Delete treats this as success — there is nothing left to remove objects from.
+ */
+export class ClusterGoneError extends Error {
+  constructor(
+    message: string,
+    readonly clusterName: string,
+    readonly region: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** DescribeCluster answered ResourceNotFoundException. */
+export class ClusterNotFoundError extends ClusterGoneError {
+  constructor(clusterName: string, region: string, options?: ErrorOptions) {
+    super(`ClusterName '${clusterName}': cluster not found in region ${region}`, clusterName, region, options);
+  }
+}
+
+/** The cluster's status is DELETING (a stack delete racing the cluster's own deletion). */
+export class ClusterDeletingError extends ClusterGoneError {
+  constructor(clusterName: string, region: string) {
+    super(`ClusterName '${clusterName}': cluster is being deleted (status DELETING) in region ${region}`, clusterName, region);
+  }
+}
+
+/** The cluster exists but cannot be used: still being created, failed, or without an endpoint yet. */
+export class ClusterNotReadyError extends Error {
+  constructor(
+    message: string,
+    readonly clusterName: string,
+    readonly status: string | undefined,
+  ) {
+    super(message);
+    this.name = 'ClusterNotReadyError';
+  }
+}
+
+const explicitSchema = z.strictObject({
+  server: z.url({ protocol: /^https?$/ }),
+  caData: z.string().min(1),
+  token: z.string().min(1).optional(),
+  clientCert: z.string().min(1).optional(),
+  clientKey: z.string().min(1).optional(),
+});
+const explicitMapSchema = z.record(z.string(), explicitSchema);
+
+/**
+ * Explicit access for `clusterName` from `KUBECFN_CLUSTER_ACCESS`, if the variable is set:
+ * its value is either JSON or the path of a JSON file, an object keyed by cluster name whose
+ * values have the {@link ExplicitClusterAccess} shape. The key `*` matches any cluster name,
+ * for harnesses that cannot know a generated name in advance.
+ */
+function explicitFromEnv(clusterName: string): ExplicitClusterAccess | undefined {
+  const raw = process.env[CLUSTER_ACCESS_ENV]?.trim();
+  if (!raw) return undefined;
+  let text = raw;
+  if (!raw.startsWith('{')) {
+    try {
+      text = readFileSync(raw, 'utf8');
+    } catch (err) {
+      throw new Error(`${CLUSTER_ACCESS_ENV}: expected JSON or the path of a JSON file, could not read '${raw}': ${(err as Error).message}`, { cause: err });
+    }
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${CLUSTER_ACCESS_ENV}: invalid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = explicitMapSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new Error(`${CLUSTER_ACCESS_ENV}: expected {"<cluster name>": {"server", "caData", "token"?, "clientCert"?, "clientKey"?}}: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data[clusterName] ?? parsed.data['*'];
+}
+
+/** PEM as given, or decoded from base64 (the form kubeconfig files and DescribeCluster use). */
+function toPem(value: string): string {
+  return value.trimStart().startsWith('-----BEGIN') ? value : Buffer.from(value, 'base64').toString('utf8');
+}
+
+function fromExplicit(clusterName: string, explicit: ExplicitClusterAccess): ClusterAccess {
+  return {
+    clusterName,
+    server: explicit.server,
+    caData: toPem(explicit.caData),
+    ...(explicit.token ? { token: explicit.token } : {}),
+    ...(explicit.clientCert ? { clientCert: toPem(explicit.clientCert) } : {}),
+    ...(explicit.clientKey ? { clientKey: toPem(explicit.clientKey) } : {}),
+  };
+}
+
+/**
+ * Finds how to reach a cluster, in this order:
+ * 1. `opts.explicit`;
+ * 2. the entry for `clusterName` (or `*`) in the `KUBECFN_CLUSTER_ACCESS` environment variable —
+ *    JSON, or the path of a JSON file, mapping cluster names to {@link ExplicitClusterAccess}.
+ *    This is how local mode points the unchanged, bundled Lambda code at the local control plane;
+ *    in AWS the variable is unset;
+ * 3. EKS `DescribeCluster` for endpoint and CA, and {@link getEksToken} for a bearer token signed
+ *    with the EKS client's credentials (the provider's role, granted access by an access entry).
+ *
+ * Throws {@link ClusterNotFoundError} or {@link ClusterDeletingError} (both {@link ClusterGoneError},
+ * which a Delete treats as success) and {@link ClusterNotReadyError} for CREATING, PENDING or FAILED.
+ *
+ * @example
+ * ```ts
+ * const access = await getClusterAccess({ clusterName: props.ClusterName });
+ * const core = kubeConfigFor(access).makeApiClient(CoreV1Api);
+ *
+ * // local control plane, no AWS involved
+ * const local = await getClusterAccess({
+ *   clusterName: 'local',
+ *   explicit: { server: 'https://127.0.0.1:6443', caData: caPem, token: 'admin-token' },
+ * });
+ * ```
+ */
+export async function getClusterAccess(opts: ClusterAccessOptions): Promise<ClusterAccess> {
+  const { clusterName } = opts;
+  if (!clusterName) throw new Error('ClusterName: expected the name of an EKS cluster, got an empty value');
+  const explicit = opts.explicit ?? explicitFromEnv(clusterName);
+  if (explicit) return fromExplicit(clusterName, explicit);
+
+  const envRegion = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  const wantedRegion = opts.region ?? envRegion;
+  const eks = opts.eks ?? new EKSClient(wantedRegion ? { region: wantedRegion } : {});
+  const region = opts.region ?? (await eks.config.region().catch(() => undefined)) ?? envRegion;
+  if (!region) throw new Error(`ClusterName '${clusterName}': no AWS region; set AWS_REGION or pass a region`);
+
+  let cluster;
+  try {
+    ({ cluster } = await eks.send(new DescribeClusterCommand({ name: clusterName })));
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) throw new ClusterNotFoundError(clusterName, region, { cause: err });
+    throw new Error(`ClusterName '${clusterName}': DescribeCluster failed in region ${region}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!cluster) throw new ClusterNotFoundError(clusterName, region);
+
+  const status = cluster.status;
+  if (status === 'DELETING') throw new ClusterDeletingError(clusterName, region);
+  if (status === 'FAILED') {
+    throw new ClusterNotReadyError(`ClusterName '${clusterName}': cluster creation failed (status FAILED) in region ${region}; expected ACTIVE`, clusterName, status);
+  }
+  if (status === 'CREATING' || status === 'PENDING') {
+    throw new ClusterNotReadyError(
+      `ClusterName '${clusterName}': cluster is not ready (status ${status}) in region ${region}; expected ACTIVE — make the resource depend on the cluster`,
+      clusterName,
+      status,
+    );
+  }
+  const caBase64 = cluster.certificateAuthority?.data;
+  if (!cluster.endpoint || !caBase64) {
+    throw new ClusterNotReadyError(
+      `ClusterName '${clusterName}': DescribeCluster returned no ${cluster.endpoint ? 'certificate authority' : 'endpoint'} (status ${status ?? 'unknown'}) in region ${region}`,
+      clusterName,
+      status,
+    );
+  }
+
+  const credentials = opts.credentials ?? eks.config.credentials;
+  const refreshToken = () => getEksToken({ clusterName, region, credentials });
+  return {
+    clusterName,
+    server: cluster.endpoint,
+    caData: Buffer.from(caBase64, 'base64').toString('utf8'),
+    token: await refreshToken(),
+    ...(status ? { status } : {}),
+    refreshToken,
+  };
+}
+
+/** The package does not export its Authenticator interface; take it from the method that accepts one. */
+type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
+
+/** `authProvider.name` of users whose token {@link RefreshingTokenAuthenticator} supplies. */
+const REFRESHING_AUTH_PROVIDER = 'kubecfn-refreshing-token';
+
+/**
+ * Supplies the bearer token of a user whose token expires: mints one on first use and again once
+ * the cached one is {@link TOKEN_REFRESH_MS} old. Concurrent requests share one minting.
+ */
+class RefreshingTokenAuthenticator implements Authenticator {
+  private current?: { token: Promise<string>; mintedAt: number };
+
+  constructor(private readonly mint: () => Promise<string>) {}
+
+  isAuthProvider(user: User): boolean {
+    return user.authProvider?.name === REFRESHING_AUTH_PROVIDER;
+  }
+
+  async applyAuthentication(...[, opts]: Parameters<Authenticator['applyAuthentication']>): Promise<void> {
+    const now = Date.now();
+    if (!this.current || now - this.current.mintedAt >= TOKEN_REFRESH_MS) {
+      const token = this.mint();
+      this.current = { token, mintedAt: now };
+      // A failed minting must not be cached: the next request tries again.
+      token.catch(() => {
+        if (this.current?.token === token) this.current = undefined;
+      });
+    }
+    const token = await this.current.token;
+    // KubeConfig hands in a plain header object (it creates one when missing), as for its own authenticators.
+    const headers = (opts.headers ??= {}) as Record<string, string>;
+    headers.Authorization = `Bearer ${token}`;
+  }
+}
+
+/**
+ * A `KubeConfig` (one cluster, one user, one current context, all named after the cluster) for
+ * `@kubernetes/client-node` clients.
+ *
+ * Token refresh: when `access.refreshToken` is set (EKS access), the user carries no static token;
+ * an authenticator registered on this KubeConfig mints a token on the first request and a new
+ * one every 10 minutes, well inside the 15 minutes the authenticator accepts. Every API client
+ * made from the KubeConfig asks it per request, so long waits and continuations never send a
+ * stale token. Otherwise the static `access.token` and/or client certificate are used.
+ *
+ * @example
+ * ```ts
+ * const kc = kubeConfigFor(await getClusterAccess({ clusterName: 'ci' }));
+ * const objects = KubernetesObjectApi.makeApiClient(kc);
+ * ```
+ */
+export function kubeConfigFor(access: ClusterAccess): KubeConfig {
+  const kc = new KubeConfig();
+  const name = access.clusterName;
+  const base64 = (pem: string) => Buffer.from(pem, 'utf8').toString('base64');
+  let user: User = {
+    name,
+    ...(access.clientCert ? { certData: base64(access.clientCert) } : {}),
+    ...(access.clientKey ? { keyData: base64(access.clientKey) } : {}),
+  };
+  if (access.refreshToken) {
+    kc.addAuthenticator(new RefreshingTokenAuthenticator(access.refreshToken));
+    user = { ...user, authProvider: { name: REFRESHING_AUTH_PROVIDER, config: {} } };
+  } else if (access.token) {
+    user = { ...user, token: access.token };
+  }
+  kc.loadFromOptions({
+    clusters: [{ name, server: access.server, caData: base64(access.caData), skipTLSVerify: false }],
+    users: [user],
+    contexts: [{ name, cluster: name, user: name }],
+    currentContext: name,
+  });
+  return kc;
+}
