@@ -1,0 +1,143 @@
+/**
+ * The only place that talks to CloudFormation: builds the response body within the 4,096-byte
+ * limit and PUTs it to the pre-signed response URL, retrying with backoff and jitter.
+ */
+import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import type { ResponseBody } from './types';
+
+/** CloudFormation rejects larger bodies with "Response object is too long". */
+export const MAX_RESPONSE_BYTES = 4096;
+const TRUNCATED = ' [truncated]';
+
+const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** Cuts a string to at most `max` UTF-8 bytes without splitting a character. */
+function cutToBytes(text: string, max: number): string {
+  if (bytes(text) <= max) return text;
+  let out = Buffer.from(text, 'utf8').subarray(0, Math.max(0, max)).toString('utf8');
+  while (bytes(out) > max || out.endsWith('\uFFFD')) out = out.slice(0, -1);
+  return out;
+}
+
+/**
+ * Serialises a response, shrinking it until it fits: first the Data values (longest first; every
+ * key stays, because CloudFormation fails a GetAtt whose attribute is missing), then the Reason
+ * (keeping its head, where the cause is, and the log-stream pointer at its end).
+ *
+ * @example
+ * const body = serializeResponse({ Status: 'FAILED', Reason: hugeMessage, ... });
+ * Buffer.byteLength(body) <= 4096; // always
+ */
+export function serializeResponse(response: ResponseBody, suffix = ''): string {
+  const body: ResponseBody = { ...response, Data: response.Data ? { ...response.Data } : undefined };
+  if (body.Reason !== undefined) body.Reason = body.Reason + suffix;
+  let text = JSON.stringify(body);
+  if (bytes(text) <= MAX_RESPONSE_BYTES) return text;
+
+  if (body.Data) {
+    const data = body.Data;
+    // Shorten the longest value until the body fits; a value that cannot shrink further becomes ''.
+    for (;;) {
+      const over = bytes(JSON.stringify(body)) - MAX_RESPONSE_BYTES;
+      if (over <= 0) break;
+      const longest = Object.entries(data).sort((a, b) => bytes(b[1]) - bytes(a[1]))[0];
+      if (!longest || longest[1] === '') break;
+      const [key, value] = longest;
+      // JSON escaping can make a value cost more than its bytes: aim below what is strictly needed.
+      const keep = bytes(value) - over - TRUNCATED.length - 16;
+      data[key] = keep > 0 ? cutToBytes(value, keep) + TRUNCATED : '';
+    }
+    text = JSON.stringify(body);
+    if (bytes(text) <= MAX_RESPONSE_BYTES) return text;
+  }
+
+  if (body.Reason !== undefined) {
+    const reasonBytes = bytes(JSON.stringify(body.Reason));
+    const budget = MAX_RESPONSE_BYTES - (bytes(text) - reasonBytes) - 2 /* quotes */ - 16 /* escaping slack */;
+    const tail = `${TRUNCATED}${suffix}`;
+    let head = cutToBytes(response.Reason ?? '', Math.max(0, budget - bytes(tail)));
+    body.Reason = head + tail;
+    text = JSON.stringify(body);
+    while (bytes(text) > MAX_RESPONSE_BYTES && head.length > 0) {
+      head = head.slice(0, Math.max(0, head.length - Math.ceil((bytes(text) - MAX_RESPONSE_BYTES) / 2) - 1));
+      body.Reason = head + tail;
+      text = JSON.stringify(body);
+    }
+  }
+  if (bytes(text) > MAX_RESPONSE_BYTES) {
+    // Only reachable when the ids themselves are enormous: drop Data rather than send nothing.
+    body.Data = undefined;
+    text = JSON.stringify(body);
+  }
+  return text;
+}
+
+export interface SendOptions {
+  /** Attempts in all, the first included. */
+  attempts?: number;
+  /** First backoff in ms; doubles each retry, with full jitter. */
+  baseDelayMs?: number;
+  /** Per-attempt timeout in ms. */
+  timeoutMs?: number;
+  /** Epoch ms after which no retry starts (the Lambda deadline): better one lost answer than a killed process. */
+  deadline?: number;
+  /** Called after each failed attempt (for the log); never sees the URL. */
+  onRetry?: (attempt: number, error: string) => void;
+}
+
+/**
+ * PUTs the body to the pre-signed URL. Retries network errors and 5xx/429 answers with exponential
+ * backoff and full jitter; a 4xx other than 429 is final (the URL is wrong or expired).
+ *
+ * @returns the HTTP status of the accepted attempt.
+ * @throws after the last attempt, with a message that never contains the URL.
+ */
+export async function putResponse(url: string, body: string, options: SendOptions = {}): Promise<number> {
+  const attempts = options.attempts ?? 6;
+  const base = options.baseDelayMs ?? 200;
+  let lastError = '';
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      const status = await putOnce(url, body, options.timeoutMs ?? 10_000);
+      if (status >= 200 && status < 300) return status;
+      lastError = `HTTP ${status}`;
+      if (status < 500 && status !== 429) break;
+    } catch (error) {
+      lastError = error instanceof Error ? `${(error as NodeJS.ErrnoException).code ?? error.name}: ${error.message}` : String(error);
+      lastError = lastError.split(url).join('<response-url>');
+    }
+    if (attempt < attempts) {
+      const cap = Math.min(5_000, base * 2 ** (attempt - 1));
+      const delay = Math.round(Math.random() * cap);
+      if (options.deadline !== undefined && Date.now() + delay + 1_000 > options.deadline) break;
+      options.onRetry?.(attempt, lastError);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  throw new Error(`could not deliver the response to CloudFormation: ${lastError}`);
+}
+
+function putOnce(url: string, body: string, timeoutMs: number): Promise<number> {
+  const parsed = new URL(url);
+  const request = parsed.protocol === 'http:' ? httpRequest : httpsRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      parsed,
+      {
+        method: 'PUT',
+        // CloudFormation's pre-signed URL is signed with an empty content type.
+        headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
