@@ -197,7 +197,8 @@ export async function getClusterAccess(opts: ClusterAccessOptions): Promise<Clus
   try {
     ({ cluster } = await eks.send(new DescribeClusterCommand({ name: clusterName })));
   } catch (err) {
-    if (err instanceof ResourceNotFoundException) throw new ClusterNotFoundError(clusterName, region, { cause: err });
+    // By name as well: a second copy of the SDK (another bundle, a test's module registry) has its own class.
+    if (err instanceof ResourceNotFoundException || (err as Error).name === 'ResourceNotFoundException') throw new ClusterNotFoundError(clusterName, region, { cause: err });
     throw new Error(`ClusterName '${clusterName}': DescribeCluster failed in region ${region}: ${(err as Error).message}`, { cause: err });
   }
   if (!cluster) throw new ClusterNotFoundError(clusterName, region);

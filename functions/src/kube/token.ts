@@ -42,18 +42,24 @@ export interface EksTokenOptions {
   now?: Date;
 }
 
+/** STS hostname by region: resolving it builds a client, so do it once per region. */
+const stsHostnames = new Map<string, string>();
+
 /**
  * The STS host for a region, from the SDK's own endpoint rules (so the China and other partitions
  * get their own DNS suffix). Always the real regional host, never `AWS_ENDPOINT_URL_STS`: the
  * authenticator only accepts real STS hostnames, and the API server does the calling, not us.
  */
 function stsHostname(region: string): string {
+  const known = stsHostnames.get(region);
+  if (known) return known;
   const endpoint = new STSClient({ region }).config.endpointProvider({
     Region: region,
     UseFIPS: false,
     UseDualStack: false,
     UseGlobalEndpoint: false,
   });
+  stsHostnames.set(region, endpoint.url.hostname);
   return endpoint.url.hostname;
 }
 
