@@ -1,9 +1,9 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CreateClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { VersionApi } from '@kubernetes/client-node';
 import {
@@ -15,8 +15,8 @@ import {
   kubeConfigFor,
   type ClusterAccess,
 } from '../../../functions/src/kube';
+import { startMoto, type MotoServer } from '../../../scripts/local/moto';
 
-const root = resolve(__dirname, '../../..');
 const region = 'eu-west-1';
 const credentials = { accessKeyId: 'AKIDMOTO', secretAccessKey: 'moto-secret' };
 
@@ -27,36 +27,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((ok) => server.close(ok));
   return port;
-}
-
-/** moto server on a free loopback port, from the project's moto venv; stopped by `stop()`. */
-async function startMotoServer(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(join(root, '.venv/moto/bin/moto_server'), ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  const giveUpAt = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await fetch(`${endpoint}/moto-api/data.json`)).ok) return { endpoint, stop };
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > giveUpAt) {
-      await stop();
-      throw new Error(`moto_server did not answer on ${endpoint} within 60 s: ${stderr}`);
-    }
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
 }
 
 /**
@@ -81,12 +51,12 @@ function eksClient(endpoint: string, statusOverride?: string): EKSClient {
 }
 
 describe('getClusterAccess', () => {
-  let moto: Awaited<ReturnType<typeof startMotoServer>>;
+  let moto: MotoServer;
   let created: { endpoint: string; caBase64: string };
   const savedEnv = { ...process.env };
 
   beforeAll(async () => {
-    moto = await startMotoServer();
+    moto = await startMoto();
     const { cluster } = await eksClient(moto.endpoint).send(
       new CreateClusterCommand({
         name: 'ci',
