@@ -6,6 +6,7 @@ process.env.TZ = 'UTC';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { bundleProvider } from './build/bundle';
+import { buildHelmLayer } from './build/helm-layer';
 
 const root = resolve(__dirname, '..');
 export const providersDir = join(root, 'functions', 'src', 'providers');
@@ -19,7 +20,9 @@ async function main() {
     const zipBytes = (await stat(r.zipFile)).size;
     console.log(`${r.provider.padEnd(14)} ${(zipBytes / 1024).toFixed(0).padStart(6)} KiB zipped  ${(r.codeBytes / 1024).toFixed(0).padStart(6)} KiB index.js  → ${r.zipFile.slice(root.length + 1)}`);
   }
-  console.log(`built ${entries.length} provider package(s) in ${Date.now() - started} ms`);
+  const layer = await buildHelmLayer(packagesDir);
+  console.log(`${'HelmLayer'.padEnd(14)} ${(layer.zippedBytes / 1024).toFixed(0).padStart(6)} KiB zipped  ${(layer.unzippedBytes / 1024).toFixed(0).padStart(6)} KiB bin/helm${layer.rebuilt ? '' : ' (unchanged)'} → ${layer.zipFile.slice(root.length + 1)}`);
+  console.log(`built ${entries.length} provider package(s) and the helm layer in ${Date.now() - started} ms`);
 }
 
 main().catch((error) => {
