@@ -1,0 +1,169 @@
+// The Quick Start key layout: every published file keeps its repository-relative path under the
+// key prefix (s3://<bucket>/<prefix>templates/..., <prefix>submodules/vpc/templates/...,
+// <prefix>functions/packages/<Provider>/lambda.zip), which is what taskcat uploads and what the
+// templates' QSS3BucketName / QSS3KeyPrefix / QSS3BucketRegion parameters point at.
+
+/** Default key prefix, as the templates' QSS3KeyPrefix default. */
+export const defaultPrefix = 'kubecfn/';
+
+/** Default stack name for launch URLs and commands. */
+export const defaultStackName = 'kubecfn';
+
+/** The two entrypoint templates, by the short name `--template` takes. */
+export const entrypoints = {
+  'new-vpc': 'templates/kubecfn-entrypoint-new-vpc.template.yaml',
+  'existing-vpc': 'templates/kubecfn-entrypoint-existing-vpc.template.yaml',
+} as const;
+
+/** `new-vpc` or `existing-vpc`. */
+export type EntrypointName = keyof typeof entrypoints;
+
+/** Where the published tree lives. */
+export interface S3Location {
+  /** Bucket name (no dots: the https template URLs are virtual-hosted). */
+  bucket: string;
+  /** Key prefix ending in `/`, e.g. `kubecfn/`. */
+  prefix: string;
+  /** The bucket's region, e.g. `us-east-1`. */
+  region: string;
+}
+
+/**
+ * Checks a bucket name against the rules the templates' QSS3BucketName parameter enforces:
+ * 3–63 lowercase letters, digits and hyphens, not starting or ending with a hyphen. Dots are
+ * refused because `https://<bucket>.s3.<region>.amazonaws.com` stops matching the TLS certificate.
+ * Returns an error message, or undefined when valid.
+ *
+ * @example
+ * validateBucket('my-bucket'); // undefined
+ * validateBucket('My.Bucket'); // '--bucket must be ...'
+ */
+export function validateBucket(bucket: string): string | undefined {
+  if (!/^[0-9a-z][0-9a-z-]{1,61}[0-9a-z]$/.test(bucket)) {
+    return `--bucket must be 3-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen (got "${bucket}")`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks a key prefix: letters, digits, `-`, `.`, `_` and `/`, ending in `/`, not starting with `/`.
+ * Returns an error message, or undefined when valid.
+ *
+ * @example
+ * validatePrefix('kubecfn/'); // undefined
+ * validatePrefix('kubecfn');  // '--prefix must end with "/" ...'
+ */
+export function validatePrefix(prefix: string): string | undefined {
+  if (!prefix.endsWith('/')) return `--prefix must end with "/" (got "${prefix}"), e.g. "kubecfn/"`;
+  if (prefix.startsWith('/')) return `--prefix must not start with "/" (got "${prefix}")`;
+  if (!/^[0-9a-zA-Z._/-]+$/.test(prefix) || prefix.includes('//')) {
+    return `--prefix may hold only letters, digits, "-", ".", "_" and single "/" (got "${prefix}")`;
+  }
+  return undefined;
+}
+
+/** Checks a region name such as `us-east-1`. Returns an error message, or undefined when valid. */
+export function validateRegion(region: string): string | undefined {
+  return /^[a-z]{2}(-[a-z]+)+-\d+$/.test(region) ? undefined : `--region must be a region name such as us-east-1 (got "${region}")`;
+}
+
+/** The S3 key of a repository-relative path. */
+export function keyFor(location: Pick<S3Location, 'prefix'>, relativePath: string): string {
+  return `${location.prefix}${relativePath}`;
+}
+
+/** `amazonaws.com`, or `amazonaws.com.cn` in the China regions. */
+function urlSuffix(region: string): string {
+  return region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+}
+
+/**
+ * The https URL of a published file, in the virtual-hosted regional form the templates build
+ * their nested TemplateURLs with.
+ *
+ * @example
+ * objectUrl({ bucket: 'b', prefix: 'kubecfn/', region: 'eu-west-1' }, 'templates/x.yaml');
+ * // 'https://b.s3.eu-west-1.amazonaws.com/kubecfn/templates/x.yaml'
+ */
+export function objectUrl(location: S3Location, relativePath: string): string {
+  return `https://${location.bucket}.s3.${location.region}.${urlSuffix(location.region)}/${keyFor(location, relativePath)}`;
+}
+
+/** The template URL of an entrypoint. */
+export function entrypointUrl(location: S3Location, name: EntrypointName): string {
+  return objectUrl(location, entrypoints[name]);
+}
+
+/** The stack parameters that tell the templates where they were published. */
+export function quickStartParameters(location: S3Location): Record<string, string> {
+  return { QSS3BucketName: location.bucket, QSS3KeyPrefix: location.prefix, QSS3BucketRegion: location.region };
+}
+
+function consoleHost(region: string): string {
+  if (region.startsWith('cn-')) return 'console.amazonaws.cn';
+  if (region.startsWith('us-gov-')) return 'console.amazonaws-us-gov.com';
+  return 'console.aws.amazon.com';
+}
+
+/**
+ * The CloudFormation console's "quick create" URL for an entrypoint, with the QSS3 parameters filled in.
+ *
+ * @example
+ * launchStackUrl({ bucket: 'b', prefix: 'kubecfn/', region: 'us-east-1' }, 'new-vpc');
+ * // 'https://console.aws.amazon.com/cloudformation/home?region=us-east-1#/stacks/create/review?templateURL=https%3A%2F%2F...'
+ */
+export function launchStackUrl(location: S3Location, name: EntrypointName, stackName = defaultStackName): string {
+  const query = [
+    ['templateURL', entrypointUrl(location, name)],
+    ['stackName', stackName],
+    ...Object.entries(quickStartParameters(location)).map(([k, v]) => [`param_${k}`, v]),
+  ]
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join('&');
+  return `https://${consoleHost(location.region)}/cloudformation/home?region=${location.region}#/stacks/create/review?${query}`;
+}
+
+/** The capabilities every kubecfn stack needs: IAM roles (some named) and nested stacks. */
+export const capabilities = ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'] as const;
+
+/**
+ * The `aws cloudformation deploy` command equivalent to launching an entrypoint: the template file
+ * is the local copy of the entrypoint (identical to the published one), the nested stacks load from
+ * the bucket; `--s3-bucket` lets the CLI stage an entrypoint larger than 51,200 bytes.
+ */
+export function awsCliDeployCommand(location: S3Location, name: EntrypointName, stackName = defaultStackName): string {
+  return [
+    `aws cloudformation deploy --region ${location.region} --stack-name ${stackName}`,
+    `  --template-file ${entrypoints[name]}`,
+    `  --s3-bucket ${location.bucket} --s3-prefix ${location.prefix}cli`,
+    `  --capabilities ${capabilities.join(' ')}`,
+    `  --parameter-overrides ${Object.entries(quickStartParameters(location))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  ].join(' \\\n');
+}
+
+/** The `npm run deploy` command for an entrypoint. */
+export function npmDeployCommand(location: S3Location, name: EntrypointName, stackName = defaultStackName): string {
+  return `npm run deploy -- --stack-name ${stackName} --template ${name} --bucket ${location.bucket} --prefix ${location.prefix} --region ${location.region}`;
+}
+
+/** Content-Type for a published file, by extension. */
+export function contentTypeFor(path: string): string {
+  const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  switch (ext) {
+    case 'yaml':
+    case 'yml':
+      return 'application/yaml';
+    case 'json':
+      return 'application/json';
+    case 'zip':
+      return 'application/zip';
+    case 'md':
+      return 'text/markdown; charset=utf-8';
+    case 'txt':
+      return 'text/plain; charset=utf-8';
+    default:
+      return 'application/octet-stream';
+  }
+}

@@ -1,0 +1,91 @@
+// npm run publish -- --bucket B [--prefix P] [--region R]
+//
+// Uploads the templates, the submodules' templates and the built function packages to S3 in the
+// Quick Start key layout, then prints the launch-stack URLs for both entrypoints and the
+// equivalent `aws cloudformation deploy` command. Honours AWS_ENDPOINT_URL (e.g. moto server).
+import { resolve } from 'node:path';
+import { check, parseCommandLine, runMain, UsageError } from './lib/args';
+import { resolvedRegion, s3Client } from './lib/aws';
+import { collectPublishFiles, ensureBucket, formatBytes, publishTree } from './lib/publish-tree';
+import {
+  awsCliDeployCommand,
+  defaultPrefix,
+  defaultStackName,
+  entrypoints,
+  launchStackUrl,
+  npmDeployCommand,
+  validateBucket,
+  validatePrefix,
+  validateRegion,
+  type S3Location,
+} from './lib/s3-layout';
+
+const usage = `Usage: npm run publish -- --bucket BUCKET [options]
+
+Uploads templates/, submodules/*/templates/ and functions/packages/ to
+s3://BUCKET/PREFIX<path> and prints the launch-stack URLs.
+
+Options:
+  --bucket BUCKET      S3 bucket to publish to (required)
+  --prefix PREFIX      key prefix, ending in "/" (default "${defaultPrefix}")
+  --region REGION      the bucket's region (default: AWS_REGION or the profile's)
+  --stack-name NAME    stack name the launch URLs suggest (default "${defaultStackName}")
+  --create-bucket      create the bucket if it does not exist
+  --force              upload every file, even those already there unchanged
+  --root DIR           publish another checkout of the repository (default: this one)
+  -h, --help           show this help
+
+Run npm run build first: the function packages come from it.`;
+
+async function main(): Promise<number> {
+  const { values } = parseCommandLine(process.argv.slice(2), {
+    bucket: { type: 'string' },
+    prefix: { type: 'string', default: defaultPrefix },
+    region: { type: 'string' },
+    'stack-name': { type: 'string', default: defaultStackName },
+    'create-bucket': { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
+    root: { type: 'string' },
+  });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  if (!values.bucket) throw new UsageError('--bucket is required');
+  check(validateBucket(values.bucket));
+  check(validatePrefix(values.prefix));
+  if (values.region) check(validateRegion(values.region));
+
+  const root = resolve(values.root ?? resolve(__dirname, '..'));
+  const files = collectPublishFiles(root);
+  const s3 = s3Client(values.region);
+  const location: S3Location = { bucket: values.bucket, prefix: values.prefix, region: values.region ?? (await resolvedRegion(s3)) };
+
+  if (values['create-bucket'] && (await ensureBucket(s3, location)) === 'created') {
+    console.log(`Created bucket ${location.bucket} in ${location.region}.`);
+  }
+  console.log(`Publishing ${files.length} files from ${root} to s3://${location.bucket}/${location.prefix} (${location.region})`);
+  const started = Date.now();
+  const result = await publishTree(s3, { location, files, force: values.force, print: (line) => console.log(line) });
+  const bytes = result.uploaded.reduce((n, f) => n + f.size, 0);
+  console.log(
+    `Published in ${((Date.now() - started) / 1000).toFixed(1)} s: ${result.uploaded.length} uploaded (${formatBytes(bytes)}), ${result.unchanged.length} unchanged.`,
+  );
+
+  const stackName = values['stack-name'];
+  console.log(`
+Launch stack, new VPC (${entrypoints['new-vpc']}):
+  ${launchStackUrl(location, 'new-vpc', stackName)}
+
+Launch stack, existing VPC (${entrypoints['existing-vpc']}):
+  ${launchStackUrl(location, 'existing-vpc', stackName)}
+
+Or with the AWS CLI (new VPC; for an existing VPC use the other entrypoint and add its parameters):
+${awsCliDeployCommand(location, 'new-vpc', stackName)}
+
+Or with live progress of every nested stack:
+  ${npmDeployCommand(location, 'new-vpc', stackName)}`);
+  return 0;
+}
+
+runMain(usage, main);
