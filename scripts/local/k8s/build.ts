@@ -37,8 +37,9 @@ export interface KubernetesBinaries {
 /** The k8s.io/kubernetes version the wrapper go.mod requires: the cache key and the version the binaries report. */
 export function kubernetesVersion(): string {
   const goMod = readFileSync(join(moduleDir, 'go.mod'), 'utf8');
-  const match = /^require\s+k8s\.io\/kubernetes\s+(v\d+\.\d+\.\d+)\s*$/m.exec(goMod);
-  if (!match) throw new Error(`${join(moduleDir, 'go.mod')}: expected a line "require k8s.io/kubernetes vX.Y.Z"`);
+  // `go mod tidy` keeps it inside the require block (marked indirect: only `tool` lines use it).
+  const match = /^\s*(?:require\s+)?k8s\.io\/kubernetes\s+(v\d+\.\d+\.\d+)\b/m.exec(goMod);
+  if (!match) throw new Error(`${join(moduleDir, 'go.mod')}: expected a requirement "k8s.io/kubernetes vX.Y.Z"`);
   return match[1]!;
 }
 
