@@ -6,5 +6,7 @@ import { createProvider } from '../runtime';
 
 export const handler = createProvider({
   name: 'KubeProvider',
-  resources: {},
+  resources: {
+    'Custom::AwsAuth': () => import('../resources/aws-auth'),
+  },
 });

@@ -1,0 +1,180 @@
+/**
+ * Read-modify-write of `kube-system/aws-auth` with optimistic concurrency: every write carries the
+ * resourceVersion it was computed from, so a write that raced another (any other writer: a second
+ * stack, eksctl, EKS itself) is refused with 409 Conflict instead of silently undoing it. Then the
+ * ConfigMap is read again, the merge recomputed, and the write retried after a jittered backoff.
+ */
+import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../../runtime/logger';
+import { mergeAwsAuth, OWNERS_ANNOTATION, type MergeResult } from './merge';
+import type { Mappings } from './mappings';
+
+export const AWS_AUTH_NAMESPACE = 'kube-system';
+export const AWS_AUTH_NAME = 'aws-auth';
+
+/** The three calls the merge needs; a narrow seam so tests can reach the rare branches. */
+export interface AwsAuthStore {
+  /** The ConfigMap, or undefined when it (or its namespace) does not exist. */
+  read(): Promise<V1ConfigMap | undefined>;
+  /** Creates it; rejects with a {@link KubeStatusError} of status 409 if it exists already. */
+  create(configMap: V1ConfigMap): Promise<void>;
+  /** Replaces it, conditional on `metadata.resourceVersion`; 409 when that is no longer current. */
+  replace(configMap: V1ConfigMap): Promise<void>;
+}
+
+/** An error status from the API server, with the server's own message. */
+export class KubeStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KubeStatusError';
+  }
+}
+
+/** Reads the Status object out of the client's ApiException (its body is text or parsed JSON). */
+function toStatusError(error: unknown, action: string): unknown {
+  const e = error as { code?: unknown; body?: unknown };
+  if (typeof e?.code !== 'number') return error;
+  let body: unknown = e.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      // a plain-text body is its own message
+    }
+  }
+  const status = body as { message?: string; reason?: string } | string | undefined;
+  const message = typeof status === 'string' && status ? status : typeof status === 'object' && status?.message ? status.message : `HTTP ${e.code}`;
+  return new KubeStatusError(e.code, typeof status === 'object' ? status?.reason : undefined, `${action} ${AWS_AUTH_NAMESPACE}/${AWS_AUTH_NAME}: ${message}`);
+}
+
+/**
+ * The store backed by the API server.
+ *
+ * @example
+ * const store = apiServerStore(kubeConfigFor(await getClusterAccess({ clusterName })));
+ */
+export function apiServerStore(kc: KubeConfig): AwsAuthStore {
+  const core = kc.makeApiClient(CoreV1Api);
+  const target = { name: AWS_AUTH_NAME, namespace: AWS_AUTH_NAMESPACE };
+  return {
+    async read() {
+      try {
+        return await core.readNamespacedConfigMap(target);
+      } catch (error) {
+        const e = toStatusError(error, 'reading ConfigMap');
+        if (e instanceof KubeStatusError && e.status === 404) return undefined;
+        throw e;
+      }
+    },
+    async create(body) {
+      try {
+        await core.createNamespacedConfigMap({ namespace: AWS_AUTH_NAMESPACE, body });
+      } catch (error) {
+        throw toStatusError(error, 'creating ConfigMap');
+      }
+    },
+    async replace(body) {
+      try {
+        await core.replaceNamespacedConfigMap({ ...target, body });
+      } catch (error) {
+        throw toStatusError(error, 'updating ConfigMap');
+      }
+    },
+  };
+}
+
+/** Statuses worth another read-modify-write: a lost race, throttling, a server restarting. */
+const RETRYABLE = new Set([409, 429, 500, 502, 503, 504]);
+
+/** A lost race: worth retrying for as long as time allows. */
+const isConflict = (error: unknown) => error instanceof KubeStatusError && error.status === 409;
+
+/** Throttling, a server restarting, a dropped connection: worth a few more tries, not an unbounded wait. */
+const isTransient = (error: unknown) =>
+  error instanceof KubeStatusError
+    ? RETRYABLE.has(error.status)
+    : ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET'].includes(String((error as { code?: unknown })?.code ?? (error as { cause?: { code?: unknown } })?.cause?.code));
+
+/** Transient failures tolerated in one step before giving up with the last one. */
+const MAX_TRANSIENT_FAILURES = 5;
+
+export interface UpdateOptions {
+  /** Milliseconds the step may still use. */
+  remainingMs(): number;
+  logger: Pick<Logger, 'info' | 'warn'>;
+  /** Aborts waiting between attempts. */
+  signal?: AbortSignal;
+  /** Waiting between attempts (tests shorten it). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export type UpdateOutcome =
+  | { done: true; result: MergeResult; attempts: number; existed: boolean }
+  /** Ran out of time while other writers kept winning: go on in a later step. */
+  | { done: false; attempts: number };
+
+/** Time kept back for one more read and write after the last wait. */
+const ATTEMPT_RESERVE_MS = 3_000;
+
+/**
+ * Applies `wanted` for `ownerId` (undefined: remove everything it owns) to aws-auth, retrying on
+ * conflicts until it is written or time runs short. Creates the ConfigMap when it is absent and
+ * there is something to add; when it is absent and nothing is wanted, there is nothing to do.
+ *
+ * @throws ResourceError from the merge (conflicting mappings, unreadable aws-auth);
+ * KubeStatusError for an API error that retrying does not cure.
+ * @example
+ * const outcome = await updateAwsAuth(apiServerStore(kc), ctx.physicalId, mappings, { remainingMs: ctx.remainingMs, logger: ctx.logger });
+ */
+export async function updateAwsAuth(store: AwsAuthStore, ownerId: string, wanted: Mappings | undefined, opts: UpdateOptions): Promise<UpdateOutcome> {
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let transient = 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const current = await store.read();
+      const result = mergeAwsAuth(
+        { data: current?.data, ownersAnnotation: current?.metadata?.annotations?.[OWNERS_ANNOTATION] },
+        ownerId,
+        wanted,
+      );
+      if (!result.changed) return { done: true, result, attempts: attempt, existed: current !== undefined };
+      if (current) await store.replace(withContent(current, result));
+      else await store.create(withContent({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: AWS_AUTH_NAME, namespace: AWS_AUTH_NAMESPACE } }, result));
+      opts.logger.info('aws-auth written', {
+        attempt,
+        created: !current,
+        resourceVersion: current?.metadata?.resourceVersion,
+        appended: result.appended,
+        rewritten: result.rewritten,
+        removed: result.removed,
+      });
+      return { done: true, result, attempts: attempt, existed: current !== undefined };
+    } catch (error) {
+      if (!isConflict(error) && !(isTransient(error) && ++transient < MAX_TRANSIENT_FAILURES)) throw error;
+      // Full jitter on an exponential base: concurrent writers spread out instead of colliding again.
+      const wait = Math.round(Math.random() * Math.min(2_000, 50 * 2 ** Math.min(attempt, 10)));
+      if (opts.remainingMs() < wait + ATTEMPT_RESERVE_MS || opts.signal?.aborted) {
+        opts.logger.warn('aws-auth write still racing other writers; going on later', { attempt, error: (error as Error).message });
+        return { done: false, attempts: attempt };
+      }
+      opts.logger.info('aws-auth write lost a race or failed transiently; retrying', { attempt, waitMs: wait, error: (error as Error).message });
+      await sleep(wait);
+    }
+  }
+}
+
+/** `configMap` with the merge's data and ownership annotation; everything else kept as read. */
+function withContent(configMap: V1ConfigMap, result: MergeResult): V1ConfigMap {
+  const annotations = { ...(configMap.metadata?.annotations ?? {}) };
+  if (result.ownersAnnotation === undefined) delete annotations[OWNERS_ANNOTATION];
+  else annotations[OWNERS_ANNOTATION] = result.ownersAnnotation;
+  const metadata = { ...configMap.metadata };
+  if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
+  else delete metadata.annotations;
+  return { ...configMap, metadata, data: result.data };
+}
