@@ -1,0 +1,106 @@
+/**
+ * Runs the helm binary: an argument array (never a shell), captured output, killed when the step's
+ * signal aborts. Callers bound helm's own `--timeout` well inside the Lambda deadline, so the abort
+ * is a last resort that should never fire in the middle of a release operation.
+ */
+import { execFile } from 'node:child_process';
+
+/** Where Lambda finds the helm layer's binary (layers unpack into /opt). */
+export const LAYER_HELM_PATH = '/opt/bin/helm';
+
+/** The helm binary: `$HELM_BINARY` (tests, local mode), else the layer's `/opt/bin/helm`. */
+export const helmBinary = () => process.env.HELM_BINARY || LAYER_HELM_PATH;
+
+/** How much of helm's stderr a Reason carries: its last lines hold the error. */
+const STDERR_TAIL = 1500;
+
+/** Output helm may print; more is a runaway and is cut off by execFile. */
+const MAX_BUFFER = 64 * 1024 * 1024;
+
+export interface HelmResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** helm exited non-zero (or could not start); `stderrTail` is what a Reason quotes. */
+export class HelmCommandError extends Error {
+  constructor(
+    /** The helm sub-command, e.g. `upgrade`, for messages. */
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    readonly signal: NodeJS.Signals | null = null,
+  ) {
+    super(`helm ${command} ${signal ? `was killed (${signal})` : `exited with ${exitCode}`}: ${tail(stderr) || '(no output)'}`);
+    this.name = 'HelmCommandError';
+  }
+
+  /** helm's own words: the end of stderr, one line per message, `Error: ` prefixes kept. */
+  get stderrTail(): string {
+    return tail(this.stderr);
+  }
+}
+
+/** The last {@link STDERR_TAIL} characters of helm's stderr, trimmed to whole lines where possible. */
+export function tail(stderr: string): string {
+  const text = stderr.trim();
+  if (text.length <= STDERR_TAIL) return text;
+  const cut = text.slice(-STDERR_TAIL);
+  const newline = cut.indexOf('\n');
+  return `…${newline >= 0 && newline < 200 ? cut.slice(newline + 1) : cut}`;
+}
+
+export interface HelmRunOptions {
+  /** Aborts (kills) helm; pass the step's `ctx.signal`. */
+  signal?: AbortSignal;
+  /** Written to helm's stdin (e.g. a registry password for `--password-stdin`). Never logged. */
+  stdin?: string;
+}
+
+/**
+ * One helm environment: the binary and the variables that point it at a private home, cache,
+ * config and kubeconfig (see {@link openHelmSession}).
+ *
+ * @example
+ * const cli = new HelmCli({ HOME: '/tmp/helm-1', KUBECONFIG: '/tmp/kc-1/config', ... });
+ * const { stdout } = await cli.run(['status', 'web', '-n', 'apps', '-o', 'json'], { signal: ctx.signal });
+ */
+export class HelmCli {
+  constructor(
+    readonly env: Readonly<Record<string, string>>,
+    readonly binary: string = helmBinary(),
+  ) {}
+
+  /** Runs `helm <args>`; resolves with its output, or rejects with a {@link HelmCommandError}. */
+  run(args: readonly string[], options: HelmRunOptions = {}): Promise<HelmResult> {
+    const command = args[0] ?? '';
+    return new Promise((resolve, reject) => {
+      const child = execFile(
+        this.binary,
+        args,
+        { env: this.env, maxBuffer: MAX_BUFFER, encoding: 'utf8', killSignal: 'SIGKILL', ...(options.signal ? { signal: options.signal } : {}) },
+        (error, stdout, stderr) => {
+          if (!error) return resolve({ stdout, stderr });
+          const e = error as NodeJS.ErrnoException & { code?: number | string; signal?: NodeJS.Signals | null };
+          if (e.code === 'ENOENT') {
+            return reject(new HelmCommandError(command, null, `helm binary not found at ${this.binary} (set HELM_BINARY, or attach the helm layer so that ${LAYER_HELM_PATH} exists)`));
+          }
+          if (e.name === 'AbortError') return reject(new HelmCommandError(command, null, `${stderr}\nhelm ${command} was stopped: the step ran out of time`, 'SIGKILL'));
+          reject(new HelmCommandError(command, typeof e.code === 'number' ? e.code : null, stderr || e.message, e.signal ?? null));
+        },
+      );
+      if (options.stdin !== undefined) child.stdin?.end(options.stdin);
+      else child.stdin?.end();
+    });
+  }
+
+  /** Runs a command whose `-o json` output is parsed. */
+  async json<T>(args: readonly string[], options: HelmRunOptions = {}): Promise<T> {
+    const { stdout } = await this.run(args, options);
+    try {
+      return JSON.parse(stdout) as T;
+    } catch {
+      throw new HelmCommandError(args[0] ?? '', 0, `expected JSON from helm ${args[0]}, got: ${stdout.slice(0, 200)}`);
+    }
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * helm for the Helm provider: the CLI runner, a private per-invocation helm environment, chart
+ * sources (repository, OCI with ECR login, S3, packaged), values files, release operations and
+ * readiness checks for waits that outlast one invocation.
+ */
+export { HelmCli, HelmCommandError, helmBinary, LAYER_HELM_PATH, tail, type HelmResult, type HelmRunOptions } from './helm-cli';
+export { openHelmSession, kubeconfigYaml, type HelmSession } from './helm-session';
+export {
+  releaseHistory,
+  releaseStatus,
+  recoverRelease,
+  upgradeRelease,
+  uninstallRelease,
+  helmDuration,
+  isPending,
+  isReleaseNotFound,
+  isOperationInProgress,
+  isTimeout,
+  PENDING_STATUSES,
+  type HelmRelease,
+  type HistoryEntry,
+  type ReleaseRef,
+  type Recovery,
+  type UpgradeOptions,
+} from './release';
+export { parseChartSource, prepareChart, findLocalChart, chartRoots, describeAwsError, type ChartSource, type ChartProps, type ChartFetchers } from './chart-source';
+export { parseS3Url, ecrRegistry, loginToEcr, s3ObjectReader, ecrTokenSource, type S3Location, type ObjectReader, type EcrTokenSource } from './aws-sources';
+export { writeValuesFiles, type ValuesProps } from './values';
+export { watchedObjects, checkReadiness, notReadyReason, type WatchedObject } from './readiness';

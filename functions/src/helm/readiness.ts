@@ -1,0 +1,133 @@
+/**
+ * Readiness of a release's objects, checked the way `helm --wait` checks them, for waits that
+ * outlast one Lambda invocation: helm cannot resume a wait, so when `TimeoutSeconds` does not fit
+ * in the invocation the release is applied without `--wait` and these checks are polled across
+ * invocations instead. Only the kinds helm waits for are checked; everything else counts as ready.
+ */
+import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { kubeConfigFor, type ClusterAccess } from '../kube';
+
+/** An object to watch, small enough to travel in a continuation's state. */
+export interface WatchedObject {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+const WATCHED_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Pod', 'PersistentVolumeClaim', 'Service']);
+
+/**
+ * The objects of a release's manifest that helm would wait for, namespaced to the release's
+ * namespace when the manifest leaves it out.
+ *
+ * @example
+ * const objects = watchedObjects(release.manifest ?? '', release.namespace);
+ */
+export function watchedObjects(manifest: string, releaseNamespace: string): WatchedObject[] {
+  const out: WatchedObject[] = [];
+  for (const doc of parseAllDocuments(manifest)) {
+    const o = doc.toJS() as KubernetesObject | null;
+    if (!o?.kind || !o.apiVersion || !o.metadata?.name || !WATCHED_KINDS.has(o.kind)) continue;
+    out.push({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace ?? releaseNamespace, name: o.metadata.name });
+  }
+  return out;
+}
+
+type Obj = KubernetesObject & { spec?: any; status?: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** `25%` of `total`, rounded as Kubernetes rounds maxUnavailable (down), or the number itself. */
+function intOrPercent(value: unknown, total: number, fallback: string): number {
+  const v = value ?? fallback;
+  if (typeof v === 'number') return v;
+  const m = /^(\d+)%$/.exec(String(v));
+  return m ? Math.floor((Number(m[1]) * total) / 100) : Number(v) || 0;
+}
+
+/** Why an object is not ready yet, or `undefined` when it is. */
+export function notReadyReason(o: Obj): string | undefined {
+  const spec = o.spec ?? {};
+  const status = o.status ?? {};
+  const generationSeen = (status.observedGeneration ?? 0) >= (o.metadata?.generation ?? 0);
+  switch (o.kind) {
+    case 'Deployment': {
+      if (spec.paused) return undefined; // helm skips paused deployments
+      const replicas = spec.replicas ?? 1;
+      const maxUnavailable = spec.strategy?.type === 'Recreate' ? 0 : intOrPercent(spec.strategy?.rollingUpdate?.maxUnavailable, replicas, '25%');
+      const expected = replicas - maxUnavailable;
+      if (!generationSeen) return 'rollout not observed yet';
+      if ((status.updatedReplicas ?? 0) < replicas) return `${status.updatedReplicas ?? 0} of ${replicas} replicas updated`;
+      if ((status.readyReplicas ?? 0) < expected) return `${status.readyReplicas ?? 0} of ${expected} replicas ready`;
+      return undefined;
+    }
+    case 'StatefulSet': {
+      if (spec.updateStrategy?.type === 'OnDelete') return undefined;
+      const replicas = spec.replicas ?? 1;
+      const partition = spec.updateStrategy?.rollingUpdate?.partition ?? 0;
+      if (!generationSeen) return 'rollout not observed yet';
+      if ((status.updatedReplicas ?? 0) < replicas - partition) return `${status.updatedReplicas ?? 0} of ${replicas - partition} replicas updated`;
+      if ((status.readyReplicas ?? 0) < replicas) return `${status.readyReplicas ?? 0} of ${replicas} replicas ready`;
+      if (partition === 0 && status.currentRevision !== status.updateRevision) return 'update not rolled out to every replica yet';
+      return undefined;
+    }
+    case 'DaemonSet': {
+      if (spec.updateStrategy?.type === 'OnDelete') return undefined;
+      const desired = status.desiredNumberScheduled ?? 0;
+      const expected = desired - intOrPercent(spec.updateStrategy?.rollingUpdate?.maxUnavailable, desired, '1');
+      if (!generationSeen) return 'rollout not observed yet';
+      if ((status.updatedNumberScheduled ?? 0) < desired) return `${status.updatedNumberScheduled ?? 0} of ${desired} pods updated`;
+      if ((status.numberReady ?? 0) < expected) return `${status.numberReady ?? 0} of ${expected} pods ready`;
+      return undefined;
+    }
+    case 'ReplicaSet':
+    case 'ReplicationController': {
+      const replicas = spec.replicas ?? 1;
+      if (!generationSeen) return 'not observed yet';
+      return (status.readyReplicas ?? 0) >= replicas ? undefined : `${status.readyReplicas ?? 0} of ${replicas} replicas ready`;
+    }
+    case 'Pod': {
+      if (status.phase === 'Succeeded') return undefined;
+      const ready = (status.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+      return ready ? undefined : `pod ${status.phase ?? 'Pending'}, not ready`;
+    }
+    case 'PersistentVolumeClaim':
+      return status.phase === 'Bound' ? undefined : `claim ${status.phase ?? 'Pending'}, not bound`;
+    case 'Service': {
+      if (spec.type === 'ExternalName') return undefined;
+      if (spec.clusterIP !== 'None' && !spec.clusterIP) return 'no cluster IP yet';
+      if (spec.type === 'LoadBalancer' && !(spec.externalIPs?.length > 0) && !(status.loadBalancer?.ingress?.length > 0)) return 'load balancer not provisioned yet';
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Checks every watched object once; returns one line per object not ready yet (empty: all ready).
+ * An object that does not exist counts as not ready.
+ *
+ * @example
+ * const waiting = await checkReadiness(access, state.objects);
+ * if (waiting.length) return inProgress(state, { pollAfterSeconds: 5 });
+ */
+export async function checkReadiness(access: ClusterAccess, objects: readonly WatchedObject[]): Promise<string[]> {
+  if (objects.length === 0) return [];
+  const client = KubernetesObjectApi.makeApiClient(kubeConfigFor(access));
+  const results = await Promise.all(
+    objects.map(async (w) => {
+      const label = `${w.kind} ${w.namespace}/${w.name}`;
+      try {
+        const o = (await client.read({ apiVersion: w.apiVersion, kind: w.kind, metadata: { name: w.name, namespace: w.namespace } })) as Obj;
+        const reason = notReadyReason(o);
+        return reason ? `${label}: ${reason}` : undefined;
+      } catch (error) {
+        const code = (error as { code?: number }).code;
+        if (code === 404) return `${label}: not found`;
+        throw error;
+      }
+    }),
+  );
+  return results.filter((r): r is string => r !== undefined);
+}
