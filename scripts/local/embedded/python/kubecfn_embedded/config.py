@@ -1,0 +1,36 @@
+"""The embedded mode's configuration: a JSON file written by `npm start` (scripts/start.ts), whose
+path is in KUBECFN_EMBEDDED_CONFIG. It is read on every use, so it may be written after the server
+starts (the local Lambda service and moto each need the other's address).
+
+{
+  "lambdaEndpoint": "http://127.0.0.1:PORT",        # Lambda Invoke API of the local Lambda service
+  "packages": {"KubeProvider": "KubeProvider"},     # package directory -> local function name
+  "cluster": {"server": ..., "caData": PEM, "token": ..., "version": "v1.33.0"},
+  "clusterAccessFile": "/path/cluster-access.json"  # KUBECFN_CLUSTER_ACCESS file of the functions
+}
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from .errors import ResourceFailure
+
+
+def load() -> dict[str, Any]:
+    path = os.environ.get("KUBECFN_EMBEDDED_CONFIG", "")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def require(key: str) -> Any:
+    value = load().get(key)
+    if not value:
+        raise ResourceFailure(
+            f"local mode is not configured: '{key}' is missing from {os.environ.get('KUBECFN_EMBEDDED_CONFIG')} (start the stack with npm start)"
+        )
+    return value

@@ -1,0 +1,703 @@
+"""What each resource type does in the embedded engine.
+
+- AWS::CloudFormation::Stack: a real nested stack of this engine (its own events, outputs, rollback).
+- Custom::* / AWS::CloudFormation::CustomResource: the custom-resource protocol against the local
+  Lambda service (custom_resources.py): Create, Update (with replacement) and Delete.
+- AWS::EKS::Cluster: a cluster record in moto's EKS backend whose endpoint and CA are the local
+  control plane's, and an entry in the providers' KUBECFN_CLUSTER_ACCESS file (removed on delete).
+- AWS::EKS::Nodegroup: moto's node group plus fake (kwok) Nodes with the group's labels and taints.
+- AWS::EKS::Addon / AccessEntry / PodIdentityAssociation / FargateProfile: records (the local
+  control plane already has networking and admits the providers' token).
+- Types moto's CloudFormation support models (EC2, IAM, Lambda, KMS, EFS, Logs, ...): created in
+  moto's backends through moto's own models.
+- Anything else: a record with a generated physical id (listed in docs/local-mode.md).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from . import config, custom_resources, kube
+from .errors import ResourceFailure
+
+if TYPE_CHECKING:
+    from .engine import ResourceState, StackEngine
+
+
+class Handler:
+    """Default behaviour: a record with a generated physical id."""
+
+    # Nested stacks are updated whenever their parent is (the child template may have changed).
+    always_update = False
+
+    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+        from .engine import random_suffix
+
+        state.physical_resource_id = f"{engine.stack.name}-{state.logical_resource_id}-{random_suffix()}"
+
+    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
+        """Returns 'updated', 'replaced' (a new physical resource; the old one is deleted at cleanup) or 'unchanged'."""
+        state.properties = props
+        return "updated"
+
+    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+        return None
+
+    def get_att(self, engine: "StackEngine", state: "ResourceState", attribute: str) -> Any:
+        if attribute in state.attributes:
+            return state.attributes[attribute]
+        return synthesized_attribute(engine, state, attribute)
+
+
+def synthesized_attribute(engine: "StackEngine", state: "ResourceState", attribute: str) -> str:
+    """A plausible value for an attribute the emulator does not model (documented as emulated)."""
+    service, _, kind = state.cf_resource_type.removeprefix("AWS::").partition("::")
+    physical = state.physical_resource_id or state.logical_resource_id
+    if attribute == "Arn" or attribute.endswith("Arn"):
+        if physical.startswith("arn:"):
+            return physical
+        return f"arn:aws:{service.lower()}:{engine.region}:{engine.account_id}:{kind.lower()}/{physical}"
+    if attribute in ("Id",) or attribute.endswith("Id"):
+        return physical
+    return f"{physical}.{attribute}"
+
+
+# ---------------------------------------------------------------------------- moto-backed
+class MotoHandler(Handler):
+    """Creates the resource in moto's backend with moto's CloudFormation model for the type."""
+
+    def __init__(self, model: Any):
+        self.model = model
+
+    def _name(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any]) -> str:
+        from moto.cloudformation.parsing import generate_resource_name, resource_name_property_from_type
+
+        name_property = resource_name_property_from_type(state.cf_resource_type)
+        if name_property and props.get(name_property):
+            return props[name_property]
+        return generate_resource_name(state.cf_resource_type, engine.stack.name, state.logical_resource_id)
+
+    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+        from moto.ec2.models import ec2_backends
+        from moto.ec2.models.core import TaggedEC2Resource
+
+        name = self._name(engine, state, props)
+        cfn_json = {"Type": state.cf_resource_type, "Properties": props}
+        for key in ("DependsOn", "Metadata", "DeletionPolicy"):
+            if key in body:
+                cfn_json[key] = body[key]
+        try:
+            instance = self.model.create_from_cloudformation_json(
+                name,
+                cfn_json,
+                engine.account_id,
+                engine.region,
+                LogicalId=state.logical_resource_id,
+                StackId=engine.stack.stack_id,
+                ResourceType=state.cf_resource_type,
+            )
+        except Exception as err:
+            raise ResourceFailure(_aws_message(err)) from err
+        instance.cf_resource_type = state.cf_resource_type
+        instance.logical_resource_id = state.logical_resource_id
+        state.handle = {"instance": instance, "name": name, "json": cfn_json}
+        state.physical_resource_id = str(instance.physical_resource_id)
+        if isinstance(instance, TaggedEC2Resource):
+            tags = {
+                "aws:cloudformation:stack-name": engine.stack.name,
+                "aws:cloudformation:stack-id": engine.stack.stack_id,
+                "aws:cloudformation:logical-id": state.logical_resource_id,
+            }
+            try:
+                ec2_backends[engine.account_id][engine.region].create_tags([instance.physical_resource_id], tags)
+            except Exception:
+                pass  # some EC2 models are not taggable in moto
+
+    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
+        original = (state.handle or {}).get("instance")
+        name = self._name(engine, state, props)
+        cfn_json = {"Type": state.cf_resource_type, "Properties": props}
+        updater = getattr(self.model, "update_from_cloudformation_json", None)
+        if original is not None and updater is not None and not getattr(updater, "__isabstractmethod__", False):
+            try:
+                instance = updater(
+                    original_resource=original,
+                    new_resource_name=name,
+                    cloudformation_json=cfn_json,
+                    account_id=engine.account_id,
+                    region_name=engine.region,
+                )
+            except Exception as err:
+                raise ResourceFailure(_aws_message(err)) from err
+            instance.cf_resource_type = state.cf_resource_type
+            instance.logical_resource_id = state.logical_resource_id
+            state.handle = {"instance": instance, "name": name, "json": cfn_json}
+            new_id = str(instance.physical_resource_id)
+            replaced = new_id != state.physical_resource_id
+            state.physical_resource_id = new_id
+            # moto's updaters delete the original themselves when they replace it.
+            if replaced:
+                previous.handle = None
+                previous.physical_resource_id = None
+            return "updated"
+        # No update support in moto: replace (create the new one; the old one goes at cleanup).
+        self.create(engine, state, props, body)
+        return "replaced"
+
+    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+        handle = state.handle or {}
+        instance = handle.get("instance")
+        if instance is None:
+            return
+        last: Exception | None = None
+        # Dependencies inside moto (an ENI still attached ...) can take a moment to clear.
+        for attempt in range(5):
+            try:
+                try:
+                    instance.delete(engine.account_id, engine.region)
+                except (TypeError, AttributeError):
+                    deleter = getattr(self.model, "delete_from_cloudformation_json", None)
+                    if deleter is not None and not getattr(deleter, "__isabstractmethod__", False):
+                        deleter(state.physical_resource_id, handle.get("json") or {}, engine.account_id, engine.region)
+                return
+            except Exception as err:
+                if _is_gone(err):
+                    return
+                last = err
+                time.sleep(0.5 * (attempt + 1))
+        raise ResourceFailure(_aws_message(last) if last else "delete failed")
+
+    def get_att(self, engine: "StackEngine", state: "ResourceState", attribute: str) -> Any:
+        instance = (state.handle or {}).get("instance")
+        if instance is not None:
+            try:
+                value = instance.get_cfn_attribute(attribute)
+                if value is not None:
+                    return value
+            except Exception:
+                pass
+        return super().get_att(engine, state, attribute)
+
+
+def _aws_message(err: BaseException) -> str:
+    code = getattr(err, "code", None) or getattr(err, "error_type", None)
+    message = getattr(err, "message", None) or str(err) or type(err).__name__
+    return f"{message} (Service: moto; Error Code: {code})" if code else message
+
+
+def _is_gone(err: BaseException) -> bool:
+    text = f"{getattr(err, 'code', '')} {err}"
+    return any(s in text for s in ("NotFound", "does not exist", "NoSuchEntity"))
+
+
+# ---------------------------------------------------------------------------- nested stacks
+class NestedStackHandler(Handler):
+    always_update = True
+
+    def _parameters(self, props: dict[str, Any]) -> dict[str, str]:
+        params = props.get("Parameters") or {}
+        out = {}
+        for key, value in params.items():
+            if isinstance(value, list):
+                raise ResourceFailure(f"Parameters: value of {key} must be a string, got a list (use Fn::Join)")
+            out[key] = "true" if value is True else "false" if value is False else str(value)
+        return out
+
+    def _template(self, engine: "StackEngine", props: dict[str, Any]) -> str:
+        from .template import fetch_template
+
+        url = props.get("TemplateURL")
+        if not url:
+            raise ResourceFailure("TemplateURL: required property is missing")
+        try:
+            return fetch_template(url, engine.account_id, "aws")
+        except Exception as err:
+            raise ResourceFailure(str(getattr(err, "message", err))) from err
+
+    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+        from moto.cloudformation.models import cloudformation_backends
+
+        from .engine import random_suffix
+
+        text = self._template(engine, props)
+        backend = cloudformation_backends[engine.account_id][engine.region]
+        name = f"{engine.stack.name}-{state.logical_resource_id}-{random_suffix()}"[:128]
+        try:
+            child = backend.create_stack(name=name, template=text, parameters=self._parameters(props), tags=dict(engine.stack.tags or {}))
+        except Exception as err:
+            raise ResourceFailure(str(getattr(err, "message", err))) from err
+        child.resource_map.parent = engine
+        state.handle = child
+        state.physical_resource_id = child.stack_id
+        engine.event(state, "CREATE_IN_PROGRESS", "Resource creation Initiated")
+        status = child.resource_map.wait_settled()
+        if status != "CREATE_COMPLETE":
+            reason = child.resource_map.status_reason or status
+            raise ResourceFailure(f"Embedded stack {child.stack_id} was not successfully created: {reason}")
+
+    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
+        from .template import parse_template
+
+        child = state.handle
+        text = self._template(engine, props)
+        params = self._parameters(props)
+        if child.template == text and child.resource_map.input_parameters == params:
+            return "unchanged"
+        try:
+            child.template = text
+            child._parse_template()
+            child.resource_map.start_update(parse_template(text), params)
+        except Exception as err:
+            raise ResourceFailure(str(getattr(err, "message", err))) from err
+        status = child.resource_map.wait_settled()
+        if status != "UPDATE_COMPLETE":
+            raise ResourceFailure(f"Embedded stack {child.stack_id} was not successfully updated. Currently in {status} with reason: {child.resource_map.status_reason}")
+        return "updated"
+
+    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+        from moto.cloudformation.models import cloudformation_backends
+
+        child = state.handle
+        if child is None or child.status == "DELETE_COMPLETE":
+            return
+        backend = cloudformation_backends[engine.account_id][engine.region]
+        backend.delete_stack(child.stack_id)
+        status = child.resource_map.wait_settled()
+        if status != "DELETE_COMPLETE":
+            raise ResourceFailure(f"Embedded stack {child.stack_id} was not successfully deleted: {child.resource_map.status_reason or status}")
+
+    def get_att(self, engine: "StackEngine", state: "ResourceState", attribute: str) -> Any:
+        child = state.handle
+        if attribute.startswith("Outputs."):
+            key = attribute[len("Outputs.") :]
+            for output in child.resource_map.outputs:
+                if output["OutputKey"] == key:
+                    return output["OutputValue"]
+            raise ResourceFailure(f"Template error: stack {child.name} has no output {key} (Fn::GetAtt {state.logical_resource_id}.{attribute})")
+        raise ResourceFailure(f"Template error: resource {state.logical_resource_id} does not support attribute type {attribute} in Fn::GetAtt")
+
+
+# ---------------------------------------------------------------------------- custom resources
+class CustomResourceHandler(Handler):
+    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+        answer = custom_resources.send(
+            account_id=engine.account_id,
+            region=engine.region,
+            stack_id=engine.stack.stack_id,
+            logical_id=state.logical_resource_id,
+            resource_type=state.cf_resource_type,
+            request_type="Create",
+            properties=props,
+        )
+        state.physical_resource_id = answer["PhysicalResourceId"]
+        state.attributes = dict(answer["Data"])
+
+    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
+        if props.get("ServiceToken") != previous.properties.get("ServiceToken"):
+            raise ResourceFailure("Modifying service token is not allowed.")
+        answer = custom_resources.send(
+            account_id=engine.account_id,
+            region=engine.region,
+            stack_id=engine.stack.stack_id,
+            logical_id=state.logical_resource_id,
+            resource_type=state.cf_resource_type,
+            request_type="Update",
+            properties=props,
+            physical_id=previous.physical_resource_id,
+            old_properties=previous.properties,
+        )
+        state.attributes = dict(answer["Data"])
+        if answer["PhysicalResourceId"] != previous.physical_resource_id:
+            state.physical_resource_id = answer["PhysicalResourceId"]
+            return "replaced"
+        return "updated"
+
+    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+        custom_resources.send(
+            account_id=engine.account_id,
+            region=engine.region,
+            stack_id=engine.stack.stack_id,
+            logical_id=state.logical_resource_id,
+            resource_type=state.cf_resource_type,
+            request_type="Delete",
+            properties=state.properties,
+            physical_id=state.physical_resource_id,
+        )
+
+    def get_att(self, engine: "StackEngine", state: "ResourceState", attribute: str) -> Any:
+        if attribute in state.attributes:
+            return state.attributes[attribute]
+        raise ResourceFailure(
+            f"CustomResource attribute error: Vendor response doesn't contain {attribute} key in object {engine.stack.stack_id}|{state.logical_resource_id}"
+        )
+
+
+# ---------------------------------------------------------------------------- EKS
+_eks_lock = threading.Lock()
+# The one EKS cluster the local control plane stands for, by stack id + logical id.
+_eks_owner: dict[str, str] = {}
+
+
+def _eks_backend(engine: "StackEngine") -> Any:
+    from moto.eks.models import eks_backends
+
+    return eks_backends[engine.account_id][engine.region]
+
+
+def _write_cluster_access(name: str, present: bool) -> None:
+    path = config.load().get("clusterAccessFile")
+    if not path:
+        return
+    try:
+        with open(path, encoding="utf-8") as f:
+            entries = json.load(f)
+    except (OSError, ValueError):
+        entries = {}
+    if present:
+        cluster = config.require("cluster")
+        entries[name] = {"server": cluster["server"], "caData": cluster["caData"], "token": cluster["token"]}
+    else:
+        entries.pop(name, None)
+    tmp = f"{path}.{uuid.uuid4().hex}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(entries, f)
+    import os
+
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def _lower_keys(value: Any) -> Any:
+    """CloudFormation's PascalCase property names -> the EKS API's camelCase."""
+    if isinstance(value, dict):
+        return {(k[:1].lower() + k[1:]): _lower_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower_keys(v) for v in value]
+    return value
+
+
+def _bool(value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    return value if isinstance(value, bool) else str(value).lower() == "true"
+
+
+class EksClusterHandler(Handler):
+    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+        from moto.ec2.models import ec2_backends
+
+        from .engine import random_suffix
+
+        local = config.require("cluster")
+        name = props.get("Name") or f"{state.logical_resource_id}-{random_suffix(12).lower()}"
+        owner = f"{engine.stack.stack_id}/{state.logical_resource_id}"
+        with _eks_lock:
+            if _eks_owner and owner not in _eks_owner.values():
+                raise ResourceFailure(f"Local mode runs one control plane, already standing for cluster {next(iter(_eks_owner))}; cannot create cluster {name}")
+            _eks_owner[name] = owner
+        try:
+            vpc_config = props.get("ResourcesVpcConfig") or {}
+            subnets = vpc_config.get("SubnetIds") or []
+            if len(subnets) < 2:
+                raise ResourceFailure("ResourcesVpcConfig.SubnetIds: subnets in at least two different Availability Zones are required")
+            ec2 = ec2_backends[engine.account_id][engine.region]
+            try:
+                vpc_id = ec2.get_subnet(subnets[0]).vpc_id
+            except Exception:
+                raise ResourceFailure(f"ResourcesVpcConfig.SubnetIds: subnet {subnets[0]} does not exist") from None
+            zones = {ec2.get_subnet(s).availability_zone for s in subnets}
+            if len(zones) < 2:
+                raise ResourceFailure("ResourcesVpcConfig.SubnetIds: subnets specified must be in at least two different AZs")
+            # EKS makes a cluster security group for the control plane and managed nodes.
+            group = ec2.create_security_group(
+                name=f"eks-cluster-sg-{name}-{random_suffix(10).lower()}",
+                description="EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, as well as any managed workloads.",
+                vpc_id=vpc_id,
+                tags={"aws:eks:cluster-name": name, f"kubernetes.io/cluster/{name}": "owned"},
+            )
+            eks = _eks_backend(engine)
+            api_vpc = {
+                "subnetIds": subnets,
+                "securityGroupIds": vpc_config.get("SecurityGroupIds") or [],
+                "clusterSecurityGroupId": group.id,
+                "vpcId": vpc_id,
+                "endpointPublicAccess": _bool(vpc_config.get("EndpointPublicAccess"), True),
+                "endpointPrivateAccess": _bool(vpc_config.get("EndpointPrivateAccess"), False),
+                "publicAccessCidrs": vpc_config.get("PublicAccessCidrs") or ["0.0.0.0/0"],
+            }
+            try:
+                cluster = eks.create_cluster(
+                    name=name,
+                    role_arn=props.get("RoleArn", ""),
+                    resources_vpc_config=api_vpc,
+                    version=str(props.get("Version") or "1.33"),
+                    kubernetes_network_config=_lower_keys(props.get("KubernetesNetworkConfig")) or None,
+                    logging=_lower_keys(props.get("Logging")) or None,
+                    tags={t["Key"]: t["Value"] for t in props.get("Tags") or []},
+                    encryption_config=_lower_keys(props.get("EncryptionConfig")) or None,
+                )
+            except Exception as err:
+                ec2.delete_security_group(group_id=group.id)
+                raise ResourceFailure(_aws_message(err)) from err
+            # The cluster's API is the local control plane.
+            cluster.endpoint = local["server"]
+            cluster.certificate_authority = {"data": base64.b64encode(local["caData"].encode()).decode()}
+            cluster.access_config = _lower_keys(props.get("AccessConfig") or {})
+            _write_cluster_access(name, True)
+        except Exception:
+            with _eks_lock:
+                _eks_owner.pop(name, None)
+            raise
+        state.physical_resource_id = name
+        key_arn = ""
+        for entry in props.get("EncryptionConfig") or []:
+            key_arn = (entry.get("Provider") or {}).get("KeyArn", key_arn)
+        state.handle = {"securityGroupId": group.id}
+        state.attributes = {
+            "Arn": cluster.arn,
+            "Endpoint": cluster.endpoint,
+            "CertificateAuthorityData": cluster.certificate_authority["data"],
+            "ClusterSecurityGroupId": group.id,
+            "EncryptionConfigKeyArn": key_arn,
+            "OpenIdConnectIssuerUrl": cluster.identity["oidc"]["issuer"],
+            "Id": name,
+            "KubernetesNetworkConfig.ServiceIpv4Cidr": (cluster.kubernetes_network_config or {}).get("serviceIpv4Cidr", "172.20.0.0/16"),
+        }
+
+    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
+        if props.get("Name") != previous.properties.get("Name") or (props.get("ResourcesVpcConfig") or {}).get("SubnetIds") != (previous.properties.get("ResourcesVpcConfig") or {}).get("SubnetIds"):
+            raise ResourceFailure("Local mode cannot replace the EKS cluster (Name or SubnetIds changed): delete the stack and create it again")
+        cluster = _eks_backend(engine).describe_cluster(state.physical_resource_id)
+        if props.get("Version"):
+            cluster.version = str(props["Version"])
+        return "updated"
+
+    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+        from moto.ec2.models import ec2_backends
+
+        name = state.physical_resource_id
+        eks = _eks_backend(engine)
+        try:
+            eks.delete_cluster(name)
+        except Exception as err:
+            if not _is_gone(err):
+                raise ResourceFailure(_aws_message(err)) from err
+        _write_cluster_access(name, False)
+        group_id = (state.handle or {}).get("securityGroupId")
+        if group_id:
+            try:
+                ec2_backends[engine.account_id][engine.region].delete_security_group(group_id=group_id)
+            except Exception as err:
+                if not _is_gone(err):
+                    raise ResourceFailure(_aws_message(err)) from err
+        with _eks_lock:
+            _eks_owner.pop(name, None)
+
+
+_TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+# Enough fake nodes to show the partition; a real group may be far larger.
+MAX_FAKE_NODES_PER_GROUP = 3
+
+
+class EksNodegroupHandler(Handler):
+    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+        from moto.ec2.models import ec2_backends
+
+        from .engine import random_suffix
+
+        cluster_name = props.get("ClusterName")
+        name = props.get("NodegroupName") or f"{state.logical_resource_id}-{random_suffix(12)}"
+        scaling = props.get("ScalingConfig") or {}
+        taints = [
+            {"key": t.get("Key"), "value": t.get("Value"), "effect": t.get("Effect")} for t in props.get("Taints") or []
+        ]
+        for t in taints:
+            if t["effect"] not in _TAINT_EFFECTS:
+                raise ResourceFailure(f"Taints: Effect must be one of {sorted(_TAINT_EFFECTS)}, got {t['effect']}")
+        eks = _eks_backend(engine)
+        try:
+            nodegroup = eks.create_nodegroup(
+                cluster_name=cluster_name,
+                node_role=props.get("NodeRole", ""),
+                nodegroup_name=name,
+                subnets=props.get("Subnets") or [],
+                scaling_config={k[:1].lower() + k[1:]: int(v) for k, v in scaling.items()} or None,
+                instance_types=props.get("InstanceTypes"),
+                ami_type=props.get("AmiType"),
+                labels=props.get("Labels"),
+                taints=taints or None,
+                tags=props.get("Tags") if isinstance(props.get("Tags"), dict) else None,
+                launch_template=_lower_keys(props.get("LaunchTemplate")) or None,
+                capacity_type=props.get("CapacityType"),
+                version=props.get("Version"),
+            )
+        except Exception as err:
+            raise ResourceFailure(_aws_message(err)) from err
+        state.physical_resource_id = f"{cluster_name}/{name}"
+        state.attributes = {"Arn": nodegroup.arn, "NodegroupName": name, "ClusterName": cluster_name}
+        ec2 = ec2_backends[engine.account_id][engine.region]
+        zones = []
+        for subnet in props.get("Subnets") or []:
+            try:
+                zones.append(ec2.get_subnet(subnet).availability_zone)
+            except Exception:
+                pass
+        desired = int(scaling.get("DesiredSize", 1))
+        arch = "arm64" if "ARM" in str(props.get("AmiType", "")).upper() else "amd64"
+        instance_type = (props.get("InstanceTypes") or ["m5.large"])[0]
+        names = []
+        for i in range(min(desired, MAX_FAKE_NODES_PER_GROUP)):
+            node_name = f"{name}-{i}.{engine.region}.compute.internal".lower()
+            zone = zones[i % len(zones)] if zones else f"{engine.region}a"
+            labels = {
+                "eks.amazonaws.com/nodegroup": name,
+                "eks.amazonaws.com/capacityType": props.get("CapacityType") or "ON_DEMAND",
+                "node.kubernetes.io/instance-type": instance_type,
+                "topology.kubernetes.io/region": engine.region,
+                "topology.kubernetes.io/zone": zone,
+                "kubernetes.io/hostname": node_name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": arch,
+                "type": "kwok",
+                **{k: str(v) for k, v in (props.get("Labels") or {}).items()},
+            }
+            node = {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {"name": node_name, "labels": labels, "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
+                "spec": {"taints": [{"key": t["key"], "value": t["value"], "effect": _TAINT_EFFECTS[t["effect"]]} for t in taints]},
+                "status": {
+                    "allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110", "ephemeral-storage": "50Gi"},
+                    "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110", "ephemeral-storage": "50Gi"},
+                    "nodeInfo": {"architecture": arch, "operatingSystem": "linux", "kubeletVersion": "fake", "kubeProxyVersion": "fake"},
+                    "phase": "Running",
+                },
+            }
+            code, answer = kube.call("POST", "/api/v1/nodes", node)
+            if code not in (200, 201, 409):
+                raise ResourceFailure(f"could not register node {node_name} with the local control plane: {answer.get('message', code)}")
+            names.append(node_name)
+        state.handle = {"nodes": names}
+        # Managed node groups are ACTIVE once their nodes have joined; kwok marks them Ready.
+        deadline = time.time() + 60
+        for node_name in names:
+            while True:
+                code, node = kube.call("GET", f"/api/v1/nodes/{node_name}")
+                conditions = (node.get("status") or {}).get("conditions") or [] if code == 200 else []
+                if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+                    break
+                if time.time() > deadline:
+                    raise ResourceFailure(f"NodeCreationFailure: node {node_name} did not become Ready within 60 s")
+                time.sleep(0.5)
+
+    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
+        immutable = ("ClusterName", "NodegroupName", "NodeRole", "Subnets", "InstanceTypes", "AmiType", "CapacityType")
+        if any(props.get(k) != previous.properties.get(k) for k in immutable):
+            self.create(engine, state, props, body)
+            return "replaced"
+        return "updated"
+
+    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+        cluster_name, _, name = (state.physical_resource_id or "").partition("/")
+        for node_name in (state.handle or {}).get("nodes", []):
+            code, answer = kube.call("DELETE", f"/api/v1/nodes/{node_name}")
+            if code not in (200, 202, 404):
+                raise ResourceFailure(f"could not remove node {node_name}: {answer.get('message', code)}")
+        try:
+            _eks_backend(engine).delete_nodegroup(cluster_name=cluster_name, nodegroup_name=name)
+        except Exception as err:
+            if not _is_gone(err):
+                raise ResourceFailure(_aws_message(err)) from err
+
+
+class EksRecordHandler(Handler):
+    """Add-ons, access entries, pod identity associations, Fargate profiles: checked against the
+    cluster (which must exist, as in EKS) and recorded."""
+
+    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+        cluster_name = props.get("ClusterName")
+        try:
+            _eks_backend(engine).describe_cluster(cluster_name)
+        except Exception as err:
+            raise ResourceFailure(_aws_message(err)) from err
+        kind = state.cf_resource_type.split("::")[-1]
+        region, account = engine.region, engine.account_id
+        unique = uuid.uuid4().hex[:12]
+        if kind == "Addon":
+            addon = props.get("AddonName")
+            state.physical_resource_id = f"{cluster_name}|{addon}"
+            state.attributes = {"Arn": f"arn:aws:eks:{region}:{account}:addon/{cluster_name}/{addon}/{unique}"}
+        elif kind == "AccessEntry":
+            principal = props.get("PrincipalArn")
+            if not str(principal).startswith("arn:"):
+                raise ResourceFailure(f"PrincipalArn: expected an IAM principal ARN, got {principal}")
+            state.physical_resource_id = f"{cluster_name}|{principal}"
+            state.attributes = {"AccessEntryArn": f"arn:aws:eks:{region}:{account}:access-entry/{cluster_name}/{unique}"}
+        elif kind == "PodIdentityAssociation":
+            association = f"a-{unique}"
+            state.physical_resource_id = f"arn:aws:eks:{region}:{account}:podidentityassociation/{cluster_name}/{association}"
+            state.attributes = {"AssociationArn": state.physical_resource_id, "AssociationId": association}
+        else:
+            name = props.get("FargateProfileName") or f"{state.logical_resource_id}-{unique}"
+            state.physical_resource_id = f"{cluster_name}|{name}"
+            state.attributes = {"Arn": f"arn:aws:eks:{region}:{account}:fargateprofile/{cluster_name}/{name}/{unique}"}
+
+
+class WaitConditionHandler(Handler):
+    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+        if state.cf_resource_type.endswith("WaitConditionHandle"):
+            state.physical_resource_id = (
+                f"https://cloudformation-waitcondition-{engine.region}.s3.amazonaws.com/{engine.stack.stack_id}/{state.logical_resource_id}"
+            )
+        else:
+            state.physical_resource_id = f"{engine.stack.stack_id}/{state.logical_resource_id}"
+            state.attributes = {"Data": "{}"}
+
+
+_HANDLERS: dict[str, Handler] = {
+    "AWS::CloudFormation::Stack": NestedStackHandler(),
+    "AWS::CloudFormation::CustomResource": CustomResourceHandler(),
+    "AWS::CloudFormation::WaitConditionHandle": WaitConditionHandler(),
+    "AWS::CloudFormation::WaitCondition": WaitConditionHandler(),
+    "AWS::EKS::Cluster": EksClusterHandler(),
+    "AWS::EKS::Nodegroup": EksNodegroupHandler(),
+    "AWS::EKS::Addon": EksRecordHandler(),
+    "AWS::EKS::AccessEntry": EksRecordHandler(),
+    "AWS::EKS::PodIdentityAssociation": EksRecordHandler(),
+    "AWS::EKS::FargateProfile": EksRecordHandler(),
+}
+_CUSTOM = CustomResourceHandler()
+_RECORD = Handler()
+
+
+def handler_for(resource_type: str) -> Handler:
+    if resource_type in _HANDLERS:
+        return _HANDLERS[resource_type]
+    if resource_type.startswith("Custom::"):
+        return _CUSTOM
+    from moto.cloudformation.parsing import get_model_map
+
+    model = get_model_map().get(resource_type)
+    if model is not None:
+        handler = MotoHandler(model)
+        _HANDLERS[resource_type] = handler
+        return handler
+    return _RECORD
+
+
+def emulation_of(resource_type: str) -> str:
+    """How the engine handles a type: 'engine', 'custom', 'moto', 'local-eks' or 'record'."""
+    handler = handler_for(resource_type)
+    if isinstance(handler, (NestedStackHandler, WaitConditionHandler)):
+        return "engine"
+    if isinstance(handler, CustomResourceHandler):
+        return "custom"
+    if isinstance(handler, MotoHandler):
+        return "moto"
+    if isinstance(handler, (EksClusterHandler, EksNodegroupHandler, EksRecordHandler)):
+        return "local-eks"
+    return "record"
