@@ -86,7 +86,7 @@ export class YamlList {
     const source = text ?? '';
     const doc = parseDocument(source, { keepSourceTokens: true, prettyErrors: true, uniqueKeys: false });
     if (doc.errors.length > 0) {
-      throw new YamlListError(`${label} is not valid YAML (${doc.errors[0]!.message.split('\n')[0]})`);
+      throw new YamlListError(`${label} is not valid YAML (${doc.errors[0]!.message.split('\n')[0]!.replace(/:$/, '')})`);
     }
     const contents = doc.contents;
     if (contents === null || (isScalar(contents) && contents.value === null && contents.source === '')) {
