@@ -219,6 +219,8 @@ interface Tracked {
   label: string;
   baselineEventId?: string;
   lastSeenEventId?: string;
+  /** The stack's own status, by its latest event. */
+  status?: string;
   childrenListed: boolean;
 }
 
@@ -330,6 +332,7 @@ export async function watchStack(api: StackApi, opts: WatchOptions): Promise<Wat
         const t = tracked[i];
         for (const e of await poll(t)) {
           batch.push({ e, t, order: i });
+          if (e.physicalId === t.stackId && e.type === 'AWS::CloudFormation::Stack') t.status = e.status;
           if (e.type === 'AWS::CloudFormation::Stack' && e.physicalId && e.physicalId !== t.stackId && e.logicalId !== e.stackName) {
             await trackRef(t, { logicalId: e.logicalId, physicalId: e.physicalId });
           }
@@ -346,6 +349,9 @@ export async function watchStack(api: StackApi, opts: WatchOptions): Promise<Wat
           const t = tracked[i];
           if (t.childrenListed) continue;
           t.childrenListed = true;
+          // A deleted stack has no children left to find, and listing the resources of one makes
+          // moto server re-create them.
+          if ((t.path.length ? t.status : status) === 'DELETE_COMPLETE') continue;
           for (const ref of await api.listNestedStacks(t.stackId)) added = (await trackRef(t, ref)) || added;
         }
         // One more pass right away: for the stacks just found, and for events that landed

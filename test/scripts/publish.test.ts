@@ -1,0 +1,196 @@
+// `npm run publish` against moto server's S3: the Quick Start key layout, content and Content-Type
+// of every object, what is left out, the printed launch URLs, and the clear failures.
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startMoto, type MotoServer } from '../../scripts/local/moto';
+import { fixtureTree, repoRoot, runScript } from './helpers';
+
+let moto: MotoServer;
+let s3: S3Client;
+let tree: string;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  s3 = new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  tree = await fixtureTree();
+});
+
+afterAll(async () => {
+  await moto?.stop();
+  if (tree) rmSync(tree, { recursive: true, force: true });
+});
+
+async function keysUnder(bucket: string, prefix: string): Promise<string[]> {
+  const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (res.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+async function objectOf(bucket: string, key: string): Promise<{ body: Buffer; contentType?: string }> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return { body: Buffer.from(await res.Body!.transformToByteArray()), contentType: res.ContentType };
+}
+
+/** Every regular file under `dir`, relative to `root`, dot files included (to compare against). */
+function filesUnder(root: string, dir: string): string[] {
+  if (!existsSync(join(root, dir))) return [];
+  return readdirSync(join(root, dir)).flatMap((name) => {
+    const rel = `${dir}/${name}`;
+    return statSync(join(root, rel)).isDirectory() ? filesUnder(root, rel) : [rel];
+  });
+}
+
+describe('publish', () => {
+  const fixtureKeys = [
+    'functions/packages/HelmLayer/layer.zip',
+    'functions/packages/HelmProvider/lambda.zip',
+    'functions/packages/KubeProvider/lambda.zip',
+    'submodules/bastion/templates/bastion.template.yaml',
+    'submodules/vpc/templates/vpc.template.yaml',
+    'templates/fixture-cluster.template.yaml',
+    'templates/fixture-nodes.template.yaml',
+    'templates/kubecfn-entrypoint-existing-vpc.template.yaml',
+    'templates/kubecfn-entrypoint-new-vpc.template.yaml',
+    'templates/workloads/ci.yaml',
+  ];
+
+  test('uploads templates, submodule templates and packages under the prefix, byte for byte, with their Content-Type', async () => {
+    // given a bucket
+    await s3.send(new CreateBucketCommand({ Bucket: 'qs-layout' }));
+
+    // when
+    const run = await runScript('publish', ['--bucket', 'qs-layout', '--prefix', 'team/kubecfn/', '--region', 'us-east-1', '--root', tree], moto.endpoint);
+
+    // then
+    expect(run.stderr).not.toMatch(/error/i);
+    expect(run.code).toBe(0);
+    expect(await keysUnder('qs-layout', '')).toEqual(fixtureKeys.map((k) => `team/kubecfn/${k}`));
+    for (const key of fixtureKeys) {
+      const { body, contentType } = await objectOf('qs-layout', `team/kubecfn/${key}`);
+      expect(body.equals(readFileSync(join(tree, key)))).toBe(true);
+      expect(contentType).toBe(key.endsWith('.zip') ? 'application/zip' : 'application/yaml');
+    }
+    expect(run.stdout).toContain('10 uploaded');
+  });
+
+  test('prints the launch-stack URLs of both entrypoints and the equivalent commands', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'qs-urls' }));
+
+    const run = await runScript('publish', ['--bucket', 'qs-urls', '--region', 'eu-west-1', '--root', tree], moto.endpoint);
+
+    expect(run.code).toBe(0);
+    const templateUrl = (entry: string) =>
+      encodeURIComponent(`https://qs-urls.s3.eu-west-1.amazonaws.com/kubecfn/templates/kubecfn-entrypoint-${entry}.template.yaml`);
+    for (const entry of ['new-vpc', 'existing-vpc']) {
+      expect(run.stdout).toContain(
+        `https://console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/create/review?templateURL=${templateUrl(entry)}` +
+          '&stackName=kubecfn&param_QSS3BucketName=qs-urls&param_QSS3KeyPrefix=kubecfn%2F&param_QSS3BucketRegion=eu-west-1',
+      );
+    }
+    expect(run.stdout).toMatch(/aws cloudformation deploy --region eu-west-1 --stack-name kubecfn/);
+    expect(run.stdout).toContain('--template-file templates/kubecfn-entrypoint-new-vpc.template.yaml');
+    expect(run.stdout).toContain('--capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND');
+    expect(run.stdout).toContain('--parameter-overrides QSS3BucketName=qs-urls QSS3KeyPrefix=kubecfn/ QSS3BucketRegion=eu-west-1');
+    expect(run.stdout).toContain('npm run deploy -- --stack-name kubecfn --template new-vpc --bucket qs-urls --prefix kubecfn/ --region eu-west-1');
+    // the default prefix was used
+    expect(await keysUnder('qs-urls', '')).toEqual(fixtureKeys.map((k) => `kubecfn/${k}`));
+  });
+
+  test('a second publish uploads only what changed', async () => {
+    // given a published tree, then one template edited
+    await s3.send(new CreateBucketCommand({ Bucket: 'qs-again' }));
+    const first = await runScript('publish', ['--bucket', 'qs-again', '--root', tree], moto.endpoint);
+    expect(first.code).toBe(0);
+    const edited = await fixtureTree();
+    const file = join(edited, 'templates', 'workloads', 'ci.yaml');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}# edited\n`);
+
+    // when
+    const second = await runScript('publish', ['--bucket', 'qs-again', '--root', edited], moto.endpoint);
+    rmSync(edited, { recursive: true, force: true });
+
+    // then
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('1 uploaded');
+    expect(second.stdout).toContain('9 unchanged');
+    expect(second.stdout).toMatch(/uploaded\s+s3:\/\/qs-again\/kubecfn\/templates\/workloads\/ci\.yaml/);
+    expect((await objectOf('qs-again', 'kubecfn/templates/workloads/ci.yaml')).body.toString()).toMatch(/# edited\n$/);
+  });
+
+  test('--create-bucket creates a missing bucket; without it the missing bucket is named', async () => {
+    const without = await runScript('publish', ['--bucket', 'qs-missing', '--root', tree], moto.endpoint);
+    expect(without.code).toBe(1);
+    expect(without.stderr).toContain('bucket qs-missing does not exist');
+    expect(without.stderr).toContain('--create-bucket');
+
+    const created = await runScript('publish', ['--bucket', 'qs-missing', '--create-bucket', '--root', tree], moto.endpoint);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('Created bucket qs-missing');
+    expect(await keysUnder('qs-missing', 'kubecfn/templates/')).toContain('kubecfn/templates/kubecfn-entrypoint-new-vpc.template.yaml');
+  });
+
+  test('fails clearly when functions/packages is missing', async () => {
+    const unbuilt = await fixtureTree({ packages: false });
+    await s3.send(new CreateBucketCommand({ Bucket: 'qs-unbuilt' }));
+
+    const run = await runScript('publish', ['--bucket', 'qs-unbuilt', '--root', unbuilt], moto.endpoint);
+    rmSync(unbuilt, { recursive: true, force: true });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('functions/packages is missing');
+    expect(run.stderr).toContain('run npm run build first');
+    expect(await keysUnder('qs-unbuilt', '')).toEqual([]);
+  });
+
+  test('fails clearly when an entrypoint template is missing', async () => {
+    const partial = await fixtureTree();
+    rmSync(join(partial, 'templates', 'kubecfn-entrypoint-existing-vpc.template.yaml'));
+
+    const run = await runScript('publish', ['--bucket', 'qs-layout', '--root', partial], moto.endpoint);
+    rmSync(partial, { recursive: true, force: true });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('templates/kubecfn-entrypoint-existing-vpc.template.yaml is missing');
+  });
+
+  test.each([
+    [['--bucket', 'qs-layout', '--prefix', 'kubecfn'], '--prefix must end with "/"'],
+    [['--bucket', 'qs-layout', '--prefix', '/kubecfn/'], '--prefix must not start with "/"'],
+    [['--bucket', 'Bad.Bucket'], '--bucket must be 3-63 lowercase letters'],
+    [['--prefix', 'kubecfn/'], '--bucket is required'],
+    [['--bucket', 'qs-layout', '--bogus'], "Unknown option '--bogus'"],
+  ])('refuses %j with exit 2 and a message naming the flag', async (args, message) => {
+    const run = await runScript('publish', [...args, '--root', tree], moto.endpoint);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).toContain('Usage: npm run publish');
+  });
+
+  // The real templates and packages are other work in progress: publish them once they exist.
+  const realTree = ['templates/kubecfn-entrypoint-new-vpc.template.yaml', 'templates/kubecfn-entrypoint-existing-vpc.template.yaml', 'functions/packages'].every(
+    (p) => existsSync(join(repoRoot, p)),
+  );
+  (realTree ? test : test.skip)('publishes the repository itself: every template, submodule template and package', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'qs-real' }));
+
+    const run = await runScript('publish', ['--bucket', 'qs-real', '--region', 'us-east-1'], moto.endpoint);
+
+    expect(run.stderr).not.toMatch(/error/i);
+    expect(run.code).toBe(0);
+    const submodules = readdirSync(join(repoRoot, 'submodules')).map((s) => `submodules/${s}/templates`);
+    const expected = [
+      ...filesUnder(repoRoot, 'templates').filter((f) => /\.(ya?ml|json)$/.test(f)),
+      ...submodules.flatMap((d) => filesUnder(repoRoot, d)).filter((f) => /\.(ya?ml|json)$/.test(f)),
+      ...filesUnder(repoRoot, 'functions/packages'),
+    ]
+      .filter((f) => !f.split('/').some((part) => part.startsWith('.')))
+      .map((f) => `kubecfn/${f}`)
+      .sort();
+    const keys = await keysUnder('qs-real', '');
+    expect(keys).toEqual(expected);
+    expect(keys).toContain('kubecfn/templates/kubecfn-entrypoint-new-vpc.template.yaml');
+    expect(keys.some((k) => k.startsWith('kubecfn/functions/packages/') && k.endsWith('.zip'))).toBe(true);
+    const entry = await objectOf('qs-real', 'kubecfn/templates/kubecfn-entrypoint-new-vpc.template.yaml');
+    expect(entry.body.equals(readFileSync(join(repoRoot, 'templates', 'kubecfn-entrypoint-new-vpc.template.yaml')))).toBe(true);
+  });
+});

@@ -1,0 +1,92 @@
+// The Quick Start key layout, URLs and flag checks, and K=V parsing.
+import { parseKeyValues, parseMinutes, UsageError } from '../../scripts/lib/args';
+import {
+  contentTypeFor,
+  entrypointUrl,
+  launchStackUrl,
+  objectUrl,
+  validateBucket,
+  validatePrefix,
+  validateRegion,
+} from '../../scripts/lib/s3-layout';
+
+const location = { bucket: 'my-qs-bucket', prefix: 'kubecfn/', region: 'eu-central-1' };
+
+describe('URLs', () => {
+  test('objects keep their repository path under the prefix, virtual-hosted and regional', () => {
+    expect(objectUrl(location, 'submodules/vpc/templates/vpc.template.yaml')).toBe(
+      'https://my-qs-bucket.s3.eu-central-1.amazonaws.com/kubecfn/submodules/vpc/templates/vpc.template.yaml',
+    );
+    expect(entrypointUrl({ ...location, region: 'cn-north-1' }, 'existing-vpc')).toBe(
+      'https://my-qs-bucket.s3.cn-north-1.amazonaws.com.cn/kubecfn/templates/kubecfn-entrypoint-existing-vpc.template.yaml',
+    );
+  });
+
+  test('the launch-stack URL opens the console quick-create page with the QSS3 parameters filled in', () => {
+    const url = launchStackUrl(location, 'new-vpc', 'ci-cluster');
+    expect(url).toBe(
+      'https://console.aws.amazon.com/cloudformation/home?region=eu-central-1#/stacks/create/review' +
+        '?templateURL=https%3A%2F%2Fmy-qs-bucket.s3.eu-central-1.amazonaws.com%2Fkubecfn%2Ftemplates%2Fkubecfn-entrypoint-new-vpc.template.yaml' +
+        '&stackName=ci-cluster&param_QSS3BucketName=my-qs-bucket&param_QSS3KeyPrefix=kubecfn%2F&param_QSS3BucketRegion=eu-central-1',
+    );
+    // what the console reads back out of the fragment
+    const query = new URLSearchParams(new URL(url).hash.split('?')[1]);
+    expect(query.get('templateURL')).toBe(entrypointUrl(location, 'new-vpc'));
+    expect(query.get('param_QSS3KeyPrefix')).toBe('kubecfn/');
+  });
+
+  test('China and GovCloud regions use their own console', () => {
+    expect(launchStackUrl({ ...location, region: 'cn-northwest-1' }, 'new-vpc')).toMatch(/^https:\/\/console\.amazonaws\.cn\/cloudformation\/home\?region=cn-northwest-1#/);
+    expect(launchStackUrl({ ...location, region: 'us-gov-west-1' }, 'new-vpc')).toMatch(/^https:\/\/console\.amazonaws-us-gov\.com\//);
+  });
+});
+
+describe('checks', () => {
+  test.each(['kubecfn/', 'team-a/kubecfn/', 'v1.2/'])('prefix %s is accepted', (p) => expect(validatePrefix(p)).toBeUndefined());
+  test.each([
+    ['kubecfn', 'must end with "/"'],
+    ['/kubecfn/', 'must not start with "/"'],
+    ['a//b/', 'single "/"'],
+    ['kube cfn/', 'may hold only'],
+  ])('prefix %s is refused: %s', (p, message) => expect(validatePrefix(p)).toContain(message));
+
+  test.each(['abc', 'my-qs-bucket', 'a'.repeat(63)])('bucket %s is accepted', (b) => expect(validateBucket(b)).toBeUndefined());
+  test.each(['ab', 'My-Bucket', 'my.bucket', '-bucket', 'bucket-', 'a'.repeat(64)])('bucket %s is refused', (b) =>
+    expect(validateBucket(b)).toMatch(/^--bucket must be/),
+  );
+
+  test('regions', () => {
+    expect(validateRegion('us-gov-west-1')).toBeUndefined();
+    expect(validateRegion('eu-central-1')).toBeUndefined();
+    expect(validateRegion('europe')).toMatch(/^--region must be a region name/);
+  });
+
+  test('content types', () => {
+    expect(contentTypeFor('templates/x.template.yaml')).toBe('application/yaml');
+    expect(contentTypeFor('a.yml')).toBe('application/yaml');
+    expect(contentTypeFor('a.json')).toBe('application/json');
+    expect(contentTypeFor('functions/packages/HelmLayer/layer.zip')).toBe('application/zip');
+    expect(contentTypeFor('bin/thing')).toBe('application/octet-stream');
+  });
+});
+
+describe('parseKeyValues', () => {
+  test('splits on the first "=" only', () => {
+    expect(parseKeyValues('--param', ['Cidr=10.0.0.0/16', 'Values=a=b', 'Empty='])).toEqual({ Cidr: '10.0.0.0/16', Values: 'a=b', Empty: '' });
+  });
+
+  test.each([
+    [['NoEquals'], '--param expects KEY=VALUE with an alphanumeric KEY (got "NoEquals")'],
+    [['bad-key=1'], 'got "bad-key=1"'],
+    [['A=1', 'A=2'], '--param A is given twice'],
+  ])('%j is a usage error', (items, message) => {
+    expect(() => parseKeyValues('--param', items)).toThrow(UsageError);
+    expect(() => parseKeyValues('--param', items)).toThrow(message);
+  });
+
+  test('minutes', () => {
+    expect(parseMinutes('--timeout', undefined, 180)).toBe(180 * 60_000);
+    expect(parseMinutes('--timeout', '0.5', 180)).toBe(30_000);
+    expect(() => parseMinutes('--timeout', '-1', 180)).toThrow('--timeout expects a positive number of minutes (got "-1")');
+  });
+});
