@@ -38,15 +38,15 @@ async function up(args: string[]): Promise<void> {
   console.log(`export KUBECONFIG=${cluster.kubeconfigPath}`);
   console.log('Press Ctrl-C to stop it.');
   await new Promise<void>((done) => {
-    const shutdown = () => {
-      process.stderr.write('\n[cluster] stopping\n');
-      done();
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
+    // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and relayed by tsx);
+    // a listener must stay, or the second signal ends the process half-way through the cleanup.
+    const shutdown = () => done();
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
   });
-  await cluster.stop();
+  process.stderr.write('\n[cluster] stopping\n');
   if (existsSync(currentPointer) && readFileSync(currentPointer, 'utf8') === cluster.kubeconfigPath) rmSync(currentPointer);
+  await cluster.stop();
 }
 
 async function passThrough(binary: string, args: string[]): Promise<number> {
