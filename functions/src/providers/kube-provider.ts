@@ -8,5 +8,7 @@ export const handler = createProvider({
   name: 'KubeProvider',
   resources: {
     'Custom::AwsAuth': () => import('../resources/aws-auth'),
+    'Custom::KubeManifest': () => import('../resources/kube-manifest'),
+    'Custom::KubeGet': () => import('../resources/kube-get'),
   },
 });

@@ -1,0 +1,168 @@
+/**
+ * When is an applied object ready? The rules `kubectl rollout status` and `kubectl wait` use:
+ * Deployments, StatefulSets and DaemonSets rolled out, Jobs complete, CRDs established, Services
+ * of type LoadBalancer with an ingress address, PersistentVolumeClaims bound. Other kinds are
+ * ready once applied.
+ */
+import type { KubeClient, KubeObject } from './api-client';
+
+/** Ready, still waiting (and for what), or failed for good (and why). */
+export type Readiness = { state: 'ready' } | { state: 'waiting'; waitingFor: string } | { state: 'failed'; reason: string };
+
+const ready: Readiness = { state: 'ready' };
+const waiting = (waitingFor: string): Readiness => ({ state: 'waiting', waitingFor });
+const failed = (reason: string): Readiness => ({ state: 'failed', reason });
+
+interface Condition {
+  type?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+}
+type Live = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> & { conditions?: Condition[] } };
+
+const condition = (o: Live, type: string) => o.status?.conditions?.find((c) => c.type === type);
+const num = (v: unknown, fallback = 0) => (typeof v === 'number' ? v : fallback);
+
+/** True for the kinds whose readiness needs more than the apply: only these are read back. */
+export function needsReadinessCheck(group: string, kind: string, body: KubeObject): boolean {
+  switch (`${group}/${kind}`) {
+    case 'apps/Deployment':
+    case 'apps/StatefulSet':
+    case 'apps/DaemonSet':
+    case 'batch/Job':
+    case 'apiextensions.k8s.io/CustomResourceDefinition':
+    case '/PersistentVolumeClaim':
+      return true;
+    case '/Service':
+      return (body.spec as { type?: string } | undefined)?.type === 'LoadBalancer';
+    default:
+      return false;
+  }
+}
+
+/** The controller has not yet acted on the latest spec. */
+function staleGeneration(o: Live): Readiness | undefined {
+  const generation = o.metadata.generation;
+  const observed = o.status?.observedGeneration;
+  if (generation !== undefined && (typeof observed !== 'number' || observed < generation)) {
+    return waiting(`the controller to observe generation ${generation}`);
+  }
+  return undefined;
+}
+
+function deployment(o: Live): Readiness {
+  if ((o.spec as { paused?: boolean }).paused) return ready; // a paused rollout makes no progress to wait for
+  const stale = staleGeneration(o);
+  if (stale) return stale;
+  const progressing = condition(o, 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') return failed(`rollout exceeded its progress deadline: ${progressing.message ?? ''}`.trim());
+  const want = num(o.spec?.replicas, 1);
+  const updated = num(o.status?.updatedReplicas);
+  const total = num(o.status?.replicas);
+  const available = num(o.status?.availableReplicas);
+  if (updated < want) return waiting(`${updated} of ${want} replicas updated`);
+  if (total > updated) return waiting(`${total - updated} old replicas to terminate`);
+  if (available < updated) return waiting(`${available} of ${updated} updated replicas available`);
+  return ready;
+}
+
+function statefulSet(o: Live): Readiness {
+  const strategy = o.spec?.updateStrategy as { type?: string; rollingUpdate?: { partition?: number } } | undefined;
+  if (strategy?.type === 'OnDelete') return ready; // pods are replaced only when someone deletes them
+  const stale = staleGeneration(o);
+  if (stale) return stale;
+  const want = num(o.spec?.replicas, 1);
+  const readyReplicas = num(o.status?.readyReplicas);
+  if (readyReplicas < want) return waiting(`${readyReplicas} of ${want} replicas ready`);
+  const partition = num(strategy?.rollingUpdate?.partition);
+  if (partition > 0) {
+    const updated = num(o.status?.updatedReplicas);
+    if (updated < want - partition) return waiting(`${updated} of ${want - partition} replicas above the partition updated`);
+    return ready;
+  }
+  if (o.status?.updateRevision !== o.status?.currentRevision) return waiting(`the rolling update to revision ${String(o.status?.updateRevision)}`);
+  return ready;
+}
+
+function daemonSet(o: Live): Readiness {
+  if ((o.spec?.updateStrategy as { type?: string } | undefined)?.type === 'OnDelete') return ready;
+  const stale = staleGeneration(o);
+  if (stale) return stale;
+  const desired = num(o.status?.desiredNumberScheduled);
+  const updated = num(o.status?.updatedNumberScheduled);
+  const available = num(o.status?.numberAvailable);
+  if (updated < desired) return waiting(`${updated} of ${desired} pods updated`);
+  if (available < desired) return waiting(`${available} of ${desired} pods available`);
+  return ready;
+}
+
+function job(o: Live): Readiness {
+  const failedCond = condition(o, 'Failed');
+  if (failedCond?.status === 'True') return failed(`the Job failed: ${[failedCond.reason, failedCond.message].filter(Boolean).join(': ')}`);
+  if (condition(o, 'Complete')?.status === 'True') return ready;
+  if ((o.spec as { suspend?: boolean }).suspend) return ready; // suspended on purpose: it will not complete
+  return waiting(`completion (${num(o.status?.succeeded)} succeeded, ${num(o.status?.active)} active)`);
+}
+
+function crd(o: Live): Readiness {
+  const names = condition(o, 'NamesAccepted');
+  if (names?.status === 'False') return failed(`names not accepted: ${names.message ?? names.reason ?? ''}`.trim());
+  if (condition(o, 'Established')?.status === 'True') return ready;
+  return waiting('the Established condition');
+}
+
+function loadBalancer(o: Live): Readiness {
+  const ingress = (o.status?.loadBalancer as { ingress?: unknown[] } | undefined)?.ingress;
+  return ingress && ingress.length > 0 ? ready : waiting('a load balancer address (status.loadBalancer.ingress)');
+}
+
+async function claim(o: Live, client: KubeClient, signal?: AbortSignal): Promise<Readiness> {
+  const phase = o.status?.phase;
+  if (phase === 'Bound') return ready;
+  if (phase === 'Lost') return failed('the claim lost its volume (phase Lost)');
+  // A WaitForFirstConsumer class (EKS's default gp2/gp3) binds only once a pod uses the claim:
+  // waiting for Bound here would wait for ever.
+  const className = (o.spec as { storageClassName?: string }).storageClassName ?? (await defaultStorageClass(client, signal));
+  if (className) {
+    const sc = await client.getOrUndefined<{ volumeBindingMode?: string }>(`/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(className)}`, signal);
+    if (sc?.volumeBindingMode === 'WaitForFirstConsumer') return ready;
+  }
+  return waiting(`the claim to be bound (phase ${String(phase ?? 'Pending')})`);
+}
+
+async function defaultStorageClass(client: KubeClient, signal?: AbortSignal): Promise<string | undefined> {
+  const list = await client.request<{ items?: KubeObject[] }>('GET', '/apis/storage.k8s.io/v1/storageclasses', { signal });
+  return list.items?.find((sc) => sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')?.metadata.name;
+}
+
+/**
+ * The readiness of a live object (as read from the API server) of the given group and kind.
+ *
+ * @example
+ * const live = await client.request<KubeObject>('GET', path);
+ * const r = await readinessOf('apps', 'Deployment', live, client);
+ * if (r.state === 'waiting') console.log(`waiting for ${r.waitingFor}`);
+ */
+export async function readinessOf(group: string, kind: string, live: KubeObject, client: KubeClient, signal?: AbortSignal): Promise<Readiness> {
+  const o = live as Live;
+  o.spec ??= {};
+  switch (`${group}/${kind}`) {
+    case 'apps/Deployment':
+      return deployment(o);
+    case 'apps/StatefulSet':
+      return statefulSet(o);
+    case 'apps/DaemonSet':
+      return daemonSet(o);
+    case 'batch/Job':
+      return job(o);
+    case 'apiextensions.k8s.io/CustomResourceDefinition':
+      return crd(o);
+    case '/Service':
+      return (o.spec as { type?: string }).type === 'LoadBalancer' ? loadBalancer(o) : ready;
+    case '/PersistentVolumeClaim':
+      return claim(o, client, signal);
+    default:
+      return ready;
+  }
+}

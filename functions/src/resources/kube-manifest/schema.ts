@@ -1,0 +1,53 @@
+/** The properties of `Custom::KubeManifest`, as a template author writes them. */
+import { z } from 'zod';
+import { prop } from '../../runtime';
+
+const nonEmpty = (what: string) => z.string({ error: `expected ${what} (a non-empty string)` }).min(1, `expected ${what} (a non-empty string)`);
+
+/** What every Kubernetes object needs before the API server is asked anything. */
+const kubeObject = z.looseObject(
+  {
+    apiVersion: nonEmpty('an apiVersion such as v1 or apps/v1'),
+    kind: nonEmpty('a kind such as ConfigMap'),
+    metadata: z.looseObject(
+      {
+        name: nonEmpty('the object name'),
+        namespace: nonEmpty('a namespace name').optional(),
+      },
+      { error: 'expected a map with at least a name' },
+    ),
+  },
+  { error: 'expected a Kubernetes object (a map with apiVersion, kind and metadata.name)' },
+);
+
+/** The manifest: every document checked as an object, `*List` documents item by item. */
+const manifest = prop.documents().superRefine((docs, ctx) => {
+  docs.forEach((doc, i) => {
+    const items = (doc as { items?: unknown }).items;
+    const check = (value: unknown, path: PropertyKey[]) => {
+      const r = kubeObject.safeParse(value);
+      if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [...path, ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
+    };
+    if (typeof doc.kind === 'string' && doc.kind.endsWith('List') && Array.isArray(items)) items.forEach((item, j) => check(item, [i, 'items', j]));
+    else check(doc, [i]);
+  });
+});
+
+export const schema = z.strictObject({
+  /** The EKS cluster (or local cluster name) to apply to. */
+  ClusterName: prop.string({ minLength: 1, maxLength: 100 }),
+  /** One or many YAML/JSON documents (`---` separated), one object, or a list of objects. */
+  Manifest: manifest,
+  /** Namespace for namespaced objects that name none. */
+  Namespace: prop
+    .string({ minLength: 1, maxLength: 63, pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, patternDescription: 'a namespace name (lower-case letters, digits and hyphens)' })
+    .default('default'),
+  /** `ready`: wait until rolled out / complete / established / bound / given an address; `none`: return once applied. */
+  Wait: prop.enum(['none', 'ready']).default('ready'),
+  /** Bound on waiting for readiness (Create/Update) and for deletion (Delete), in seconds. */
+  TimeoutSeconds: prop.integer({ min: 1, max: 3600 }).default(300),
+  /** Leave the objects in the cluster on Delete (and when an Update drops them from the manifest). */
+  RetainOnDelete: prop.boolean().default(false),
+});
+
+export type Props = z.infer<typeof schema>;
