@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -145,6 +144,7 @@ def send(
     if not 1 <= timeout <= 3600:
         raise ResourceFailure(f"ServiceTimeout: expected an integer from 1 to 3600, got {timeout}")
 
+    _note_wanted_chart(resource_type, properties)
     request_id = str(uuid.uuid4())
     endpoint = ResponseEndpoint.get()
     url, waiting = endpoint.new_url(region, stack_id, logical_id, request_id)
@@ -205,5 +205,15 @@ def send(
     if not isinstance(data, dict):
         raise ResourceFailure(f"Invalid response object: Data must be an object (RequestId: {request_id})")
     answer["Data"] = data
-    answer["_elapsed"] = time.time()
     return answer
+
+
+def _note_wanted_chart(resource_type: str, properties: dict[str, Any]) -> None:
+    """Tells the local chart mirror (scripts/local/embedded/chart-mirror.ts) which chart a Helm
+    release is about to ask a repository for: the machine has no internet."""
+    path = config.load().get("chartWantsFile")
+    if not path or resource_type != "Custom::HelmRelease" or not properties.get("Chart") or not properties.get("Repository"):
+        return
+    line = json.dumps({"repository": properties["Repository"], "chart": properties["Chart"], "version": properties.get("Version")})
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")

@@ -1,0 +1,311 @@
+// Helm chart repositories without the internet. The Quick Start's Helm releases name public
+// repositories (https://charts.jenkins.io, https://aws.github.io/eks-charts, ...), which this
+// machine cannot reach. The HelmProvider's helm is pointed at a local HTTPS proxy (HTTPS_PROXY and
+// SSL_CERT_FILE: the same environment variables any proxy-bound Lambda would use); the proxy
+// answers for every repository host with a certificate from its own CA and serves stand-in charts:
+// each with the requested name and version, rendering a Deployment, a Service (type, port,
+// annotations and source ranges from the usual values keys), an optional PersistentVolumeClaim, a
+// ServiceAccount and a Secret. Which charts to offer comes from the embedded engine, which notes
+// every Custom::HelmRelease's Repository/Chart/Version before it sends the request (chartWantsFile).
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+
+const execFileAsync = promisify(execFile);
+
+/** A chart a template asked for. */
+export interface ChartWant {
+  repository: string;
+  chart: string;
+  version?: string;
+}
+
+/** The running mirror. */
+export interface ChartMirror {
+  /** Environment for the process whose helm should use the mirror. */
+  clientEnv: Record<string, string>;
+  /** The file the embedded engine appends wanted charts to (JSON lines). */
+  wantsFile: string;
+  stop(): Promise<void>;
+}
+
+const FALLBACK_VERSION = '1.0.0';
+
+const helpers = `{{- define "standin.fullname" -}}
+{{- if .Values.fullnameOverride }}{{ .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else if contains .Chart.Name .Release.Name }}{{ .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}{{ printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}{{ end }}
+{{- end }}
+{{- define "standin.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+kubecfn.io/stand-in-chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}
+{{- end }}
+`;
+
+const deployment = `{{- $c := .Values.controller }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "standin.fullname" . }}
+  labels: {{- include "standin.labels" . | nindent 4 }}
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: {{ .Chart.Name }}
+      app.kubernetes.io/instance: {{ .Release.Name }}
+  template:
+    metadata:
+      labels: {{- include "standin.labels" . | nindent 8 }}
+    spec:
+      serviceAccountName: {{ include "standin.fullname" . }}
+      {{- with (coalesce $c.nodeSelector .Values.nodeSelector) }}
+      nodeSelector: {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with (coalesce $c.tolerations .Values.tolerations) }}
+      tolerations: {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: {{ .Chart.Name }}
+          image: "stand-in.local/{{ .Chart.Name }}:{{ .Chart.AppVersion }}"
+          ports:
+            - containerPort: {{ coalesce $c.servicePort .Values.service.port 80 }}
+          {{- if .Values.persistence.enabled }}
+          volumeMounts:
+            - name: data
+              mountPath: /data
+          {{- end }}
+      {{- if .Values.persistence.enabled }}
+      volumes:
+        - name: data
+          persistentVolumeClaim:
+            claimName: {{ include "standin.fullname" . }}
+      {{- end }}
+`;
+
+const service = `{{- $c := .Values.controller }}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "standin.fullname" . }}
+  labels: {{- include "standin.labels" . | nindent 4 }}
+  {{- with (coalesce $c.serviceAnnotations .Values.service.annotations) }}
+  annotations: {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  type: {{ coalesce $c.serviceType .Values.service.type "ClusterIP" }}
+  {{- with (coalesce $c.loadBalancerSourceRanges .Values.service.loadBalancerSourceRanges) }}
+  loadBalancerSourceRanges: {{- toYaml . | nindent 4 }}
+  {{- end }}
+  selector:
+    app.kubernetes.io/name: {{ .Chart.Name }}
+    app.kubernetes.io/instance: {{ .Release.Name }}
+  ports:
+    - name: http
+      port: {{ coalesce $c.servicePort .Values.service.port 80 }}
+      targetPort: {{ coalesce $c.servicePort .Values.service.port 80 }}
+`;
+
+const others = `apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ include "standin.fullname" . }}
+  labels: {{- include "standin.labels" . | nindent 4 }}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ include "standin.fullname" . }}
+  labels: {{- include "standin.labels" . | nindent 4 }}
+type: Opaque
+data:
+  {{ .Chart.Name }}-admin-user: {{ "admin" | b64enc }}
+  {{ .Chart.Name }}-admin-password: {{ randAlphaNum 22 | b64enc }}
+{{- if .Values.persistence.enabled }}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {{ include "standin.fullname" . }}
+  labels: {{- include "standin.labels" . | nindent 4 }}
+spec:
+  accessModes: [{{ .Values.persistence.accessMode | default "ReadWriteOnce" }}]
+  {{- with .Values.persistence.storageClass }}
+  storageClassName: {{ . }}
+  {{- end }}
+  resources:
+    requests:
+      storage: {{ .Values.persistence.size | default "8Gi" }}
+{{- end }}
+`;
+
+const defaultValues = {
+  controller: {},
+  service: { type: 'ClusterIP', port: 80, annotations: {} },
+  persistence: { enabled: false },
+  nodeSelector: {},
+  tolerations: [],
+};
+
+/** Reads the engine's notes of wanted charts (one JSON object a line). */
+export function readWants(file: string): ChartWant[] {
+  if (!existsSync(file)) return [];
+  const out: ChartWant[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const w = JSON.parse(line) as ChartWant;
+      if (w.chart && !out.some((o) => o.chart === w.chart && o.version === w.version)) out.push(w);
+    } catch {
+      // a partly written line: read again next time
+    }
+  }
+  return out;
+}
+
+/** A plain version a stand-in can carry for what the template asked (exact, or the fallback). */
+function concreteVersion(version: string | undefined): string {
+  const v = (version ?? '').trim().replace(/^v/, '');
+  return /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(v) ? v : FALLBACK_VERSION;
+}
+
+/**
+ * Starts the proxy and the stand-in repository.
+ *
+ * @example
+ * const mirror = await startChartMirror({ dir, helm: await ensureHelm() });
+ * // run helm with { ...process.env, ...mirror.clientEnv }
+ */
+export async function startChartMirror(opts: { dir: string; helm: string }): Promise<ChartMirror> {
+  const root = join(opts.dir, 'chart-mirror');
+  mkdirSync(join(root, 'certs'), { recursive: true });
+  mkdirSync(join(root, 'charts'), { recursive: true });
+  const caKey = join(root, 'ca.key');
+  const caCert = join(root, 'ca.crt');
+  const leafKey = join(root, 'leaf.key');
+  const wantsFile = join(root, 'wanted-charts.jsonl');
+  await execFileAsync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCert, '-days', '2', '-subj', '/CN=kubecfn local chart mirror CA']);
+  await execFileAsync('openssl', ['genrsa', '-out', leafKey, '2048']);
+
+  const contexts = new Map<string, Promise<SecureContext>>();
+  const contextFor = (host: string): Promise<SecureContext> => {
+    let ctx = contexts.get(host);
+    if (!ctx) {
+      ctx = (async () => {
+        const safe = host.replace(/[^A-Za-z0-9.-]/g, '_');
+        const csr = join(root, 'certs', `${safe}.csr`);
+        const crt = join(root, 'certs', `${safe}.crt`);
+        const ext = join(root, 'certs', `${safe}.ext`);
+        writeFileSync(ext, `subjectAltName=DNS:${host}\nextendedKeyUsage=serverAuth\n`);
+        await execFileAsync('openssl', ['req', '-new', '-key', leafKey, '-out', csr, '-subj', `/CN=${host}`]);
+        await execFileAsync('openssl', ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-out', crt, '-days', '2', '-extfile', ext]);
+        return createSecureContext({ key: readFileSync(leafKey), cert: readFileSync(crt) });
+      })();
+      contexts.set(host, ctx);
+    }
+    return ctx;
+  };
+
+  const packaged = new Map<string, Promise<string>>();
+  const packageChart = (name: string, version: string): Promise<string> => {
+    const key = `${name}-${version}`;
+    let p = packaged.get(key);
+    if (!p) {
+      p = (async () => {
+        const src = join(root, 'src', key, name);
+        mkdirSync(join(src, 'templates'), { recursive: true });
+        writeFileSync(
+          join(src, 'Chart.yaml'),
+          stringify({ apiVersion: 'v2', name, version, appVersion: version, description: `kubecfn local stand-in for chart ${name} ${version} (no network in local mode)`, type: 'application' }),
+        );
+        writeFileSync(join(src, 'values.yaml'), stringify(defaultValues));
+        writeFileSync(join(src, 'templates', '_helpers.tpl'), helpers);
+        writeFileSync(join(src, 'templates', 'deployment.yaml'), deployment);
+        writeFileSync(join(src, 'templates', 'service.yaml'), service);
+        writeFileSync(join(src, 'templates', 'others.yaml'), others);
+        const out = join(root, 'charts');
+        await execFileAsync(opts.helm, ['package', src, '--destination', out], {
+          env: { ...process.env, HELM_CACHE_HOME: join(root, 'helm', 'cache'), HELM_CONFIG_HOME: join(root, 'helm', 'config'), HELM_DATA_HOME: join(root, 'helm', 'data') },
+        });
+        return join(out, `${key}.tgz`);
+      })();
+      packaged.set(key, p);
+    }
+    return p;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, host: string) => {
+    const path = new URL(req.url ?? '/', `https://${host}`).pathname;
+    try {
+      if (path.endsWith('/index.yaml')) {
+        const base = `https://${host}${path.slice(0, -'index.yaml'.length)}`;
+        const entries: Record<string, unknown[]> = {};
+        for (const want of readWants(wantsFile)) {
+          const version = concreteVersion(want.version);
+          (entries[want.chart] ??= []).push({
+            apiVersion: 'v2',
+            name: want.chart,
+            version,
+            appVersion: version,
+            description: `kubecfn local stand-in for ${want.chart}`,
+            urls: [`${base}charts/${want.chart}-${version}.tgz`],
+            created: new Date().toISOString(),
+          });
+        }
+        res.writeHead(200, { 'content-type': 'application/x-yaml' });
+        return res.end(stringify({ apiVersion: 'v1', entries, generated: new Date().toISOString() }));
+      }
+      const match = /\/charts\/(.+)-(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)\.tgz$/.exec(path);
+      if (match) {
+        const file = await packageChart(match[1]!, match[2]!);
+        res.writeHead(200, { 'content-type': 'application/gzip' });
+        return res.end(readFileSync(file));
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end(`not found in the kubecfn local chart mirror: ${host}${path}\n`);
+    } catch (err) {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`kubecfn local chart mirror: ${(err as Error).message}\n`);
+    }
+  };
+
+  // One HTTP server for requests arriving inside CONNECT tunnels (after TLS) ...
+  const inner = createHttpServer((req, res) => void handle(req, res, (req.headers.host ?? 'unknown').split(':')[0]!));
+  // ... and the proxy itself: CONNECT for https, absolute URLs for plain http.
+  const proxy = createHttpServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://unknown');
+    void handle(req, res, url.hostname);
+  });
+  proxy.on('connect', (req: IncomingMessage, socket: Socket) => {
+    const host = (req.url ?? '').split(':')[0]!;
+    socket.on('error', () => undefined);
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    void contextFor(host).then(
+      (secureContext) => {
+        const tls = new TLSSocket(socket, { isServer: true, secureContext });
+        tls.on('error', () => undefined);
+        inner.emit('connection', tls);
+      },
+      () => socket.destroy(),
+    );
+  });
+  await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  return {
+    clientEnv: { HTTPS_PROXY: proxyUrl, HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1,localhost', SSL_CERT_FILE: caCert },
+    wantsFile,
+    stop: () =>
+      new Promise<void>((ok) => {
+        proxy.closeAllConnections();
+        inner.closeAllConnections();
+        proxy.close(() => ok());
+      }),
+  };
+}
