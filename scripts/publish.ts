@@ -81,7 +81,7 @@ Launch stack, existing VPC (${entrypoints['existing-vpc']}):
   ${launchStackUrl(location, 'existing-vpc', stackName)}
 
 Or with the AWS CLI (new VPC; for an existing VPC use the other entrypoint and add its parameters):
-${awsCliDeployCommand(location, 'new-vpc', stackName)}
+${awsCliDeployCommand(location, 'new-vpc', stackName).replace(/^/gm, '  ')}
 
 Or with live progress of every nested stack:
   ${npmDeployCommand(location, 'new-vpc', stackName)}`);

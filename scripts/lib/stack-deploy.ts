@@ -11,6 +11,7 @@ import {
   type CloudFormationClient,
   type Parameter,
 } from '@aws-sdk/client-cloudformation';
+import { randomUUID } from 'node:crypto';
 import { describeError } from './aws';
 import { capabilities } from './s3-layout';
 import { snapshotStackTree, watchAndReport, type StackApi, type StackSummary } from './stack-progress';
@@ -117,6 +118,9 @@ export async function deployStack(opts: DeployOptions): Promise<number> {
     print(`  ${p.ParameterKey} = ${value}`);
   }
 
+  // One token for this run's request: the SDK retries a request after a throttle or a server
+  // error, and CloudFormation recognises the retry by it instead of refusing a second create.
+  const clientRequestToken = `kubecfn-deploy-${randomUUID()}`;
   const watch = { rootName: stackName, print, color: opts.color, pollIntervalMs: opts.pollIntervalMs, timeoutMs: opts.timeoutMs, sleep: opts.sleep };
 
   if (!existing) {
@@ -131,11 +135,17 @@ export async function deployStack(opts: DeployOptions): Promise<number> {
             Capabilities: [...capabilities],
             DisableRollback: opts.disableRollback,
             Tags: tags,
+            ClientRequestToken: clientRequestToken,
           }),
         )
       ).StackId;
     } catch (err) {
-      throw new Error(`CloudFormation refused to create stack ${stackName}: ${describeError(err)}`);
+      const retried = ((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1;
+      const hint =
+        retried && /AlreadyExists/.test(describeError(err))
+          ? ` (it did not exist when deploy started: the first attempt of this request failed on the server after creating it; look at its events, then npm run destroy -- --stack-name ${stackName})`
+          : '';
+      throw new Error(`CloudFormation refused to create stack ${stackName}: ${describeError(err)}${hint}`);
     }
     if (!stackId) throw new Error(`CreateStack for ${stackName} returned no stack id`);
     print(`\nCreating stack ${stackName} (${stackId})\n`);
@@ -156,6 +166,7 @@ export async function deployStack(opts: DeployOptions): Promise<number> {
         Capabilities: [...capabilities],
         Tags: tags,
         Description: 'npm run deploy',
+        ClientToken: clientRequestToken,
       }),
     );
     changeSetId = created.Id ?? changeSetName;
@@ -193,7 +204,9 @@ export async function deployStack(opts: DeployOptions): Promise<number> {
   for (const c of changes) print(describeChange(c));
   print('');
   try {
-    await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName, DisableRollback: opts.disableRollback }));
+    await cfn.send(
+      new ExecuteChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName, DisableRollback: opts.disableRollback, ClientRequestToken: clientRequestToken }),
+    );
   } catch (err) {
     throw new Error(`CloudFormation refused to execute change set ${changeSetName}: ${describeError(err)}`);
   }

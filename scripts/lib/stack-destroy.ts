@@ -1,6 +1,7 @@
 // `npm run destroy`: delete the stack and watch every nested stack go. A stack that does not exist
 // is already destroyed: success.
 import { DeleteStackCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { randomUUID } from 'node:crypto';
 import { describeError } from './aws';
 import { snapshotStackTree, watchAndReport, type StackApi } from './stack-progress';
 
@@ -42,7 +43,8 @@ export async function destroyStack(opts: DestroyOptions): Promise<number> {
     print(`Stack ${stackName} is already being deleted; watching it.\n`);
   } else {
     try {
-      await cfn.send(new DeleteStackCommand({ StackName: existing.stackId }));
+      // The token makes an SDK retry of this request the same request to CloudFormation.
+      await cfn.send(new DeleteStackCommand({ StackName: existing.stackId, ClientRequestToken: `kubecfn-destroy-${randomUUID()}` }));
     } catch (err) {
       throw new Error(`CloudFormation refused to delete stack ${stackName}: ${describeError(err)}`);
     }

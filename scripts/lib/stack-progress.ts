@@ -74,7 +74,7 @@ export interface WatchResult {
   rootCauses: DisplayedEvent[];
   /** True when the watch gave up before the stack settled. */
   timedOut: boolean;
-  /** Wall-clock duration of the watch. */
+  /** How long the operation took: from its first to its last event (wall clock for a watch that timed out or saw no event). */
   elapsedMs: number;
 }
 
@@ -374,7 +374,9 @@ export async function watchStack(api: StackApi, opts: WatchOptions): Promise<Wat
     }
     await sleep(interval);
   }
-  return { status, reason, events: printed, rootCauses: rootCauses(printed), timedOut: false, elapsedMs: Date.now() - started };
+  // The operation's duration by CloudFormation's clock, from its first event to its last.
+  const elapsedMs = printed.length ? Math.max(0, ...printed.map((e) => e.elapsedMs)) : Date.now() - started;
+  return { status, reason, events: printed, rootCauses: rootCauses(printed), timedOut: false, elapsedMs };
 }
 
 /**
