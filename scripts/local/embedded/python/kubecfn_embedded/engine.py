@@ -492,6 +492,10 @@ class StackEngine:
             props = self._resolve_properties(body)
             state.properties = props
             handler_for(body["Type"]).create(self, state, props, body)
+            signal = ((body.get("CreationPolicy") or {}).get("ResourceSignal") or {})
+            for _ in range(int(signal.get("Count", 0) or 0)):
+                # Nothing boots locally to run cfn-signal: the engine reports the signal itself.
+                self.event(state, "CREATE_IN_PROGRESS", f"Received SUCCESS signal with UniqueId {state.physical_resource_id} (local mode: emulated)")
         except ResourceFailure as err:
             self.event(state, "CREATE_FAILED", str(err))
             raise

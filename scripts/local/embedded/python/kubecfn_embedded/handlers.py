@@ -86,6 +86,9 @@ class MotoHandler(Handler):
         from moto.ec2.models.core import TaggedEC2Resource
 
         name = self._name(engine, state, props)
+        prepare = _PREPARE.get(state.cf_resource_type)
+        if prepare is not None:
+            props = prepare(engine, props)
         cfn_json = {"Type": state.cf_resource_type, "Properties": props}
         for key in ("DependsOn", "Metadata", "DeletionPolicy"):
             if key in body:
@@ -105,7 +108,7 @@ class MotoHandler(Handler):
         instance.cf_resource_type = state.cf_resource_type
         instance.logical_resource_id = state.logical_resource_id
         state.handle = {"instance": instance, "name": name, "json": cfn_json}
-        state.physical_resource_id = str(instance.physical_resource_id)
+        state.physical_resource_id = _physical_id(instance, name)
         if isinstance(instance, TaggedEC2Resource):
             tags = {
                 "aws:cloudformation:stack-name": engine.stack.name,
@@ -136,7 +139,7 @@ class MotoHandler(Handler):
             instance.cf_resource_type = state.cf_resource_type
             instance.logical_resource_id = state.logical_resource_id
             state.handle = {"instance": instance, "name": name, "json": cfn_json}
-            new_id = str(instance.physical_resource_id)
+            new_id = _physical_id(instance, name)
             replaced = new_id != state.physical_resource_id
             state.physical_resource_id = new_id
             # moto's updaters delete the original themselves when they replace it.
@@ -157,6 +160,10 @@ class MotoHandler(Handler):
         # Dependencies inside moto (an ENI still attached ...) can take a moment to clear.
         for attempt in range(5):
             try:
+                backend_delete = _BACKEND_DELETERS.get(state.cf_resource_type)
+                if backend_delete is not None:
+                    backend_delete(_ec2(engine), engine, state, instance)
+                    return
                 try:
                     instance.delete(engine.account_id, engine.region)
                 except (TypeError, AttributeError):
@@ -181,6 +188,84 @@ class MotoHandler(Handler):
             except Exception:
                 pass
         return super().get_att(engine, state, attribute)
+
+
+def _physical_id(instance: Any, name: str) -> str:
+    """What Ref returns: moto's physical id, else the ARN (layer versions), else the name."""
+    for attribute in ("physical_resource_id", "arn", "name"):
+        value = getattr(instance, attribute, None)
+        if value:
+            return str(value)
+    return name
+
+
+def _ec2(engine: "StackEngine") -> Any:
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[engine.account_id][engine.region]
+
+
+def _detach_gateway(ec2: Any, engine: "StackEngine", state: "ResourceState", instance: Any) -> None:
+    props = state.properties
+    if props.get("InternetGatewayId"):
+        ec2.detach_internet_gateway(props["InternetGatewayId"], props["VpcId"])
+    elif props.get("VpnGatewayId"):
+        ec2.detach_vpn_gateway(props["VpnGatewayId"], props["VpcId"])
+
+
+def _delete_layer_version(ec2: Any, engine: "StackEngine", state: "ResourceState", instance: Any) -> None:
+    from moto.awslambda.models import lambda_backends
+
+    lambda_backends[engine.account_id][engine.region].delete_layer_version(instance.name, str(instance.version))
+
+
+def _instance_from_launch_template(engine: "StackEngine", props: dict[str, Any]) -> dict[str, Any]:
+    """EC2 takes an instance's image, type, profile and user data from its launch template, and its
+    subnet from its network interfaces; moto's Instance model reads only the top-level properties."""
+    props = dict(props)
+    template = props.get("LaunchTemplate") or {}
+    template_id = template.get("LaunchTemplateId") or template.get("LaunchTemplateName")
+    if template_id:
+        ec2 = _ec2(engine)
+        try:
+            lt = ec2.get_launch_template(template_id) if str(template_id).startswith("lt-") else ec2.get_launch_template_by_name(template_id)
+            data = lt.get_version(template.get("Version") or lt.latest_version_number).data
+        except Exception as err:
+            raise ResourceFailure(f"LaunchTemplate: {template_id} version {template.get('Version')} not found ({err})") from err
+        for key in ("ImageId", "InstanceType", "UserData", "KeyName"):
+            if key not in props and data.get(key):
+                props[key] = data[key]
+        profile = data.get("IamInstanceProfile") or {}
+        if "IamInstanceProfile" not in props and profile:
+            props["IamInstanceProfile"] = profile.get("Name") or str(profile.get("Arn", "")).rsplit("/", 1)[-1]
+    interfaces = props.get("NetworkInterfaces") or []
+    if interfaces and "SubnetId" not in props and interfaces[0].get("SubnetId"):
+        props["SubnetId"] = interfaces[0]["SubnetId"]
+    if "ImageId" not in props:
+        raise ResourceFailure("ImageId: required (directly or through LaunchTemplate)")
+    return props
+
+
+_PREPARE: dict[str, Any] = {"AWS::EC2::Instance": _instance_from_launch_template}
+
+
+# moto 5.2 models these types for creation but cannot delete them through CloudFormation: its
+# ResourceMap skips them silently, which would leave route tables behind and make the VPC's
+# deletion fail. The engine deletes them through the EC2/Lambda backends, as the services would.
+_BACKEND_DELETERS: dict[str, Any] = {
+    "AWS::EC2::EIP": lambda ec2, e, s, i: ec2.release_address(allocation_id=getattr(i, "allocation_id", None)) if getattr(i, "allocation_id", None) else ec2.release_address(address=s.physical_resource_id),
+    "AWS::EC2::FlowLog": lambda ec2, e, s, i: ec2.delete_flow_logs([s.physical_resource_id]),
+    "AWS::EC2::InternetGateway": lambda ec2, e, s, i: ec2.delete_internet_gateway(s.physical_resource_id),
+    "AWS::EC2::NatGateway": lambda ec2, e, s, i: ec2.delete_nat_gateway(s.physical_resource_id),
+    "AWS::EC2::Route": lambda ec2, e, s, i: ec2.delete_route(s.properties["RouteTableId"], s.properties.get("DestinationCidrBlock"), s.properties.get("DestinationIpv6CidrBlock")),
+    "AWS::EC2::RouteTable": lambda ec2, e, s, i: ec2.delete_route_table(s.physical_resource_id),
+    "AWS::EC2::SubnetRouteTableAssociation": lambda ec2, e, s, i: ec2.disassociate_route_table(getattr(i, "id", s.physical_resource_id)),
+    "AWS::EC2::VPCEndpoint": lambda ec2, e, s, i: ec2.delete_vpc_endpoints([s.physical_resource_id]),
+    "AWS::EC2::VPCGatewayAttachment": _detach_gateway,
+    "AWS::Lambda::LayerVersion": _delete_layer_version,
+    # Rules go with their security group.
+    "AWS::EC2::SecurityGroupIngress": lambda ec2, e, s, i: None,
+}
 
 
 def _aws_message(err: BaseException) -> str:
