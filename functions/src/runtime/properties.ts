@@ -110,7 +110,9 @@ export const prop = {
               return z.NEVER;
             }
             const js = doc.toJS();
-            if (js !== null && js !== undefined) out.push(js);
+            // A document that is itself a list (of objects) contributes each of its items.
+            if (Array.isArray(js)) out.push(...js);
+            else if (js !== null && js !== undefined) out.push(js);
           }
           return out;
         }
@@ -167,7 +169,7 @@ export function parseProperties<T>(schema: z.ZodType<T>, raw: Record<string, unk
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      const known = knownKeys(schema);
+      const known = knownKeys(schemaAt(schema, issue.path));
       return issue.keys
         .map((k) => `${formatPath([...issue.path, k])}: unknown property${known ? `; expected one of ${known.join(', ')}` : ''}`)
         .join('; ');
@@ -179,8 +181,35 @@ export function parseProperties<T>(schema: z.ZodType<T>, raw: Record<string, unk
   throw new PropertyError([...new Set(problems)]);
 }
 
-function knownKeys(schema: z.ZodType): string[] | undefined {
-  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
+interface Def {
+  type: string;
+  in?: z.ZodType;
+  out?: z.ZodType;
+  innerType?: z.ZodType;
+  element?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+}
+const defOf = (schema: z.ZodType | undefined) => (schema as unknown as { _zod?: { def: Def } } | undefined)?._zod?.def;
+
+/** The schema that validated the value at `path`, seen through preprocessing, optional and default wrappers. */
+function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+  let current: z.ZodType | undefined = schema;
+  const unwrap = () => {
+    for (let def = defOf(current); def && ['pipe', 'optional', 'default', 'nullable'].includes(def.type); def = defOf(current)) {
+      current = def.type === 'pipe' ? def.out : def.innerType;
+    }
+  };
+  for (const key of path) {
+    unwrap();
+    const def = defOf(current);
+    current = typeof key === 'number' ? def?.element : def?.shape?.[String(key)];
+  }
+  unwrap();
+  return current;
+}
+
+function knownKeys(schema: z.ZodType | undefined): string[] | undefined {
+  const shape = defOf(schema)?.shape;
   return shape ? Object.keys(shape) : undefined;
 }
 

@@ -8,48 +8,38 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { bundleProvider } from '../../../scripts/build/bundle';
-import { LocalLambda, type Invocation } from '../../../scripts/local/lambda/runner';
+import type { Invocation } from '../../../scripts/local/lambda/runner';
 import { CREATE_FAILED_PREFIX, MAX_RESPONSE_BYTES, type CloudFormationEvent } from '../../../functions/src/runtime';
-import { ResponseServer } from '../../helpers/response-server';
 import { cfnEvent } from '../../helpers/events';
+import { packageZip, ProviderHarness } from '../../helpers/provider-harness';
 
 process.env.TZ = 'UTC';
 let dir: string;
-let rs: ResponseServer;
-let lambda: LocalLambda;
-let seq = 0;
+let h: ProviderHarness;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kubecfn-fault-'));
   const fixture = resolve(__dirname, '../../fixtures/fault-provider/fault-provider.ts');
   const { zipFile } = await bundleProvider(fixture, dir, 'FaultProvider');
-  rs = await ResponseServer.start();
-  lambda = await LocalLambda.start([
+  h = await ProviderHarness.start([
     { name: 'FaultProvider', zipFile, timeoutSeconds: 6 },
     { name: 'ShortProvider', zipFile, timeoutSeconds: 4 },
-    { name: 'KubeProvider', zipFile: resolve(__dirname, '../../../functions/packages/KubeProvider/lambda.zip'), timeoutSeconds: 10 },
+    { name: 'KubeProvider', zipFile: packageZip('KubeProvider'), timeoutSeconds: 10 },
   ]);
 });
 
 afterAll(async () => {
-  await lambda?.stop();
-  await rs?.stop();
+  await h?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
 /** Sends one request and waits until it, and every continuation it started, has finished. */
-async function send(
+function send(
   requestType: CloudFormationEvent['RequestType'],
   properties: Record<string, unknown>,
-  options: { fn?: string; type?: string; extra?: Partial<CloudFormationEvent>; event?: CloudFormationEvent } = {},
+  options: { fn?: string; type?: string; extra?: Partial<CloudFormationEvent> } = {},
 ) {
-  const id = `req${++seq}`;
-  const event = options.event ?? cfnEvent(requestType, options.type ?? 'Custom::Fault', properties, { ResponseURL: rs.url(id), ...options.extra });
-  const before = lambda.invocations.length;
-  const first = await lambda.invoke(options.fn ?? 'FaultProvider', event);
-  await lambda.idle();
-  const invocations = lambda.invocations.slice(before);
-  return { id, event, first, invocations, bodies: rs.bodiesFor(id) };
+  return h.send(options.fn ?? 'FaultProvider', requestType, options.type ?? 'Custom::Fault', properties, options.extra);
 }
 
 const logPointer = (inv: Invocation) => ` (log: /aws/lambda/${inv.functionName} local/${inv.requestId})`;
@@ -128,8 +118,8 @@ describe('create', () => {
 
   test('CloudFormation retrying the same Create (same RequestId) gets the same physical id', async () => {
     const first = await send('Create', { Mode: 'ok' });
-    const again = await send('Create', {}, { event: { ...first.event, ResponseURL: rs.url(first.id) } });
-    const bodies = rs.bodiesFor(first.id);
+    const again = await h.sendEvent('FaultProvider', first.event, first.id);
+    const bodies = h.responses.bodiesFor(first.id);
     expect(bodies).toHaveLength(2);
     expect(again.invocations).toHaveLength(1);
     expect(bodies[1]).toEqual(bodies[0]);
@@ -138,7 +128,7 @@ describe('create', () => {
 
   test('a 100 KB error message is cut so the body stays within 4,096 bytes, keeping its head and the log pointer', async () => {
     const { first, bodies, id } = await send('Create', { Mode: 'big-error' });
-    const raw = rs.received.find((r) => r.path.startsWith(`/cfn-response/${id}?`))!.raw;
+    const raw = h.rawBody(id)!;
     expect(Buffer.byteLength(raw)).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
     expect(Buffer.byteLength(raw)).toBeGreaterThan(MAX_RESPONSE_BYTES - 200);
     expect(bodies[0]!.Reason).toMatch(/^deliberate long failure: x{1000,}/);
@@ -147,7 +137,7 @@ describe('create', () => {
 
   test('Data over the limit is capped, every attribute kept', async () => {
     const { bodies, id } = await send('Create', { Mode: 'big-data' });
-    const raw = rs.received.find((r) => r.path.startsWith(`/cfn-response/${id}?`))!.raw;
+    const raw = h.rawBody(id)!;
     expect(Buffer.byteLength(raw)).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
     const data = bodies[0]!.Data!;
     expect(Object.keys(data).sort()).toEqual(['Big', 'Bigger', 'Name', 'Pids', 'Small']);
@@ -188,10 +178,10 @@ describe('delete', () => {
 
 describe('response delivery', () => {
   test('a response endpoint that answers 500 twice gets the body on the third attempt, once', async () => {
-    const attemptsBefore = rs.attempts;
-    rs.failNext(2);
+    const attemptsBefore = h.responses.attempts;
+    h.responses.failNext(2);
     const { bodies, first } = await send('Create', { Mode: 'ok' });
-    expect(rs.attempts - attemptsBefore).toBe(3);
+    expect(h.responses.attempts - attemptsBefore).toBe(3);
     expect(bodies).toHaveLength(1);
     expect(bodies[0]!.Status).toBe('SUCCESS');
     expect(first.logs).toContain('response PUT failed, retrying');
@@ -199,7 +189,7 @@ describe('response delivery', () => {
 
   test('an unreachable response endpoint is retried, logged, and the invocation still ends before its deadline', async () => {
     const event = cfnEvent('Create', 'Custom::Fault', { Mode: 'ok' }, { ResponseURL: 'http://127.0.0.1:9/cfn-response/void?X-Amz-Signature=SECRETSIGNATUREvoid' });
-    const inv = await lambda.invoke('FaultProvider', event);
+    const inv = await h.lambda.invoke('FaultProvider', event);
     expect(inv.timedOut).toBe(false);
     expect(inv.logs).toContain('response not delivered');
     expect(inv.logs).toContain('ECONNREFUSED');

@@ -1,0 +1,62 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MAX_RESPONSE_BYTES, putResponse, serializeResponse, type ResponseBody } from '../../../functions/src/runtime';
+
+const base: ResponseBody = { Status: 'SUCCESS', PhysicalResourceId: 'id', StackId: 'arn:aws:cloudformation:us-east-1:1:stack/s/x', RequestId: 'r', LogicalResourceId: 'L' };
+const size = (s: string) => Buffer.byteLength(s, 'utf8');
+
+describe('serializeResponse', () => {
+  test('a body within the limit is sent as is', () => {
+    const body = { ...base, Data: { A: '1' } };
+    expect(serializeResponse(body)).toBe(JSON.stringify(body));
+  });
+
+  test('multi-byte reasons are cut on character boundaries and stay within the limit', () => {
+    const text = serializeResponse({ ...base, Status: 'FAILED', Reason: 'é漢😀'.repeat(2000) }, ' (log: g s)');
+    expect(size(text)).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+    const reason = JSON.parse(text).Reason as string;
+    expect(reason).not.toContain('\uFFFD');
+    expect(reason.endsWith(' [truncated] (log: g s)')).toBe(true);
+  });
+
+  test('reasons full of characters JSON must escape still fit', () => {
+    const text = serializeResponse({ ...base, Status: 'FAILED', Reason: '"\\\n\u0001'.repeat(3000) });
+    expect(size(text)).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+  });
+
+  test('many large Data values are all shortened, every key kept', () => {
+    const data = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`Key${i}`, `"${'v'.repeat(500)}"`]));
+    const text = serializeResponse({ ...base, Data: data });
+    expect(size(text)).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+    expect(Object.keys(JSON.parse(text).Data)).toEqual(Object.keys(data));
+  });
+});
+
+describe('putResponse', () => {
+  test('a 4xx other than 429 is not retried', async () => {
+    let calls = 0;
+    const server = createServer((_req, res) => {
+      calls++;
+      res.writeHead(403);
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/x?X-Amz-Signature=s`;
+    await expect(putResponse(url, '{}', { baseDelayMs: 1 })).rejects.toThrow('could not deliver the response to CloudFormation: HTTP 403');
+    expect(calls).toBe(1);
+    server.close();
+  });
+
+  test('sends an empty content type, as the pre-signed URL expects', async () => {
+    let contentType: string | undefined = 'unset';
+    const server = createServer((req, res) => {
+      contentType = req.headers['content-type'];
+      req.resume();
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    await putResponse(`http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, '{}');
+    expect(contentType).toBe('');
+    server.close();
+  });
+});
