@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { check, parseCommandLine, runMain, UsageError } from './lib/args';
 import { resolvedRegion, s3Client } from './lib/aws';
-import { collectPublishFiles, ensureBucket, formatBytes, publishTree } from './lib/publish-tree';
+import { checkBucket, collectPublishFiles, formatBytes, publishTree } from './lib/publish-tree';
 import {
   awsCliDeployCommand,
   defaultPrefix,
@@ -61,7 +61,7 @@ async function main(): Promise<number> {
   const s3 = s3Client(values.region);
   const location: S3Location = { bucket: values.bucket, prefix: values.prefix, region: values.region ?? (await resolvedRegion(s3)) };
 
-  if (values['create-bucket'] && (await ensureBucket(s3, location)) === 'created') {
+  if ((await checkBucket(s3, location, values['create-bucket'])) === 'created') {
     console.log(`Created bucket ${location.bucket} in ${location.region}.`);
   }
   console.log(`Publishing ${files.length} files from ${root} to s3://${location.bucket}/${location.prefix} (${location.region})`);

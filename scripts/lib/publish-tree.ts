@@ -68,18 +68,32 @@ function errorName(err: unknown): string {
 }
 
 /**
- * Creates the bucket when it does not exist yet (in `location.region`). Throws when it exists but
- * belongs to someone else.
+ * Checks that the bucket exists, is usable and lives in `location.region` (the region the template
+ * URLs and QSS3BucketRegion name); with `create`, creates it there when it does not exist.
+ * Throws a message that says what to change otherwise.
+ *
+ * @example
+ * await checkBucket(s3Client('eu-west-1'), { bucket: 'my-bucket', prefix: 'kubecfn/', region: 'eu-west-1' }, false);
  */
-export async function ensureBucket(s3: S3Client, location: S3Location): Promise<'created' | 'exists'> {
+export async function checkBucket(s3: S3Client, location: S3Location, create: boolean): Promise<'created' | 'exists'> {
+  const wrongRegion = (actual: string) =>
+    new Error(`bucket ${location.bucket} is in ${actual}, not ${location.region}: pass --region ${actual} (the template URLs name the bucket's region)`);
   try {
-    await s3.send(new HeadBucketCommand({ Bucket: location.bucket }));
+    const head = await s3.send(new HeadBucketCommand({ Bucket: location.bucket }));
+    if (head.BucketRegion && head.BucketRegion !== location.region) throw wrongRegion(head.BucketRegion);
     return 'exists';
   } catch (err) {
-    if (errorName(err) === 'Forbidden' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) {
-      throw new Error(`bucket ${location.bucket} exists but this account may not use it (403); choose another --bucket`);
-    }
-    if (errorName(err) !== 'NotFound' && errorName(err) !== 'NoSuchBucket') throw err;
+    const res = err as { $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } };
+    const actual = res.$response?.headers?.['x-amz-bucket-region'];
+    if (actual && actual !== location.region) throw wrongRegion(actual);
+    const status = res.$metadata?.httpStatusCode;
+    if (status === 403) throw new Error(`bucket ${location.bucket} exists but these credentials may not use it (403): choose another --bucket`);
+    if (status !== 404 && errorName(err) !== 'NotFound' && errorName(err) !== 'NoSuchBucket') throw err;
+  }
+  if (!create) {
+    throw new Error(
+      `bucket ${location.bucket} does not exist: create it (aws s3 mb s3://${location.bucket} --region ${location.region}) or pass --create-bucket`,
+    );
   }
   await s3.send(
     new CreateBucketCommand({

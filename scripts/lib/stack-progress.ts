@@ -330,6 +330,8 @@ export async function watchStack(api: StackApi, opts: WatchOptions): Promise<Wat
       const batch: { e: StackEvent; t: Tracked; order: number }[] = [];
       for (let i = 0; i < tracked.length; i++) {
         const t = tracked[i];
+        // A deleted nested stack has nothing more to say; skipping it spares the API.
+        if (t.path.length && t.status === 'DELETE_COMPLETE') continue;
         for (const e of await poll(t)) {
           batch.push({ e, t, order: i });
           if (e.physicalId === t.stackId && e.type === 'AWS::CloudFormation::Stack') t.status = e.status;

@@ -10,9 +10,12 @@ let moto: MotoServer;
 let s3: S3Client;
 let tree: string;
 
+const s3In = (region: string) =>
+  new S3Client({ endpoint: moto.endpoint, region, forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+
 beforeAll(async () => {
   moto = await startMoto();
-  s3 = new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  s3 = s3In('us-east-1');
   tree = await fixtureTree();
 });
 
@@ -74,7 +77,7 @@ describe('publish', () => {
   });
 
   test('prints the launch-stack URLs of both entrypoints and the equivalent commands', async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'qs-urls' }));
+    await s3In('eu-west-1').send(new CreateBucketCommand({ Bucket: 'qs-urls', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
 
     const run = await runScript('publish', ['--bucket', 'qs-urls', '--region', 'eu-west-1', '--root', tree], moto.endpoint);
 
@@ -127,6 +130,16 @@ describe('publish', () => {
     expect(created.code).toBe(0);
     expect(created.stdout).toContain('Created bucket qs-missing');
     expect(await keysUnder('qs-missing', 'kubecfn/templates/')).toContain('kubecfn/templates/kubecfn-entrypoint-new-vpc.template.yaml');
+  });
+
+  test('a bucket in another region than --region is refused, naming the right one', async () => {
+    await s3In('eu-west-1').send(new CreateBucketCommand({ Bucket: 'qs-in-eu', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+
+    const run = await runScript('publish', ['--bucket', 'qs-in-eu', '--region', 'us-east-1', '--root', tree], moto.endpoint);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('bucket qs-in-eu is in eu-west-1, not us-east-1: pass --region eu-west-1');
+    expect(await keysUnder('qs-in-eu', '')).toEqual([]);
   });
 
   test('fails clearly when functions/packages is missing', async () => {

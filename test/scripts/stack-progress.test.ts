@@ -248,6 +248,49 @@ describe('watchStack', () => {
     ]);
   });
 
+  test('a destroy: nested stacks from the snapshot are followed until deleted, then left alone', async () => {
+    // given a tree recorded before the delete
+    const cfn = new ScriptedCloudFormation();
+    const root = cfn.addStack('kc', 'CREATE_COMPLETE');
+    const vpc = cfn.addStack('kc-VPCStack-Q', 'CREATE_COMPLETE');
+    cfn.event('kc', 0, 'kc', STACK, 'CREATE_COMPLETE');
+    cfn.event('kc-VPCStack-Q', 0, 'kc-VPCStack-Q', STACK, 'CREATE_COMPLETE');
+    const snapshot = [
+      { stackId: root, path: [], newestEventId: (await cfn.listEvents(root)).events[0].eventId },
+      { stackId: vpc, path: ['VPCStack'], newestEventId: (await cfn.listEvents(vpc)).events[0].eventId },
+    ];
+    cfn.calls.length = 0;
+    cfn.event('kc', 100, 'kc', STACK, 'DELETE_IN_PROGRESS', 'User Initiated');
+    cfn.event('kc', 101, 'VPCStack', STACK, 'DELETE_IN_PROGRESS', undefined, vpc);
+    cfn.event('kc-VPCStack-Q', 102, 'kc-VPCStack-Q', STACK, 'DELETE_IN_PROGRESS', 'User Initiated');
+    cfn.script(
+      () => {
+        cfn.event('kc-VPCStack-Q', 200, 'VPC', 'AWS::EC2::VPC', 'DELETE_COMPLETE');
+        cfn.event('kc-VPCStack-Q', 201, 'kc-VPCStack-Q', STACK, 'DELETE_COMPLETE');
+      },
+      () => cfn.event('kc', 202, 'VPCStack', STACK, 'DELETE_COMPLETE', undefined, vpc),
+      () => cfn.event('kc', 203, 'kc', STACK, 'DELETE_COMPLETE'),
+    );
+
+    // when
+    const result = await watchStack(cfn, { rootStackId: root, rootName: 'kc', snapshot, print: () => undefined, sleep: cfn.step });
+
+    // then
+    expect(result.events.map((e) => `${formatElapsed(e.elapsedMs)} ${e.stackLabel} ${e.logicalId} ${e.status}`)).toEqual([
+      '0:00 kc kc DELETE_IN_PROGRESS',
+      '0:01 kc VPCStack DELETE_IN_PROGRESS',
+      '0:02 VPCStack VPCStack DELETE_IN_PROGRESS',
+      '1:40 VPCStack VPC DELETE_COMPLETE',
+      '1:41 VPCStack VPCStack DELETE_COMPLETE',
+      '1:42 kc VPCStack DELETE_COMPLETE',
+      '1:43 kc kc DELETE_COMPLETE',
+    ]);
+    expect(result.status).toBe('DELETE_COMPLETE');
+    // read twice (before and after its deletion), never again; its resources never listed
+    expect(cfn.calls.filter((c) => c.startsWith(`listEvents ${vpc}`))).toHaveLength(2);
+    expect(cfn.calls).not.toContain(`listNestedStacks ${vpc}`);
+  });
+
   test('a dropped connection is retried; the watch carries on', async () => {
     const cfn = new ScriptedCloudFormation();
     const root = cfn.addStack('kc');
