@@ -31,7 +31,7 @@ export class HelmCommandError extends Error {
     readonly stderr: string,
     readonly signal: NodeJS.Signals | null = null,
   ) {
-    super(`helm ${command} ${signal ? `was killed (${signal})` : `exited with ${exitCode}`}: ${tail(stderr) || '(no output)'}`);
+    super(`helm ${command} ${signal ? `was killed (${signal})` : exitCode === null ? 'could not run' : `exited with ${exitCode}`}: ${tail(stderr) || '(no output)'}`);
     this.name = 'HelmCommandError';
   }
 
