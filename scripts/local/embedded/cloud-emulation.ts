@@ -44,6 +44,8 @@ export async function startCloudEmulation(opts: { kubeconfigPath: string; region
   const server = new URL(cluster.server);
   const log = opts.log ?? (() => {});
 
+  // Raw API JSON of several kinds (Services, claims, volumes, classes), read field by field below.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const call = (method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: any }> =>
     new Promise((ok, fail) => {
       const req = request(

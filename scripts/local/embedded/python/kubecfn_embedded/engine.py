@@ -90,6 +90,8 @@ class StackEngine:
         self.operation: threading.Thread | None = None
         self.parent: StackEngine | None = None
         self.status_reason: str | None = None
+        # CreateStack/ExecuteChangeSet DisableRollback: keep what was created when creation fails.
+        self.disable_rollback = False
         if self.template:
             self._prepare(self.template, self.input_parameters)
 
@@ -617,6 +619,9 @@ class StackEngine:
             self.event(None, "CREATE_COMPLETE")
             return
         names = ", ".join(sorted({n for n, _ in failures}))
+        if self.disable_rollback:
+            self.event(None, "CREATE_FAILED", f"The following resource(s) failed to create: [{names}]. ")
+            return
         # Nothing further was started after the failure; what never started gets no events.
         self.event(None, "ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to create: [{names}]. Rollback requested by user.")
         problems = self._delete_states(self.resources, graph, active)

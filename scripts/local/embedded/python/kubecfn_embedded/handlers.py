@@ -316,6 +316,7 @@ class NestedStackHandler(Handler):
         except Exception as err:
             raise ResourceFailure(str(getattr(err, "message", err))) from err
         child.resource_map.parent = engine
+        child.resource_map.disable_rollback = engine.disable_rollback
         state.handle = child
         state.physical_resource_id = child.stack_id
         engine.event(state, "CREATE_IN_PROGRESS", "Resource creation Initiated")

@@ -7,6 +7,7 @@ patched names are moto internals.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import moto
@@ -35,8 +36,25 @@ def _stack_create_output_map(self: models.Stack) -> None:
     return None
 
 
+# CreateStack's DisableRollback, read by the response handler and used by the stack it creates
+# (moto's create_stack has no such argument).
+_request = threading.local()
+
+
 def _stack_create_resources(self: models.Stack) -> None:
+    self.resource_map.disable_rollback = bool(getattr(_request, "disable_rollback", False))
     self.resource_map.start_create()
+
+
+_original_response_create_stack = responses.CloudFormationResponse.create_stack
+
+
+def _response_create_stack(self: responses.CloudFormationResponse) -> ActionResult:
+    _request.disable_rollback = self._get_bool_param("DisableRollback", False)
+    try:
+        return _original_response_create_stack(self)
+    finally:
+        _request.disable_rollback = False
 
 
 def _stack_update(
@@ -137,6 +155,7 @@ def _backend_create_change_set(self: models.CloudFormationBackend, stack_name: s
 
 
 def _backend_execute_change_set(self: models.CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+    disable_rollback = bool(getattr(_request, "disable_rollback", False))
     change_set = self.change_sets.get(change_set_name)
     if change_set is None:
         change_set = next((c for c in self.change_sets.values() if c.change_set_name == change_set_name and (stack_name is None or c.stack_name == stack_name)), None)
@@ -151,11 +170,23 @@ def _backend_execute_change_set(self: models.CloudFormationBackend, change_set_n
         stack.description = stack.template_dict.get("Description")
         stack.parameters = change_set.parameters
         stack.resource_map = StackEngine(stack)
+        stack.resource_map.disable_rollback = disable_rollback
         stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
         stack.resource_map.start_create()
     else:
         stack.update(change_set.template, role_arn=change_set.role_arn, parameters=change_set.parameters, tags=change_set.tags)
     change_set.execution_status = "EXECUTE_COMPLETE"
+
+
+_original_response_execute_change_set = responses.CloudFormationResponse.execute_change_set
+
+
+def _response_execute_change_set(self: responses.CloudFormationResponse) -> ActionResult:
+    _request.disable_rollback = self._get_bool_param("DisableRollback", False)
+    try:
+        return _original_response_execute_change_set(self)
+    finally:
+        _request.disable_rollback = False
 
 
 def _change_set_parse_template(self: models.ChangeSet) -> None:
@@ -228,6 +259,8 @@ def apply() -> None:
     responses.get_stack_from_s3_url = _get_stack_from_s3_url
 
     R = responses.CloudFormationResponse
+    R.create_stack = _response_create_stack  # type: ignore[method-assign]
+    R.execute_change_set = _response_execute_change_set  # type: ignore[method-assign]
     R.list_stack_resources = _response_list_stack_resources  # type: ignore[method-assign]
     R.describe_stack_resources = _response_describe_stack_resources  # type: ignore[method-assign]
     R.describe_stack_resource = _response_describe_stack_resource  # type: ignore[method-assign]
