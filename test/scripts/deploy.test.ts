@@ -64,7 +64,10 @@ describe('deploy and destroy a stack with nested stacks (new-vpc fixture)', () =
 
   describe('create', () => {
     test('creates the stack, shows the events of the parent and every nested stack, exits 0', async () => {
-      const run = await deploy('--stack-name', name, '--template', 'new-vpc', '--bucket', bucket, '--param', 'Environment=dev', '--param', 'SettingType=String');
+      const run = await deploy(
+        ...['--stack-name', name, '--template', 'new-vpc', '--bucket', bucket],
+        ...['--param', 'Environment=dev', '--param', 'SettingType=String', '--tag', 'team=ci'],
+      );
 
       expect(run.stderr).not.toMatch(/error/i);
       expect(run.code).toBe(0);
@@ -83,6 +86,7 @@ describe('deploy and destroy a stack with nested stacks (new-vpc fixture)', () =
       const stack = await stackOf(name);
       expect(stack.StackStatus).toBe('CREATE_COMPLETE');
       expect(parametersOf(stack)).toMatchObject({ QSS3BucketName: bucket, QSS3KeyPrefix: 'kubecfn/', QSS3BucketRegion: 'us-east-1', Environment: 'dev' });
+      expect(stack.Tags).toEqual([{ Key: 'team', Value: 'ci' }]);
       const resources = await cfn.send(new ListStackResourcesCommand({ StackName: name }));
       expect(resources.StackResourceSummaries!.map((r) => r.LogicalResourceId).sort()).toEqual(['ClusterStack', 'EnvironmentSetting', 'VPCStack']);
     });
