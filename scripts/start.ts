@@ -56,10 +56,22 @@ async function main(): Promise<number> {
   if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) throw new UsageError(`--stack-name must start with a letter and hold only letters, digits and hyphens (got "${stackName}")`);
   const params = { ...localDefaults, ...parseKeyValues('--param', values.param) };
   const started = Date.now();
+  const timings: Array<[string, number]> = [];
+  const timed = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await work();
+    } finally {
+      timings.push([label, (Date.now() - t) / 1000]);
+    }
+  };
+  const timingLine = () => `  timings: ${timings.map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}; total ${((Date.now() - started) / 1000).toFixed(1)} s`;
 
   if (!values['skip-build']) {
     heading('Building the provider packages');
+    const t = Date.now();
     const built = spawnSync(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'scripts', 'build.ts')], { cwd: repoRoot, stdio: 'inherit' });
+    timings.push(['build', (Date.now() - t) / 1000]);
     if (built.status !== 0) {
       line('The build failed (see above).');
       return 1;
@@ -67,7 +79,7 @@ async function main(): Promise<number> {
   }
 
   heading('Starting the local cloud');
-  const local = await LocalDeployment.start((m) => line(m));
+  const local = await timed('local cloud', () => LocalDeployment.start((m) => line(m)));
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= local.stop());
   const onSignal = (signal: NodeJS.Signals) => {
@@ -81,7 +93,7 @@ async function main(): Promise<number> {
     const before = await local.objectInventory();
 
     heading(`Publishing templates and packages to s3://${localBucket}/ (npm run publish)`);
-    const published = await local.runScript('publish.ts', ['--bucket', localBucket, '--region', localRegion, '--create-bucket'], (m) => line(`  ${m}`));
+    const published = await timed('publish', () => local.runScript('publish.ts', ['--bucket', localBucket, '--region', localRegion, '--create-bucket'], (m) => line(`  ${m}`)));
     if (published !== 0) {
       line(`npm run publish failed (exit ${published}).`);
       return 1;
@@ -91,15 +103,13 @@ async function main(): Promise<number> {
     line(`  parameters: ${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     const deployArgs = ['--stack-name', stackName, '--template', 'new-vpc', '--bucket', localBucket, '--region', localRegion, '--poll', '1'];
     for (const [k, v] of Object.entries(params)) deployArgs.push('--param', `${k}=${v}`);
-    const deployStarted = Date.now();
-    const deployed = await local.runScript('deploy.ts', deployArgs, (m) => line(`  ${m}`));
-    const deploySeconds = (Date.now() - deployStarted) / 1000;
+    const deployed = await timed('deploy', () => local.runScript('deploy.ts', deployArgs, (m) => line(`  ${m}`)));
     if (deployed !== 0) {
       line(`npm run deploy failed (exit ${deployed}). Provider logs: ${local.lambdaLogPath}`);
       return 1;
     }
 
-    heading(`Deployed: stack ${stackName} CREATE_COMPLETE in ${deploySeconds.toFixed(0)} s`);
+    heading(`Deployed: stack ${stackName} ${await local.stackStatus(stackName)}`);
     for (const o of await local.outputs(stackName)) line(`  ${o.OutputKey?.padEnd(28)} ${o.OutputValue}`);
     const releases = await local.helmReleases();
     heading('Helm releases (helm list -A)');
@@ -115,7 +125,7 @@ async function main(): Promise<number> {
     line(`  then: kubectl get pods -A; aws cloudformation describe-stacks --stack-name ${stackName};`);
     line(`        npm run deploy -- --stack-name ${stackName} --template new-vpc --param KEY=VALUE   (an update)`);
     line(`  provider logs: ${local.lambdaLogPath}`);
-    line(`  ready ${((Date.now() - started) / 1000).toFixed(0)} s after npm start began`);
+    line(timingLine());
 
     if (!values.once) {
       line();
@@ -124,7 +134,7 @@ async function main(): Promise<number> {
     }
 
     heading(`Deleting stack ${stackName} (npm run destroy)`);
-    const destroyed = await local.runScript('destroy.ts', ['--stack-name', stackName, '--region', localRegion, '--poll', '1'], (m) => line(`  ${m}`));
+    const destroyed = await timed('destroy', () => local.runScript('destroy.ts', ['--stack-name', stackName, '--region', localRegion, '--poll', '1'], (m) => line(`  ${m}`)));
     if (destroyed !== 0) {
       line(`npm run destroy failed (exit ${destroyed}). Provider logs: ${local.lambdaLogPath}`);
       return 1;
@@ -139,7 +149,7 @@ async function main(): Promise<number> {
     for (const o of removed) line(`  missing since before the deploy: ${o}`);
     const clean = !left.length && !added.length;
     line(clean ? '  cluster clean: every object the stack created is gone' : '  cluster NOT clean (see above)');
-    line(`  total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    line(timingLine());
     return clean ? 0 : 1;
   } finally {
     await stop();

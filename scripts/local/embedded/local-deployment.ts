@@ -157,15 +157,23 @@ export class LocalDeployment {
     });
   }
 
-  /** The stack's outputs, as DescribeStacks gives them. */
-  async outputs(stackName: string): Promise<Output[]> {
+  private async describe(stackName: string) {
     const cfn = new CloudFormationClient({ region: localRegion, endpoint: this.aws.moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
     try {
-      const res = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-      return res.Stacks?.[0]?.Outputs ?? [];
+      return (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
     } finally {
       cfn.destroy();
     }
+  }
+
+  /** The stack's outputs, as DescribeStacks gives them. */
+  async outputs(stackName: string): Promise<Output[]> {
+    return (await this.describe(stackName))?.Outputs ?? [];
+  }
+
+  /** The stack's status, as DescribeStacks gives it. */
+  async stackStatus(stackName: string): Promise<string> {
+    return (await this.describe(stackName))?.StackStatus ?? 'UNKNOWN';
   }
 
   /** kubectl against the local control plane; resolves with its output (stderr included on failure). */

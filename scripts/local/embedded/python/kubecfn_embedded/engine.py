@@ -691,7 +691,7 @@ class StackEngine:
                 return
             props = self._resolve_properties(body)
             handler = handler_for(body["Type"])
-            if props == state.properties and body.get("Type") == state.cf_resource_type and not handler.always_update:
+            if body.get("Type") == state.cf_resource_type and not handler.needs_update(self, state, props):
                 return
             touched.append(name)
             self.event(state, "UPDATE_IN_PROGRESS")

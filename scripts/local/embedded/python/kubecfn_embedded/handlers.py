@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 class Handler:
     """Default behaviour: a record with a generated physical id."""
 
-    # Nested stacks are updated whenever their parent is (the child template may have changed).
-    always_update = False
+    def needs_update(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any]) -> bool:
+        """Whether an update of the stack has anything to do for this resource."""
+        return props != state.properties
 
     def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
         from .engine import random_suffix
@@ -281,7 +282,10 @@ def _is_gone(err: BaseException) -> bool:
 
 # ---------------------------------------------------------------------------- nested stacks
 class NestedStackHandler(Handler):
-    always_update = True
+    def needs_update(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any]) -> bool:
+        # The child template behind an unchanged TemplateURL may have changed: compare its text too.
+        child = state.handle
+        return child.template != self._template(engine, props) or child.resource_map.input_parameters != self._parameters(props)
 
     def _parameters(self, props: dict[str, Any]) -> dict[str, str]:
         params = props.get("Parameters") or {}
@@ -331,8 +335,6 @@ class NestedStackHandler(Handler):
         child = state.handle
         text = self._template(engine, props)
         params = self._parameters(props)
-        if child.template == text and child.resource_map.input_parameters == params:
-            return "unchanged"
         try:
             child.template = text
             child._parse_template()
@@ -625,6 +627,15 @@ class EksNodegroupHandler(Handler):
             raise ResourceFailure(_aws_message(err)) from err
         state.physical_resource_id = f"{cluster_name}/{name}"
         state.attributes = {"Arn": nodegroup.arn, "NodegroupName": name, "ClusterName": cluster_name}
+        self._register_nodes(engine, state, props, suffix="")
+
+    def _register_nodes(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], suffix: str) -> None:
+        """Registers the group's fake nodes (kwok makes them Ready) and waits until they are Ready."""
+        from moto.ec2.models import ec2_backends
+
+        name = state.attributes["NodegroupName"]
+        scaling = props.get("ScalingConfig") or {}
+        taints = [{"key": t.get("Key"), "value": t.get("Value"), "effect": t.get("Effect")} for t in props.get("Taints") or []]
         ec2 = ec2_backends[engine.account_id][engine.region]
         zones = []
         for subnet in props.get("Subnets") or []:
@@ -637,7 +648,7 @@ class EksNodegroupHandler(Handler):
         instance_type = (props.get("InstanceTypes") or ["m5.large"])[0]
         names = []
         for i in range(min(desired, MAX_FAKE_NODES_PER_GROUP)):
-            node_name = f"{name}-{i}.{engine.region}.compute.internal".lower()
+            node_name = f"{name}-{suffix}{i}.{engine.region}.compute.internal".lower()
             zone = zones[i % len(zones)] if zones else f"{engine.region}a"
             labels = {
                 "eks.amazonaws.com/nodegroup": name,
@@ -685,6 +696,11 @@ class EksNodegroupHandler(Handler):
         if any(props.get(k) != previous.properties.get(k) for k in immutable):
             self.create(engine, state, props, body)
             return "replaced"
+        # Scaling, labels or taints changed: the group's nodes are replaced by ones that match.
+        old_nodes = list((state.handle or {}).get("nodes", []))
+        self._register_nodes(engine, state, props, suffix=f"u{int(time.time()) % 100000}")
+        for node_name in old_nodes:
+            kube.call("DELETE", f"/api/v1/nodes/{node_name}")
         return "updated"
 
     def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
