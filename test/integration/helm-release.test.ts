@@ -5,7 +5,9 @@ import { ApiException, ApiextensionsV1Api, AppsV1Api, CoreV1Api, KubeConfig } fr
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { execFile, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,10 +30,14 @@ describe('Custom::HelmRelease', () => {
   let repo: Server;
   let repoUrl: string;
   let kc: KubeConfig;
+  let registry: Server;
+  let registryHost: string;
+  let caFile: string;
 
   /** helm as a person would run it against the same cluster. */
   const helm = async (...args: string[]) =>
-    (await execFileAsync(helmBin, args, { env: { PATH: process.env.PATH, HOME: join(work, 'home'), KUBECONFIG: cluster().kubeconfigPath } })).stdout;
+    (await execFileAsync(helmBin, args, { env: { PATH: process.env.PATH, HOME: join(work, 'home'), KUBECONFIG: cluster().kubeconfigPath, ...(caFile ? { SSL_CERT_FILE: caFile } : {}) } }))
+      .stdout;
   const history = async (name: string, namespace: string) =>
     JSON.parse(await helm('history', name, '-n', namespace, '-o', 'json')) as Array<{ revision: number; status: string; description: string }>;
   const releases = async (namespace: string) =>
@@ -89,6 +95,11 @@ describe('Custom::HelmRelease', () => {
     repoUrl = `http://127.0.0.1:${(repo.address() as AddressInfo).port}`;
     await helm('repo', 'index', repoDir, '--url', repoUrl);
 
+    // An OCI registry over TLS (its own CA), holding the web chart pushed by helm.
+    ({ server: registry, caFile } = await startOciRegistry(work));
+    registryHost = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+    await helm('push', join(repoDir, 'web-0.1.0.tgz'), `oci://${registryHost}/charts`);
+
     // S3 (moto) with a packaged chart and a values file.
     moto = await startMoto();
     const s3 = new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
@@ -101,6 +112,7 @@ describe('Custom::HelmRelease', () => {
       HELM_BINARY: helmBin,
       KUBECFN_CHART_PATH: charts,
       AWS_ENDPOINT_URL: moto.endpoint,
+      SSL_CERT_FILE: caFile,
     };
     h = await ProviderHarness.start([
       { name: 'HelmProvider', zipFile: packageZip('HelmProvider'), timeoutSeconds: 120, environment },
@@ -113,6 +125,7 @@ describe('Custom::HelmRelease', () => {
     await h?.stop();
     await moto?.stop();
     await new Promise((ok) => (repo ? repo.close(ok) : ok(undefined)));
+    await new Promise((ok) => (registry ? registry.close(ok) : ok(undefined)));
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -201,6 +214,25 @@ describe('Custom::HelmRelease', () => {
       expect(answer.Status).toBe('FAILED');
       expect(reason(answer)).toBe(
         `Version: helm found no version '9.9.9' of chart 'web' version 9.9.9 in repository ${repoUrl}: Error: chart "web" version "9.9.9" not found in ${repoUrl} repository`,
+      );
+    });
+
+    test('installs an OCI chart, given as a reference or as Repository + Chart', async () => {
+      const byReference = await send('Create', { Chart: `oci://${registryHost}/charts/web`, Version: '0.1.0', Namespace: 'create-oci', ReleaseName: 'oci-ref' });
+      const byRepository = await send('Create', { Repository: `oci://${registryHost}/charts`, Chart: 'web', Namespace: 'create-oci', ReleaseName: 'oci-repo' });
+
+      expect(byReference.answer.Status).toBe('SUCCESS');
+      expect(byReference.answer.Data).toMatchObject({ Chart: 'web', ChartVersion: '0.1.0' });
+      expect(byRepository.answer.Status).toBe('SUCCESS');
+      expect(await releases('create-oci')).toEqual(['oci-ref:deployed', 'oci-repo:deployed']);
+    });
+
+    test('fails naming Chart for an OCI chart the registry lacks', async () => {
+      const { answer } = await send('Create', { Chart: `oci://${registryHost}/charts/nosuch`, Version: '1.0.0', Namespace: 'create-oci', ReleaseName: 'nosuch' });
+
+      expect(answer.Status).toBe('FAILED');
+      expect(reason(answer)).toBe(
+        `Chart: helm could not find chart oci://${registryHost}/charts/nosuch version 1.0.0: Error: failed to resolve ${registryHost}/charts/nosuch:1.0.0: ${registryHost}/charts/nosuch:1.0.0: not found`,
       );
     });
 
@@ -410,3 +442,65 @@ describe('Custom::HelmRelease', () => {
     }
   }
 });
+
+/**
+ * Just enough of the OCI distribution API for helm to push and pull charts: blobs by digest,
+ * monolithic uploads, manifests by tag or digest, in memory, over TLS with a CA of its own (helm
+ * talks https to registries; SSL_CERT_FILE makes it trust this one).
+ */
+async function startOciRegistry(dir: string): Promise<{ server: Server; caFile: string }> {
+  const key = join(dir, 'registry.key');
+  const caFile = join(dir, 'registry.crt');
+  await execFileAsync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', caFile]);
+  const blobs = new Map<string, Buffer>();
+  const manifests = new Map<string, { body: Buffer; type: string }>();
+  const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+    const url = new URL(req.url ?? '/', 'https://registry');
+    const path = url.pathname;
+    let m: RegExpExecArray | null;
+    if (path === '/v2/' || path === '/v2') return res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    if ((m = /^\/v2\/(.+)\/blobs\/uploads\/(.*)$/.exec(path))) {
+      if (req.method === 'POST') return res.writeHead(202, { location: `/v2/${m[1]}/blobs/uploads/${randomUUID()}`, 'content-length': '0' }).end();
+      const digest = url.searchParams.get('digest');
+      if (req.method === 'PUT' && digest && digestOf(body) === digest) {
+        blobs.set(digest, body);
+        return res.writeHead(201, { location: `/v2/${m[1]}/blobs/${digest}`, 'docker-content-digest': digest, 'content-length': '0' }).end();
+      }
+      return res.writeHead(400).end();
+    }
+    if ((m = /^\/v2\/(.+)\/blobs\/(sha256:[0-9a-f]{64})$/.exec(path))) {
+      const blob = blobs.get(m[2]!);
+      if (!blob) return res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}');
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length, 'docker-content-digest': m[2]! });
+      return res.end(req.method === 'HEAD' ? undefined : blob);
+    }
+    if ((m = /^\/v2\/(.+)\/manifests\/(.+)$/.exec(path))) {
+      const ref = `${m[1]}:${m[2]}`;
+      if (req.method === 'PUT') {
+        const manifest = { body, type: String(req.headers['content-type']) };
+        const digest = digestOf(body);
+        manifests.set(ref, manifest);
+        manifests.set(`${m[1]}:${digest}`, manifest);
+        return res.writeHead(201, { 'docker-content-digest': digest, location: `/v2/${m[1]}/manifests/${digest}`, 'content-length': '0' }).end();
+      }
+      const manifest = manifests.get(ref);
+      if (!manifest) return res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
+      res.writeHead(200, { 'content-type': manifest.type, 'content-length': manifest.body.length, 'docker-content-digest': digestOf(manifest.body) });
+      return res.end(req.method === 'HEAD' ? undefined : manifest.body);
+    }
+    if ((m = /^\/v2\/(.+)\/tags\/list$/.exec(path))) {
+      const tags = [...manifests.keys()].filter((k) => k.startsWith(`${m![1]}:`) && !k.includes(':sha256:')).map((k) => k.slice(m![1]!.length + 1));
+      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: m[1], tags }));
+    }
+    return res.writeHead(404).end();
+  };
+  const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(caFile) }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => handle(req, res, Buffer.concat(chunks)));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return { server, caFile };
+}

@@ -28,6 +28,7 @@ const CHART_NOT_FOUND = [
   /is not a valid chart repository/i,
   /failed to download/i,
   /manifest unknown/i,
+  /failed to resolve .*: not found/i,
   /repository name not known/i,
   /no such host/i,
   /connection refused/i,
