@@ -749,6 +749,43 @@ class EksRecordHandler(Handler):
             state.attributes = {"Arn": f"arn:aws:eks:{region}:{account}:fargateprofile/{cluster_name}/{name}/{unique}"}
 
 
+class RolePolicyHandler(Handler):
+    """AWS::IAM::RolePolicy (an inline policy; moto 5.2 models AWS::IAM::Policy but not this type)."""
+
+    def _iam(self, engine: "StackEngine") -> Any:
+        from moto.iam.models import iam_backends
+
+        return iam_backends[engine.account_id]["aws"]
+
+    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+        from .engine import random_suffix
+
+        for key in ("RoleName", "PolicyName", "PolicyDocument"):
+            if not props.get(key):
+                raise ResourceFailure(f"{key}: required property is missing")
+        document = props["PolicyDocument"]
+        try:
+            self._iam(engine).put_role_policy(props["RoleName"], props["PolicyName"], document if isinstance(document, str) else json.dumps(document))
+        except Exception as err:
+            raise ResourceFailure(_aws_message(err)) from err
+        state.physical_resource_id = f"{engine.stack.name[:5]}-{props['PolicyName'][:4]}-{random_suffix(12)}"
+
+    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
+        if (props.get("RoleName"), props.get("PolicyName")) != (previous.properties.get("RoleName"), previous.properties.get("PolicyName")):
+            self.create(engine, state, props, body)
+            return "replaced"
+        self.create(engine, state, props, body)
+        state.physical_resource_id = previous.physical_resource_id
+        return "updated"
+
+    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+        try:
+            self._iam(engine).delete_role_policy(state.properties.get("RoleName"), state.properties.get("PolicyName"))
+        except Exception as err:
+            if not _is_gone(err):
+                raise ResourceFailure(_aws_message(err)) from err
+
+
 class WaitConditionHandler(Handler):
     def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
         if state.cf_resource_type.endswith("WaitConditionHandle"):
@@ -765,6 +802,7 @@ _HANDLERS: dict[str, Handler] = {
     "AWS::CloudFormation::CustomResource": CustomResourceHandler(),
     "AWS::CloudFormation::WaitConditionHandle": WaitConditionHandler(),
     "AWS::CloudFormation::WaitCondition": WaitConditionHandler(),
+    "AWS::IAM::RolePolicy": RolePolicyHandler(),
     "AWS::EKS::Cluster": EksClusterHandler(),
     "AWS::EKS::Nodegroup": EksNodegroupHandler(),
     "AWS::EKS::Addon": EksRecordHandler(),
@@ -796,6 +834,8 @@ def emulation_of(resource_type: str) -> str:
     handler = handler_for(resource_type)
     if isinstance(handler, (NestedStackHandler, WaitConditionHandler)):
         return "engine"
+    if isinstance(handler, RolePolicyHandler):
+        return "moto"
     if isinstance(handler, CustomResourceHandler):
         return "custom"
     if isinstance(handler, MotoHandler):
