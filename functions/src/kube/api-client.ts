@@ -99,7 +99,17 @@ const UNREACHABLE = new Set([
 ]);
 /** Errors on a connection that was fine a moment ago (a kept-alive socket closed by the server). */
 const TRANSIENT_SOCKET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
-const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
+const RETRY_STATUS = new Set([429, 502, 503, 504]);
+
+/**
+ * Throttling and gateway errors are retried. A 500 is retried once: it is as often a transient
+ * etcd or webhook failure as a verdict on the request (server-side apply answers 500 for a field
+ * the schema does not declare, which no retry will fix).
+ */
+function shouldRetry(status: number, body: string, attempt: number): boolean {
+  if (RETRY_STATUS.has(status)) return attempt < 5;
+  return status === 500 && attempt < 1 && !body.includes('failed to create typed patch object');
+}
 
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
@@ -217,7 +227,7 @@ export class KubeClient {
       }
       const text = await res.body.text();
       if (res.statusCode >= 200 && res.statusCode < 300) return (text ? JSON.parse(text) : undefined) as T;
-      if (RETRY_STATUS.has(res.statusCode) && attempt < 5) {
+      if (shouldRetry(res.statusCode, text, attempt)) {
         const retryAfter = Number(res.headers['retry-after']);
         const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 5) * 1000 : 200 * 2 ** attempt;
         await sleep(wait * (0.75 + Math.random() / 2), options.signal);

@@ -50,8 +50,11 @@ export interface State {
 
 /** Time kept free at the end of an invocation, to answer or hand over. */
 const STEP_MARGIN_MS = 2_000;
-/** Do not start applying a level with less time than this left in the invocation. */
-const APPLY_RESERVE_MS = 8_000;
+/**
+ * Do not start applying another level with less time than this left in the invocation (the first
+ * level of an invocation always goes ahead, so that every invocation makes progress).
+ */
+const APPLY_RESERVE_MS = 4_000;
 const POLL_FIRST_MS = 150;
 const POLL_MAX_MS = 1_000;
 
@@ -190,11 +193,12 @@ async function advance(state: State, props: Props, oldProps: Props | undefined, 
         await applyObjects(client, objects.filter((o) => o.resource), { owner, dryRun: true, signal: ctx.signal });
         state.checked = true;
       }
+      let appliedHere = 0;
       for (let level = state.level; level < LEVEL_COUNT; level++) {
         state.level = level;
         const batch = objects.filter((o) => o.level === level);
         if (batch.length === 0) continue;
-        if (clock.invocationLeft() < APPLY_RESERVE_MS) return later();
+        if (appliedHere > 0 && clock.invocationLeft() < APPLY_RESERVE_MS) return later();
         if (batch.some((o) => !o.resource)) {
           // Custom objects of CRDs in this manifest: wait until those CRDs are established.
           const crds = objects.filter((o) => o.group === 'apiextensions.k8s.io' && o.kind === 'CustomResourceDefinition');
@@ -204,6 +208,7 @@ async function advance(state: State, props: Props, oldProps: Props | undefined, 
           await resolvePending(client, objects, { defaultNamespace: props.Namespace, unknownKinds: 'fail', signal: ctx.signal });
         }
         await applyObjects(client, batch, { owner, signal: ctx.signal });
+        appliedHere += batch.length;
         ctx.logger.info('applied', { dependencyLevel: level, objects: batch.length });
       }
       state.phase = 'ready';
