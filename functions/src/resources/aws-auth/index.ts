@@ -8,8 +8,8 @@
  * - config-map.ts — read-modify-write against the API server with optimistic concurrency.
  * The reference page is docs/resources/aws-auth.md.
  */
-import { ClusterGoneError, getClusterAccess, kubeConfigFor } from '../../kube';
-import { defaultPhysicalId, defineResource, done, inProgress, type StepContext, type StepResult } from '../../runtime';
+import { ClusterGoneError, ClusterNotReadyError, getClusterAccess, kubeConfigFor } from '../../kube';
+import { defaultPhysicalId, defineResource, done, inProgress, ResourceError, type StepContext, type StepResult } from '../../runtime';
 import { apiServerStore, updateAwsAuth } from './config-map';
 import type { Mappings } from './mappings';
 import { awsAuthSchema, type AwsAuthProperties } from './schema';
@@ -39,6 +39,8 @@ async function run(props: AwsAuthProperties, state: State, ctx: StepContext): Pr
       ctx.logger.info('cluster is gone: nothing to remove', { reason: error.message });
       return done();
     }
+    // These already name ClusterName and what was wrong: pass them on as they are.
+    if (error instanceof ClusterGoneError || error instanceof ClusterNotReadyError) throw new ResourceError(error.message, { cause: error });
     throw error;
   }
   const outcome = await updateAwsAuth(apiServerStore(kubeConfigFor(access)), state.ownerId, state.remove ? undefined : mappingsOf(props), {
