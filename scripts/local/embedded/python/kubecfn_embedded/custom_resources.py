@@ -84,6 +84,15 @@ class ResponseEndpoint:
                 del self.pending[key]
 
 
+class CustomResourceFailed(ResourceFailure):
+    """The provider answered FAILED; CloudFormation keeps the physical id it gave (a rollback's
+    Delete is sent for it: kubecfn's runtime answers a create-failed marker there)."""
+
+    def __init__(self, physical_id: str | None, message: str):
+        super().__init__(message)
+        self.physical_id = physical_id
+
+
 def _stringify(value: Any) -> Any:
     """CloudFormation hands custom resources every scalar as a string."""
     if isinstance(value, bool):
@@ -194,7 +203,10 @@ def send(
         raise ResourceFailure(f"Invalid response object: the response is not JSON (RequestId: {request_id})") from None
     status = answer.get("Status")
     if status == "FAILED":
-        raise ResourceFailure(f"Received response status [FAILED] from custom resource. Message returned: {answer.get('Reason') or 'See the details in CloudWatch Log Stream'} (RequestId: {request_id})")
+        raise CustomResourceFailed(
+            answer.get("PhysicalResourceId"),
+            f"Received response status [FAILED] from custom resource. Message returned: {answer.get('Reason') or 'See the details in CloudWatch Log Stream'} (RequestId: {request_id})",
+        )
     if status != "SUCCESS":
         raise ResourceFailure(f"Invalid response object: Status must be SUCCESS or FAILED, got {status!r} (RequestId: {request_id})")
     if not answer.get("PhysicalResourceId"):

@@ -372,15 +372,19 @@ class NestedStackHandler(Handler):
 # ---------------------------------------------------------------------------- custom resources
 class CustomResourceHandler(Handler):
     def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
-        answer = custom_resources.send(
-            account_id=engine.account_id,
-            region=engine.region,
-            stack_id=engine.stack.stack_id,
-            logical_id=state.logical_resource_id,
-            resource_type=state.cf_resource_type,
-            request_type="Create",
-            properties=props,
-        )
+        try:
+            answer = custom_resources.send(
+                account_id=engine.account_id,
+                region=engine.region,
+                stack_id=engine.stack.stack_id,
+                logical_id=state.logical_resource_id,
+                resource_type=state.cf_resource_type,
+                request_type="Create",
+                properties=props,
+            )
+        except custom_resources.CustomResourceFailed as failed:
+            state.physical_resource_id = failed.physical_id
+            raise
         state.physical_resource_id = answer["PhysicalResourceId"]
         state.attributes = dict(answer["Data"])
 

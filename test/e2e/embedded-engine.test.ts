@@ -1,0 +1,245 @@
+// The embedded CloudFormation engine (scripts/local/embedded/python) against real moto server and
+// the local Lambda service running a bundled provider: ordering and events, nested stacks and
+// their outputs, the custom-resource protocol (Create, Update with replacement, Delete), rollback,
+// and CloudFormation's synchronous validation. No Kubernetes involved: the provider is the
+// fault-injection fixture, which misbehaves on request.
+// Zip timestamps are local time: the build helper requires UTC.
+process.env.TZ = 'UTC';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DeleteStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  UpdateStackCommand,
+  type StackEvent,
+} from '@aws-sdk/client-cloudformation';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { bundleProvider } from '../../scripts/build/bundle';
+import { startEmbeddedAws, type EmbeddedAws } from '../../scripts/local/embedded/embedded-aws';
+import { LocalLambda } from '../../scripts/local/lambda/runner';
+
+const bucket = 'engine-test-bucket';
+const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+
+let dir: string;
+let aws: EmbeddedAws;
+let lambda: LocalLambda;
+let cfn: CloudFormationClient;
+
+const functionTemplate = `
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: 'sts:AssumeRole'}]
+  Provider:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: nodejs24.x
+      Handler: index.handler
+      Timeout: 20
+      Role: !GetAtt Role.Arn
+      Code: {S3Bucket: ${bucket}, S3Key: p/functions/packages/FaultProvider/lambda.zip}
+`;
+
+/** The stack's final status, with the failed events' reasons appended when it is not `expected`. */
+async function settle(stack: string, expected?: string): Promise<string> {
+  for (let i = 0; i < 600; i++) {
+    const status = (await cfn.send(new DescribeStacksCommand({ StackName: stack }))).Stacks?.[0]?.StackStatus ?? 'UNKNOWN';
+    if (!status.endsWith('_IN_PROGRESS')) {
+      if (expected === undefined || status === expected) return status;
+      const failures = (await events(stack)).filter((e) => e.ResourceStatus?.endsWith('FAILED')).map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason}`);
+      return `${status} (${failures.join('; ')})`;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`stack ${stack} did not settle`);
+}
+
+async function events(stack: string): Promise<StackEvent[]> {
+  return ((await cfn.send(new DescribeStackEventsCommand({ StackName: stack }))).StackEvents ?? []).reverse();
+}
+
+const requests = (logicalId: string) =>
+  lambda.invocations
+    .map((i) => i.event as { RequestType?: string; LogicalResourceId?: string; PhysicalResourceId?: string; ResourceProperties?: Record<string, unknown> })
+    .filter((e) => e.LogicalResourceId === logicalId);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kubecfn-engine-test-'));
+  const { zipFile } = await bundleProvider(resolve(__dirname, '../fixtures/fault-provider/fault-provider.ts'), join(dir, 'packages'), 'FaultProvider');
+  aws = await startEmbeddedAws({ dir });
+  lambda = await LocalLambda.start([
+    { name: 'FaultProvider', zipFile, timeoutSeconds: 20, environment: { AWS_ENDPOINT_URL: aws.moto.endpoint } },
+  ]);
+  aws.configure({ lambdaEndpoint: lambda.endpoint, packages: { FaultProvider: 'FaultProvider' } });
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: aws.moto.endpoint, forcePathStyle: true, credentials });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'p/functions/packages/FaultProvider/lambda.zip', Body: readFileSync(zipFile) }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'p/templates/child.yaml',
+      Body: `
+Parameters:
+  VpcId: {Type: 'AWS::EC2::VPC::Id'}
+Resources:
+  Subnet:
+    Type: AWS::EC2::Subnet
+    Properties: {VpcId: !Ref VpcId, CidrBlock: 10.1.0.0/24, AvailabilityZone: !Select [0, !GetAZs '']}
+Outputs:
+  SubnetId: {Value: !Ref Subnet}
+`,
+    }),
+  );
+  s3.destroy();
+  cfn = new CloudFormationClient({ region: 'us-east-1', endpoint: aws.moto.endpoint, credentials });
+}, 120_000);
+
+afterAll(async () => {
+  cfn?.destroy();
+  await lambda?.stop();
+  await aws?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('create', () => {
+  test('creates in dependency order with events, reads nested outputs and custom-resource data', async () => {
+    const template = `
+Parameters:
+  Name: {Type: String, AllowedPattern: '^[a-z-]+$', Default: first}
+Resources:
+${functionTemplate}
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.1.0.0/16}
+  Child:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: !Sub https://${bucket}.s3.\${AWS::Region}.\${AWS::URLSuffix}/p/templates/child.yaml
+      Parameters: {VpcId: !Ref Vpc}
+  Fault:
+    Type: Custom::Fault
+    Properties:
+      ServiceToken: !GetAtt Provider.Arn
+      ServiceTimeout: 60
+      Mode: ok
+      Name: !Ref Name
+      Enabled: true
+      Steps: 3
+      Document: {Subnet: !GetAtt Child.Outputs.SubnetId}
+Outputs:
+  FaultName: {Value: !GetAtt Fault.Name}
+  Subnet: {Value: !GetAtt Child.Outputs.SubnetId}
+`;
+    await cfn.send(new CreateStackCommand({ StackName: 'ordered', TemplateBody: template }));
+    expect(await settle('ordered', 'CREATE_COMPLETE')).toBe('CREATE_COMPLETE');
+
+    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: 'ordered' }))).Stacks![0]!;
+    const outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+    expect(outputs.FaultName).toBe('first');
+    expect(outputs.Subnet).toMatch(/^subnet-/);
+
+    const shown = (await events('ordered')).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`);
+    // The custom resource waited for the nested stack whose output it uses, and for its provider.
+    expect(shown.indexOf('Fault CREATE_IN_PROGRESS')).toBeGreaterThan(shown.indexOf('Child CREATE_COMPLETE'));
+    expect(shown.indexOf('Fault CREATE_IN_PROGRESS')).toBeGreaterThan(shown.indexOf('Provider CREATE_COMPLETE'));
+    expect(shown.at(-1)).toBe('ordered CREATE_COMPLETE');
+
+    // CloudFormation's request: every scalar as a string.
+    const [create] = requests('Fault');
+    expect(create!.RequestType).toBe('Create');
+    expect(create!.ResourceProperties).toMatchObject({ Steps: '3', Enabled: 'true', ServiceTimeout: '60', Name: 'first' });
+  });
+
+  test('refuses bad parameters synchronously, as CreateStack does', async () => {
+    const template = `
+Parameters:
+  Size: {Type: String, AllowedValues: [small, large]}
+Resources:
+  Handle: {Type: AWS::CloudFormation::WaitConditionHandle}
+`;
+    await expect(cfn.send(new CreateStackCommand({ StackName: 'badparam', TemplateBody: template, Parameters: [{ ParameterKey: 'Size', ParameterValue: 'huge' }] }))).rejects.toThrow(
+      "Parameter 'Size' must be one of AllowedValues",
+    );
+    await expect(cfn.send(new CreateStackCommand({ StackName: 'badparam', TemplateBody: template }))).rejects.toThrow('Parameters: [Size] must have values');
+  });
+
+  test('a failed custom resource rolls the stack back, deleting what was created', async () => {
+    const template = `
+Resources:
+${functionTemplate}
+  Good:
+    Type: Custom::Fault
+    Properties: {ServiceToken: !GetAtt Provider.Arn, ServiceTimeout: 60, Mode: ok, Name: good}
+  Bad:
+    Type: Custom::Fault
+    DependsOn: Good
+    Properties: {ServiceToken: !GetAtt Provider.Arn, ServiceTimeout: 60, Mode: throw}
+`;
+    await cfn.send(new CreateStackCommand({ StackName: 'rollback', TemplateBody: template }));
+    expect(await settle('rollback')).toBe('ROLLBACK_COMPLETE');
+    const all = await events('rollback');
+    const failed = all.find((e) => e.LogicalResourceId === 'Bad' && e.ResourceStatus === 'CREATE_FAILED');
+    expect(failed?.ResourceStatusReason).toMatch(/^Received response status \[FAILED\] from custom resource\. Message returned: .*deliberate failure in the handler/);
+    expect(all.find((e) => e.LogicalResourceId === 'rollback' && e.ResourceStatus === 'ROLLBACK_IN_PROGRESS')?.ResourceStatusReason).toBe(
+      'The following resource(s) failed to create: [Bad]. Rollback requested by user.',
+    );
+    // Both custom resources got their Delete: the one that worked and the one that failed (its marker id).
+    expect(requests('Good').map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
+    expect(requests('Bad').map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
+    expect(all.filter((e) => e.ResourceStatus === 'DELETE_COMPLETE').map((e) => e.LogicalResourceId)).toEqual(expect.arrayContaining(['Good', 'Bad', 'Provider', 'Role']));
+  });
+});
+
+describe('update', () => {
+  test('a new physical id is a replacement: the old one gets a Delete with the old properties', async () => {
+    const template = (name: string) => `
+Resources:
+${functionTemplate}
+  Swap:
+    Type: Custom::Fault
+    Properties: {ServiceToken: !GetAtt Provider.Arn, ServiceTimeout: 60, Mode: change-id, Name: ${name}}
+`;
+    await cfn.send(new CreateStackCommand({ StackName: 'replace', TemplateBody: template('one') }));
+    expect(await settle('replace', 'CREATE_COMPLETE')).toBe('CREATE_COMPLETE');
+    await cfn.send(new UpdateStackCommand({ StackName: 'replace', TemplateBody: template('two') }));
+    expect(await settle('replace', 'UPDATE_COMPLETE')).toBe('UPDATE_COMPLETE');
+    const sent = requests('Swap');
+    expect(sent.map((e) => e.RequestType)).toEqual(['Create', 'Update', 'Delete']);
+    expect(sent[1]).toMatchObject({ PhysicalResourceId: 'one-create', OldResourceProperties: expect.objectContaining({ Name: 'one' }) });
+    expect(sent[2]).toMatchObject({ PhysicalResourceId: 'one-create', ResourceProperties: expect.objectContaining({ Name: 'one' }) });
+    const statuses = (await events('replace')).map((e) => e.ResourceStatus);
+    expect(statuses.indexOf('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS')).toBeLessThan(statuses.lastIndexOf('DELETE_COMPLETE'));
+  });
+});
+
+describe('delete', () => {
+  test('deletes in reverse order, custom resources through the provider, AWS resources from moto', async () => {
+    const stackId = (await events('ordered'))[0]!.StackId!;
+    await cfn.send(new DeleteStackCommand({ StackName: 'ordered' }));
+    expect(await settle(stackId)).toBe('DELETE_COMPLETE');
+    expect(requests('Fault').map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
+    const shown = (await events(stackId)).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`);
+    expect(shown.indexOf('Fault DELETE_COMPLETE')).toBeLessThan(shown.indexOf('Child DELETE_IN_PROGRESS'));
+    expect(shown.indexOf('Child DELETE_COMPLETE')).toBeLessThan(shown.indexOf('Vpc DELETE_IN_PROGRESS'));
+    // EC2's query API (moto routes by the credential scope and does not check signatures).
+    const res = await fetch(aws.moto.endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: 'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0',
+      },
+      body: 'Action=DescribeVpcs&Version=2016-11-15',
+    });
+    const xml = await res.text();
+    expect(xml).toContain('<cidrBlock>172.31.0.0/16</cidrBlock>'); // moto's default VPC: the answer is real
+    expect(xml).not.toContain('10.1.0.0/16');
+    await expect(cfn.send(new DescribeStacksCommand({ StackName: 'ordered' }))).rejects.toThrow('does not exist');
+  });
+});
