@@ -214,7 +214,7 @@ ${functionTemplate}
     expect(sent.map((e) => e.RequestType)).toEqual(['Create', 'Update', 'Delete']);
     expect(sent[1]).toMatchObject({ PhysicalResourceId: 'one-create', OldResourceProperties: expect.objectContaining({ Name: 'one' }) });
     expect(sent[2]).toMatchObject({ PhysicalResourceId: 'one-create', ResourceProperties: expect.objectContaining({ Name: 'one' }) });
-    const statuses = (await events('replace')).map((e) => e.ResourceStatus);
+    const statuses = (await events('replace')).map((e) => String(e.ResourceStatus));
     expect(statuses.indexOf('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS')).toBeLessThan(statuses.lastIndexOf('DELETE_COMPLETE'));
   });
 });
