@@ -105,8 +105,13 @@ async function main(): Promise<number> {
     for (const [k, v] of Object.entries(params)) deployArgs.push('--param', `${k}=${v}`);
     const deployed = await timed('deploy', () => local.runScript('deploy.ts', deployArgs, (m) => line(`  ${m}`)));
     if (deployed !== 0) {
-      line(`npm run deploy failed (exit ${deployed}). Provider logs: ${local.lambdaLogPath}`);
-      return 1;
+      line(`npm run deploy failed (exit ${deployed}). Provider logs: ${local.lambdaLogPath}; AWS and engine log: ${join(local.dir, 'aws.log')}`);
+      if (values.once) return 1;
+      // Keep the evidence: the cluster and the local AWS stay up for a look until Ctrl-C.
+      line(`  export KUBECONFIG=${local.cluster.kubeconfigPath}`);
+      for (const [k, v] of Object.entries(local.awsEnv)) line(`  export ${k}=${v}`);
+      line('Still running for inspection. Ctrl-C stops every local process.');
+      await new Promise<never>(() => {});
     }
 
     heading(`Deployed: stack ${stackName} ${await local.stackStatus(stackName)}`);
