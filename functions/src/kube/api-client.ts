@@ -1,17 +1,17 @@
 /**
- * A small, fast Kubernetes REST client for the providers: JSON in, JSON out, one pooled
- * keep-alive connection set per cluster, short connect timeouts, retries for the answers that
+ * A small, fast Kubernetes REST client for the providers: JSON in, JSON out, one pool of
+ * kept-alive connections per cluster, short connect timeouts, retries for the answers that
  * deserve one, and API discovery (which kinds exist, their plural names and scope).
  *
  * Why not the generated clients of `@kubernetes/client-node`: their generic object API maps every
  * body through its model classes (dropping fields the models do not know, which hides typos from
- * the API server's strict field validation) and opens a fresh connection pool for every request.
- * Authentication still comes from the client's `KubeConfig` (see {@link kubeConfigFor}), so EKS
- * token refresh works the same everywhere.
+ * the API server's strict field validation) and opens a fresh connection pool for every request;
+ * and importing them brings the whole generated API (about a megabyte) into the Lambda package.
+ * This client needs only Node's own `https` and the {@link ClusterAccess} (endpoint, CA, token).
  */
-import type { KubeConfig } from '@kubernetes/client-node';
-import { Agent } from 'undici';
-import { getClusterAccess, kubeConfigFor, type ClusterAccess } from './cluster-access';
+import { Agent, request as httpsRequest } from 'node:https';
+import { getClusterAccess, type ClusterAccess } from './cluster-access';
+import { TOKEN_REFRESH_MS } from './token';
 
 /** A Kubernetes object as JSON: only the fields every object has are typed. */
 export interface KubeObject {
@@ -89,7 +89,7 @@ const UNREACHABLE = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ETIMEDOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
+  'ECONNECTTIMEOUT',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -98,7 +98,15 @@ const UNREACHABLE = new Set([
   'CERT_HAS_EXPIRED',
 ]);
 /** Errors on a connection that was fine a moment ago (a kept-alive socket closed by the server). */
-const TRANSIENT_SOCKET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const TRANSIENT_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
+/**
+ * Endpoints that just failed to connect, by URL: for a few seconds every request to them fails at
+ * once with the same error, so a failed Create's cleanup (and anything else in the same
+ * invocation) does not wait out another connect timeout to learn what is already known.
+ */
+const unreachable = new Map<string, { error: unknown; at: number }>();
+const UNREACHABLE_MEMO_MS = 15_000;
+
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
 
 /**
@@ -125,7 +133,7 @@ export interface KubeClientOptions {
   connectTimeoutMs?: number;
   /** Milliseconds to wait for response headers. Default 60,000. */
   requestTimeoutMs?: number;
-  /** Connections kept to the API server. Default 16. */
+  /** Connections kept to the API server (requests beyond it queue). Default 16. */
   connections?: number;
 }
 
@@ -154,30 +162,28 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  */
 export class KubeClient {
   private readonly agent: Agent;
-  private readonly origin: string;
+  private readonly url: URL;
   private readonly basePath: string;
+  private readonly connectTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
   private readonly discovery = new Map<string, Promise<ApiResource[] | undefined>>();
   private groupsCache?: Promise<string[]>;
+  private token?: { value: Promise<string>; mintedAt: number };
 
   constructor(
     readonly access: ClusterAccess,
-    private readonly kc: KubeConfig = kubeConfigFor(access),
     options: KubeClientOptions = {},
   ) {
-    const url = new URL(access.server);
-    this.origin = url.origin;
-    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.url = new URL(access.server);
+    this.basePath = this.url.pathname.replace(/\/+$/, '');
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 4_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.agent = new Agent({
-      connect: {
-        ca: access.caData,
-        ...(access.clientCert ? { cert: access.clientCert } : {}),
-        ...(access.clientKey ? { key: access.clientKey } : {}),
-        timeout: options.connectTimeoutMs ?? 4_000,
-      },
-      connections: options.connections ?? 16,
-      keepAliveTimeout: 30_000,
-      headersTimeout: options.requestTimeoutMs ?? 60_000,
-      bodyTimeout: options.requestTimeoutMs ?? 60_000,
+      keepAlive: true,
+      maxSockets: options.connections ?? 16,
+      ca: access.caData,
+      ...(access.clientCert ? { cert: access.clientCert } : {}),
+      ...(access.clientKey ? { key: access.clientKey } : {}),
     });
   }
 
@@ -185,11 +191,53 @@ export class KubeClient {
     return this.access.server;
   }
 
-  /** Authorization (and any other) headers from the KubeConfig; EKS tokens are refreshed there. */
-  private async authHeaders(): Promise<Record<string, string>> {
-    const opts: { headers?: Record<string, string> } = {};
-    await this.kc.applyToHTTPSOptions(opts as Parameters<KubeConfig['applyToHTTPSOptions']>[0]);
-    return { ...(opts.headers ?? {}) };
+  /**
+   * The bearer token: the static one, or an EKS token minted on first use and again every
+   * {@link TOKEN_REFRESH_MS} (well inside its lifetime), shared by concurrent requests.
+   */
+  private async bearer(): Promise<string | undefined> {
+    const mint = this.access.refreshToken;
+    if (!mint) return this.access.token;
+    const now = Date.now();
+    if (!this.token || now - this.token.mintedAt >= TOKEN_REFRESH_MS) {
+      // The token getClusterAccess minted a moment ago is good for the first round.
+      const value = !this.token && this.access.token ? Promise.resolve(this.access.token) : mint();
+      const entry = { value, mintedAt: now };
+      this.token = entry;
+      value.catch(() => {
+        if (this.token === entry) this.token = undefined;
+      });
+    }
+    return this.token.value;
+  }
+
+  /** One HTTP exchange; connection failures reject with the socket's error (its `code` set). */
+  private send(method: string, path: string, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        { protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port || 443, path, method, headers, agent: this.agent, signal, timeout: this.requestTimeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      // `timeout` is inactivity on the socket; a request that never gets an answer is abandoned.
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.requestTimeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      req.on('socket', (socket) => {
+        // A kept-alive socket is connected already; a new one gets a short connect timeout.
+        if (!socket.connecting) return;
+        const timer = setTimeout(
+          () => req.destroy(Object.assign(new Error(`connect timed out after ${this.connectTimeoutMs} ms`), { code: 'ECONNECTTIMEOUT' })),
+          this.connectTimeoutMs,
+        );
+        socket.once('secureConnect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
+      req.end(body);
+    });
   }
 
   /**
@@ -202,32 +250,39 @@ export class KubeClient {
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query.set(k, String(v));
     const fullPath = `${this.basePath}${path}${query.size ? `?${query}` : ''}`;
     const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    const known = unreachable.get(this.access.server);
+    if (known && Date.now() - known.at < UNREACHABLE_MEMO_MS) throw new KubeUnreachableError(this.access.server, this.access.clusterName, known.error);
     for (let attempt = 0; ; attempt++) {
       options.signal?.throwIfAborted();
+      const token = await this.bearer();
       const headers: Record<string, string> = {
         accept: options.accept ?? 'application/json',
         'user-agent': 'kubecfn',
-        ...(await this.authHeaders()),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
       };
-      if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+      if (body !== undefined) {
+        headers['content-type'] = options.contentType ?? 'application/json';
+        headers['content-length'] = String(Buffer.byteLength(body));
+      }
       let res;
       try {
-        res = await this.agent.request({ origin: this.origin, path: fullPath, method: method as 'GET', headers, body, signal: options.signal ?? null });
+        res = await this.send(method, fullPath, headers, body, options.signal);
       } catch (error) {
         if (options.signal?.aborted) throw options.signal.reason ?? error;
-        const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '';
+        const code = (error as { code?: string }).code ?? '';
         if (TRANSIENT_SOCKET.has(code) && attempt < 3) {
           await sleep(100 * 2 ** attempt, options.signal);
           continue;
         }
         if (UNREACHABLE.has(code) || TRANSIENT_SOCKET.has(code) || /certificate|self.signed|ssl|tls/i.test(String((error as Error).message))) {
+          unreachable.set(this.access.server, { error, at: Date.now() });
           throw new KubeUnreachableError(this.access.server, this.access.clusterName, error);
         }
         throw error;
       }
-      const text = await res.body.text();
-      if (res.statusCode >= 200 && res.statusCode < 300) return (text ? JSON.parse(text) : undefined) as T;
-      if (shouldRetry(res.statusCode, text, attempt)) {
+      const text = res.text;
+      if (res.status >= 200 && res.status < 300) return (text ? JSON.parse(text) : undefined) as T;
+      if (shouldRetry(res.status, text, attempt)) {
         const retryAfter = Number(res.headers['retry-after']);
         const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 5) * 1000 : 200 * 2 ** attempt;
         await sleep(wait * (0.75 + Math.random() / 2), options.signal);
@@ -237,9 +292,9 @@ export class KubeClient {
       try {
         status = JSON.parse(text) as typeof status;
       } catch {
-        status = { message: text.trim() || `HTTP ${res.statusCode}` };
+        status = { message: text.trim() || `HTTP ${res.status}` };
       }
-      throw new KubeApiError(res.statusCode, status.reason, status.message || `HTTP ${res.statusCode}`, method, path);
+      throw new KubeApiError(res.status, status.reason, status.message || `HTTP ${res.status}`, method, path);
     }
   }
 
@@ -322,8 +377,8 @@ export class KubeClient {
     return `${root}${ns}/${resource.name}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
   }
 
-  async close(): Promise<void> {
-    await this.agent.close();
+  close(): void {
+    this.agent.destroy();
   }
 }
 
