@@ -46,7 +46,7 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), 'kubecfn-bench-helm-'));
   const responses = await ResponseServer.start();
   const environment = { ...clusterAccessEnv(cluster), HELM_BINARY: helm, KUBECFN_CHART_PATH: chartsDir, KUBECFN_LOG_LEVEL: 'WARN' };
-  const harness = await ProviderHarness.start([{ name: 'HelmProvider', zipFile: packageZip('HelmProvider'), timeoutSeconds: 300, environment }]);
+  const harness = await ProviderHarness.start([{ name: 'HelmProvider', zipFile: packageZip('HelmProvider'), timeoutSeconds: 900, environment }]);
   try {
     // The warm handler: the package's own index.js, loaded once into this process.
     const codeDir = join(work, 'code');
@@ -66,7 +66,7 @@ async function main() {
         ...(type === 'Create' ? {} : { PhysicalResourceId: `helm:local:${props.Namespace}/${props.ReleaseName}` }),
         ...(old ? { OldResourceProperties: old } : {}),
       });
-      const deadline = Date.now() + 300_000;
+      const deadline = Date.now() + 900_000; // the HelmProvider's Timeout in the templates
       await handler(event, {
         awsRequestId: id,
         functionName: 'HelmProvider',

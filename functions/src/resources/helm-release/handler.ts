@@ -87,7 +87,8 @@ function releaseData(release: HelmRelease): Record<string, DataValue> {
 
 /** Time kept back from helm for cleaning up after it (an uninstall) and for answering. */
 const reserveMs = (remaining: number) => Math.min(60_000, Math.max(5_000, remaining * 0.2));
-const POLL_SECONDS = 5;
+/** Between readiness checks, as helm's own --wait polls. */
+const POLL_SECONDS = 2;
 
 /** AWS reached on the chart's behalf; a test hands in others through {@link setFetchers}. */
 let fetchers: ChartFetchers = {
