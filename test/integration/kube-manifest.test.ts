@@ -7,7 +7,7 @@
  */
 import { CreateClusterCommand, DeleteClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
-import { createServer } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { stringify } from 'yaml';
 import type { CloudFormationEvent } from '../../functions/src/runtime';
 import type { Invocation } from '../../scripts/local/lambda/runner';
@@ -27,6 +27,10 @@ let objects: KubernetesObjectApi;
 let core: CoreV1Api;
 let apps: AppsV1Api;
 let closedPort: number;
+/** Accepts connections and never says a word: a TLS handshake to it never completes. */
+let silent: Server;
+let silentPort: number;
+const silentSockets = new Set<Socket>();
 
 /** A loopback port nothing listens on: connections to it are refused at once. */
 function unusedPort(): Promise<number> {
@@ -43,12 +47,23 @@ function unusedPort(): Promise<number> {
 beforeAll(async () => {
   moto = await startMoto();
   closedPort = await unusedPort();
+  silent = createServer((socket) => {
+    silentSockets.add(socket);
+    socket.on('close', () => silentSockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  silentPort = (silent.address() as { port: number }).port;
   const c = cluster();
   const access = { server: c.server, caData: c.caData, token: c.token };
   const environment = {
-    // `local` is the local control plane; `unreachable` points at a closed port; any other name
+    // `local` is the local control plane; `unreachable` points at a closed port, `silent` at a
+    // server that accepts connections and never answers; any other name
     // is looked up with DescribeCluster in moto, which knows no cluster at all.
-    KUBECFN_CLUSTER_ACCESS: JSON.stringify({ local: access, unreachable: { ...access, server: `https://127.0.0.1:${closedPort}` } }),
+    KUBECFN_CLUSTER_ACCESS: JSON.stringify({
+      local: access,
+      unreachable: { ...access, server: `https://127.0.0.1:${closedPort}` },
+      silent: { ...access, server: `https://127.0.0.1:${silentPort}` },
+    }),
     AWS_ENDPOINT_URL_EKS: moto.endpoint,
   };
   h = await ProviderHarness.start([
@@ -65,6 +80,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
   await moto?.stop();
+  for (const socket of silentSockets) socket.destroy();
+  await new Promise((resolve) => silent?.close(resolve));
 });
 
 // --- helpers ---------------------------------------------------------------------------------
@@ -236,6 +253,38 @@ describe('create', () => {
     const deleted = await send('Delete', 'LbSet', props, { PhysicalResourceId: answer.PhysicalResourceId }, SHORT);
     expect(deleted.answer.Status).toBe('SUCCESS');
     expect(await read('v1', 'Service', 'lb', 'default')).toBeUndefined();
+  });
+
+  test('a claim on a WaitForFirstConsumer class is ready unbound: it binds only when a pod uses it', async () => {
+    const props = {
+      ClusterName: 'local',
+      Manifest: yaml(
+        { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'late-binding' }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'WaitForFirstConsumer' },
+        { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'default' }, spec: { storageClassName: 'late-binding', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+      ),
+    };
+    const { answer } = await send('Create', 'ClaimSet', props);
+    expect(answer.Status).toBe('SUCCESS');
+    expect((await read('v1', 'PersistentVolumeClaim', 'data', 'default'))?.status?.phase).toBe('Pending');
+    await send('Delete', 'ClaimSet', props, { PhysicalResourceId: answer.PhysicalResourceId });
+    expect(await read('v1', 'PersistentVolumeClaim', 'data', 'default')).toBeUndefined();
+  });
+
+  test('a workload that never becomes ready: FAILED after TimeoutSeconds saying what it waits for, and removed', async () => {
+    // given a Deployment whose pods select a node that does not exist
+    const stuck: Obj = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'stuck', namespace: 'default' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'stuck' } },
+        template: { metadata: { labels: { app: 'stuck' } }, spec: { nodeSelector: { 'kubecfn.io/no-such-node': 'true' }, containers: [{ name: 'c', image: 'nginx' }] } },
+      },
+    };
+    const { answer, first } = await send('Create', 'StuckSet', { ClusterName: 'local', Manifest: yaml(stuck), TimeoutSeconds: 5 });
+    expect(answer.Reason).toBe(`Wait: not ready after 5 s (TimeoutSeconds): Manifest[0] (apps/v1 Deployment default/stuck) is waiting for 0 of 1 updated replicas available${logPointer(first)}`);
+    expect(await read('apps/v1', 'Deployment', 'stuck', 'default')).toBeUndefined();
   });
 
   test('a Create retried with the same request (CloudFormation retries) applies again and gives the same answer', async () => {
@@ -502,6 +551,12 @@ describe('failures', () => {
   test('an unreachable cluster: FAILED within seconds, naming the endpoint', async () => {
     const { answer, first } = await send('Create', 'Unreachable', { ClusterName: 'unreachable', Manifest: yaml(configMap('x', 'default')) });
     expect(answer.Reason).toBe(`ClusterName 'unreachable': cannot reach the API server at https://127.0.0.1:${closedPort}: connect ECONNREFUSED 127.0.0.1:${closedPort}${logPointer(first)}`);
+    expect(first.timedOut).toBe(false);
+  });
+
+  test('an endpoint that accepts connections but never answers: FAILED after the connect timeout, naming it', async () => {
+    const { answer, first } = await send('Create', 'Silent', { ClusterName: 'silent', Manifest: yaml(configMap('x', 'default')) });
+    expect(answer.Reason).toBe(`ClusterName 'silent': cannot reach the API server at https://127.0.0.1:${silentPort}: connect timed out after 4000 ms${logPointer(first)}`);
     expect(first.timedOut).toBe(false);
   });
 
