@@ -65,10 +65,14 @@ async function events(stack: string): Promise<StackEvent[]> {
   return ((await cfn.send(new DescribeStackEventsCommand({ StackName: stack }))).StackEvents ?? []).reverse();
 }
 
-const requests = (logicalId: string) =>
-  lambda.invocations
+/** The requests a logical id received, once every invocation has ended (the answer can arrive
+ * before the invocation's process has exited and been recorded). */
+const requests = async (logicalId: string) => {
+  await lambda.idle();
+  return lambda.invocations
     .map((i) => i.event as { RequestType?: string; LogicalResourceId?: string; PhysicalResourceId?: string; ResourceProperties?: Record<string, unknown> })
     .filter((e) => e.LogicalResourceId === logicalId);
+};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kubecfn-engine-test-'));
@@ -152,7 +156,7 @@ Outputs:
     expect(shown.at(-1)).toBe('ordered CREATE_COMPLETE');
 
     // CloudFormation's request: every scalar as a string.
-    const [create] = requests('Fault');
+    const [create] = await requests('Fault');
     expect(create!.RequestType).toBe('Create');
     expect(create!.ResourceProperties).toMatchObject({ Steps: '3', Enabled: 'true', ServiceTimeout: '60', Name: 'first' });
   });
@@ -191,8 +195,8 @@ ${functionTemplate}
       'The following resource(s) failed to create: [Bad]. Rollback requested by user.',
     );
     // Both custom resources got their Delete: the one that worked and the one that failed (its marker id).
-    expect(requests('Good').map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
-    expect(requests('Bad').map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
+    expect((await requests('Good')).map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
+    expect((await requests('Bad')).map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
     expect(all.filter((e) => e.ResourceStatus === 'DELETE_COMPLETE').map((e) => e.LogicalResourceId)).toEqual(expect.arrayContaining(['Good', 'Bad', 'Provider', 'Role']));
   });
 });
@@ -210,7 +214,7 @@ ${functionTemplate}
     expect(await settle('replace', 'CREATE_COMPLETE')).toBe('CREATE_COMPLETE');
     await cfn.send(new UpdateStackCommand({ StackName: 'replace', TemplateBody: template('two') }));
     expect(await settle('replace', 'UPDATE_COMPLETE')).toBe('UPDATE_COMPLETE');
-    const sent = requests('Swap');
+    const sent = await requests('Swap');
     expect(sent.map((e) => e.RequestType)).toEqual(['Create', 'Update', 'Delete']);
     expect(sent[1]).toMatchObject({ PhysicalResourceId: 'one-create', OldResourceProperties: expect.objectContaining({ Name: 'one' }) });
     expect(sent[2]).toMatchObject({ PhysicalResourceId: 'one-create', ResourceProperties: expect.objectContaining({ Name: 'one' }) });
@@ -224,7 +228,7 @@ describe('delete', () => {
     const stackId = (await events('ordered'))[0]!.StackId!;
     await cfn.send(new DeleteStackCommand({ StackName: 'ordered' }));
     expect(await settle(stackId)).toBe('DELETE_COMPLETE');
-    expect(requests('Fault').map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
+    expect((await requests('Fault')).map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
     const shown = (await events(stackId)).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`);
     expect(shown.indexOf('Fault DELETE_COMPLETE')).toBeLessThan(shown.indexOf('Child DELETE_IN_PROGRESS'));
     expect(shown.indexOf('Child DELETE_COMPLETE')).toBeLessThan(shown.indexOf('Vpc DELETE_IN_PROGRESS'));
