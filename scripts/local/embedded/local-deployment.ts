@@ -234,13 +234,14 @@ export class LocalDeployment {
     return new Set(out.split('\n').filter((l) => l.includes('/')));
   }
 
-  /** Stops every process (Lambda invocations still running are waited for, up to their deadline). */
+  /** Stops every process; Lambda invocations still running are killed. */
   async stop(): Promise<void> {
     clearInterval(this.logPoller);
-    await this.lambda.stop().catch(() => undefined);
+    // The local AWS first: its engine is what starts invocations.
+    await this.aws.stop().catch(() => undefined);
+    await this.lambda.stop({ force: true }).catch(() => undefined);
     await this.cloud.stop().catch(() => undefined);
     await this.charts.stop().catch(() => undefined);
-    await this.aws.stop().catch(() => undefined);
     await this.cluster.stop().catch(() => undefined);
   }
 }

@@ -4,7 +4,7 @@
  * (the process is killed when it passes, as Lambda does), and an HTTP endpoint speaks the Lambda
  * Invoke API so the runtime's asynchronous self-invocation (continuation) works unchanged.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -51,6 +51,7 @@ const MARKER = '__KUBECFN_LAMBDA_RESULT__';
 export class LocalLambda {
   readonly invocations: Invocation[] = [];
   private readonly running = new Set<Promise<Invocation>>();
+  private readonly processes = new Set<ChildProcess>();
   private readonly dirs = new Map<string, string>();
 
   private constructor(
@@ -140,6 +141,8 @@ export class LocalLambda {
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    this.processes.add(child);
+    child.on('close', () => this.processes.delete(child));
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -171,7 +174,12 @@ export class LocalLambda {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Waits for every invocation to end, then closes the Invoke endpoint. With `force`, running
+   * invocations are killed first (as when a local session is interrupted).
+   */
+  async stop(opts: { force?: boolean } = {}): Promise<void> {
+    if (opts.force) for (const child of this.processes) child.kill('SIGKILL');
     await this.idle();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await rm(this.root, { recursive: true, force: true });
