@@ -344,6 +344,31 @@ describe('update', () => {
     expect(await read('v1', 'Namespace', 'prune-it')).toBeUndefined();
   });
 
+  test('a CRD that gains a field and an object using it, in one update: the CRD first, then the object', async () => {
+    // given a CRD whose schema knows `size` only
+    const group = 'schema.it.kubecfn.io';
+    const crd = (withColour: boolean): Obj => {
+      const base = widgetCrd(group, 'Cluster') as Obj & { spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } } } }> } };
+      if (withColour) base.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties.colour = { type: 'string' };
+      return base;
+    };
+    const widget = (spec: Record<string, unknown>): Obj => ({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w' }, spec });
+    const before = { ClusterName: 'local', Manifest: yaml(crd(false), widget({ size: 1 })) };
+    const created = await send('Create', 'SchemaSet', before);
+    expect(created.answer.Status).toBe('SUCCESS');
+
+    // when one update adds `colour` to the schema and sets it
+    const after = { ...before, Manifest: yaml(crd(true), widget({ size: 2, colour: 'blue' })) };
+    const { answer } = await send('Update', 'SchemaSet', after, { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: before });
+
+    // then
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { Objects: `CustomResourceDefinition/widgets.${group},Widget/w` } });
+    expect((await read(`${group}/v1`, 'Widget', 'w'))?.spec).toEqual({ size: 2, colour: 'blue' });
+
+    await send('Delete', 'SchemaSet', after, { PhysicalResourceId: created.answer.PhysicalResourceId });
+    expect(await read('apiextensions.k8s.io/v1', 'CustomResourceDefinition', `widgets.${group}`)).toBeUndefined();
+  });
+
   test('an object another resource has taken over is not pruned', async () => {
     // given resource A applies a ConfigMap, then resource B applies the same ConfigMap
     const a = { ClusterName: 'local', Manifest: yaml(configMap('moved', 'default'), configMap('only-a', 'default')) };

@@ -89,8 +89,10 @@ export async function applyObjects(client: KubeClient, objects: readonly Manifes
     });
   });
   if (options.dryRun) {
-    // Objects whose namespace or kind is created by the same manifest cannot be checked yet.
-    const relevant = results.map((r) => (r.status === 'rejected' && r.reason instanceof KubeApiError && r.reason.status === 404 ? ({ status: 'fulfilled', value: undefined } as const) : r));
+    // Objects whose namespace or kind is created by the same manifest cannot be checked yet, nor
+    // can objects an admission webhook without dry-run support would see.
+    const uncheckable = (e: unknown) => e instanceof KubeApiError && (e.status === 404 || /does not support dry run/i.test(e.apiMessage));
+    const relevant = results.map((r) => (r.status === 'rejected' && uncheckable(r.reason) ? ({ status: 'fulfilled', value: undefined } as const) : r));
     return throwFirstFailure(objects, relevant, 'rejected it (checked before changing anything)');
   }
   throwFirstFailure(objects, results, 'rejected it');

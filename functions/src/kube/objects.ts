@@ -19,6 +19,11 @@ export interface ManifestObject {
   /** Set once discovery knows the kind. */
   resource?: ApiResource;
   level: number;
+  /**
+   * A CRD of the same manifest defines (or redefines) the kind: the object can only be checked
+   * once that CRD is applied, as its schema may be new.
+   */
+  definedByManifest?: boolean;
 }
 
 /** Dependency levels: each is applied (in parallel) after the previous one, and deleted before it. */
@@ -142,12 +147,12 @@ export async function resolveObjects(client: KubeClient, docs: ReadonlyArray<{ s
     if (resource) {
       obj = place(source, body, group, resource, options.defaultNamespace);
       // The manifest's CRD may change this kind (a new version, a new field): apply it first.
-      if (definedHere) obj.level = Level.Custom;
+      if (definedHere) Object.assign(obj, { level: Level.Custom, definedByManifest: true });
     } else if (definedHere) {
       // Served once the CRD is established; until then its scope is what the CRD says.
       const namespaced = crdScope(docs, group, body.kind) !== 'Cluster';
       const namespace = namespaced ? body.metadata.namespace || options.defaultNamespace : '';
-      obj = { source, body, group, kind: body.kind, name: body.metadata.name, namespace, level: Level.Custom };
+      obj = { source, body, group, kind: body.kind, name: body.metadata.name, namespace, level: Level.Custom, definedByManifest: true };
     } else {
       // Discovery may be older than a CRD another resource applied since: ask once more.
       const fresh = await client.resourceFor(body.apiVersion, body.kind, { signal: options.signal });
@@ -210,7 +215,7 @@ export async function resolvePending(client: KubeClient, objects: ManifestObject
       if (options.unknownKinds === 'skip') continue;
       throw new ManifestError(`${o.source} (${describeObject(o)}): the API server does not know kind ${o.kind} in ${o.body.apiVersion}`);
     }
-    Object.assign(o, place(o.source, o.body, o.group, resource, options.defaultNamespace), { level: o.level });
+    Object.assign(o, place(o.source, o.body, o.group, resource, options.defaultNamespace), { level: o.level, definedByManifest: o.definedByManifest });
   }
 }
 

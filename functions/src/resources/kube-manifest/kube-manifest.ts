@@ -190,7 +190,7 @@ async function advance(state: State, props: Props, oldProps: Props | undefined, 
       if (state.op === 'Update' && !state.checked) {
         // Validate the whole new set first: an invalid object or an immutable-field change fails
         // the update before anything changed.
-        await applyObjects(client, objects.filter((o) => o.resource), { owner, dryRun: true, signal: ctx.signal });
+        await applyObjects(client, objects.filter((o) => o.resource && !o.definedByManifest), { owner, dryRun: true, signal: ctx.signal });
         state.checked = true;
       }
       let appliedHere = 0;
