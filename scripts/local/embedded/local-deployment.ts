@@ -2,7 +2,7 @@
 // EKS, moto server with kubecfn's CloudFormation engine standing for AWS, and the local Lambda
 // service running the built provider packages. Then the user's own path: `npm run publish` to the
 // local S3, `npm run deploy` (live progress) to the local CloudFormation, `npm run destroy`.
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,6 +36,9 @@ export type Print = (line: string) => void;
 
 /** Everything that runs for the local deployment. */
 export class LocalDeployment {
+  /** Scripts running now (publish, deploy, destroy), ended by stop(). */
+  private readonly scripts = new Set<ChildProcess>();
+
   private constructor(
     readonly dir: string,
     readonly cluster: LocalCluster,
@@ -139,6 +142,8 @@ export class LocalDeployment {
         env: { ...process.env, ...this.awsEnv, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      this.scripts.add(child);
+      child.on('close', () => this.scripts.delete(child));
       const relay = (stream: NodeJS.ReadableStream) => {
         let buffered = '';
         stream.setEncoding('utf8');
@@ -237,6 +242,8 @@ export class LocalDeployment {
   /** Stops every process; Lambda invocations still running are killed. */
   async stop(): Promise<void> {
     clearInterval(this.logPoller);
+    // A deploy being watched has nothing left to watch.
+    for (const child of this.scripts) child.kill('SIGTERM');
     // The local AWS first: its engine is what starts invocations.
     await this.aws.stop().catch(() => undefined);
     await this.lambda.stop({ force: true }).catch(() => undefined);
