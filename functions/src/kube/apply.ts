@@ -50,7 +50,10 @@ function throwFirstFailure(objects: readonly ManifestObject[], results: readonly
   const [{ o, error }] = failures as [{ o: ManifestObject; error: unknown }];
   if (!(error instanceof KubeApiError)) throw error;
   const more = failures.length > 1 ? ` (and ${failures.length - 1} more object${failures.length > 2 ? 's' : ''} failed)` : '';
-  throw new ManifestError(`${o.source} (${describeObject(o)}): the API server ${what}: ${error.apiMessage}${more}`);
+  throw new ManifestError(
+    `${o.source} (${describeObject(o)}): the API server ${what}: ${error.apiMessage}${more}`,
+    failures.map((f) => f.o),
+  );
 }
 
 export interface ApplyOptions {

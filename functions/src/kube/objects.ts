@@ -75,7 +75,11 @@ export const listName = (o: { kind: string; namespace: string; name: string }) =
 
 /** Thrown for a manifest the cluster cannot take; the message names the object and its place. */
 export class ManifestError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The objects the API server refused, when the error is about some of them. */
+    readonly failed: readonly ManifestObject[] = [],
+  ) {
     super(message);
     this.name = 'ManifestError';
   }

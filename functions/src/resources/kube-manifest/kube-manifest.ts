@@ -167,6 +167,31 @@ async function deleteLevels(
   return 'done';
 }
 
+/** How long objects of a just-applied CRD may be refused while the API server takes up its new schema. */
+const NEW_SCHEMA_GRACE_MS = 15_000;
+
+/**
+ * Applies one level. Objects whose CRD this manifest has just created or changed may be refused
+ * for a moment — unknown kind, or a field the schema does not declare yet — until every API server
+ * has taken up the CRD's new schema (Established says the names are served, not which schema);
+ * those are retried for a short while, idempotently, before their refusal counts.
+ */
+async function applyLevel(client: KubeClient, batch: ManifestObject[], owner: string, clock: Clock, ctx: StepContext): Promise<void> {
+  const giveUpAt = Date.now() + NEW_SCHEMA_GRACE_MS;
+  let pending = batch;
+  for (let wait = 200; ; wait = Math.min(2_000, wait * 2)) {
+    try {
+      return await applyObjects(client, pending, { owner, signal: ctx.signal });
+    } catch (error) {
+      const retry = error instanceof ManifestError && error.failed.length > 0 && error.failed.every((o) => o.definedByManifest);
+      if (!retry || Date.now() + wait > giveUpAt || clock.invocationLeft() < wait + 1_000) throw error;
+      ctx.logger.info('objects of a new CRD schema refused; applying them again', { objects: error.failed.length, first: error.message });
+      pending = [...error.failed];
+      await sleep(wait);
+    }
+  }
+}
+
 /** Runs the state machine as far as this invocation allows. */
 async function advance(state: State, props: Props, oldProps: Props | undefined, ctx: StepContext): Promise<StepResult<State>> {
   const clock = new Clock(ctx, state.deadlineAt);
@@ -199,7 +224,7 @@ async function advance(state: State, props: Props, oldProps: Props | undefined, 
         const batch = objects.filter((o) => o.level === level);
         if (batch.length === 0) continue;
         if (appliedHere > 0 && clock.invocationLeft() < APPLY_RESERVE_MS) return later();
-        if (batch.some((o) => !o.resource)) {
+        if (batch.some((o) => o.definedByManifest)) {
           // Custom objects of CRDs in this manifest: wait until those CRDs are established.
           const crds = objects.filter((o) => o.group === 'apiextensions.k8s.io' && o.kind === 'CustomResourceDefinition');
           const r = await pollUntil(clock, () => readinessOfObjects(client, crds, { signal: ctx.signal }));
@@ -207,7 +232,7 @@ async function advance(state: State, props: Props, oldProps: Props | undefined, 
           if (r.outcome === 'timeout') throw new ResourceError(`CRDs not established after ${seconds(props)}: ${r.left.map((n) => `${n.object.source} (${describeObject(n.object)})`).join('; ')}`);
           await resolvePending(client, objects, { defaultNamespace: props.Namespace, unknownKinds: 'fail', signal: ctx.signal });
         }
-        await applyObjects(client, batch, { owner, signal: ctx.signal });
+        await applyLevel(client, batch, owner, clock, ctx);
         appliedHere += batch.length;
         ctx.logger.info('applied', { dependencyLevel: level, objects: batch.length });
       }
