@@ -81,11 +81,14 @@ async function main(): Promise<number> {
   heading('Starting the local cloud');
   const local = await timed('local cloud', () => LocalDeployment.start((m) => line(m)));
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= local.stop());
+  let keepLogs = false;
+  const stop = () => (stopping ??= local.stop({ keepLogs }));
   const onSignal = (signal: NodeJS.Signals) => {
     line(`\n${signal}: stopping every local process ...`);
     void stop().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
+  // After a signal the scripts end because they were stopped: nothing more to report.
+  const interrupted = () => new Promise<never>(() => {});
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
@@ -94,7 +97,9 @@ async function main(): Promise<number> {
 
     heading(`Publishing templates and packages to s3://${localBucket}/ (npm run publish)`);
     const published = await timed('publish', () => local.runScript('publish.ts', ['--bucket', localBucket, '--region', localRegion, '--create-bucket'], (m) => line(`  ${m}`)));
+    if (stopping) return interrupted();
     if (published !== 0) {
+      keepLogs = true;
       line(`npm run publish failed (exit ${published}).`);
       return 1;
     }
@@ -104,7 +109,9 @@ async function main(): Promise<number> {
     const deployArgs = ['--stack-name', stackName, '--template', 'new-vpc', '--bucket', localBucket, '--region', localRegion, '--poll', '1'];
     for (const [k, v] of Object.entries(params)) deployArgs.push('--param', `${k}=${v}`);
     const deployed = await timed('deploy', () => local.runScript('deploy.ts', deployArgs, (m) => line(`  ${m}`)));
+    if (stopping) return interrupted();
     if (deployed !== 0) {
+      keepLogs = true;
       line(`npm run deploy failed (exit ${deployed}). Provider logs: ${local.lambdaLogPath}; AWS and engine log: ${join(local.dir, 'aws.log')}`);
       if (values.once) return 1;
       // Keep the evidence: the cluster and the local AWS stay up for a look until Ctrl-C.
@@ -140,7 +147,9 @@ async function main(): Promise<number> {
 
     heading(`Deleting stack ${stackName} (npm run destroy)`);
     const destroyed = await timed('destroy', () => local.runScript('destroy.ts', ['--stack-name', stackName, '--region', localRegion, '--poll', '1'], (m) => line(`  ${m}`)));
+    if (stopping) return interrupted();
     if (destroyed !== 0) {
+      keepLogs = true;
       line(`npm run destroy failed (exit ${destroyed}). Provider logs: ${local.lambdaLogPath}`);
       return 1;
     }
@@ -154,10 +163,15 @@ async function main(): Promise<number> {
     for (const o of removed) line(`  missing since before the deploy: ${o}`);
     const clean = !left.length && !added.length;
     line(clean ? '  cluster clean: every object the stack created is gone' : '  cluster NOT clean (see above)');
+    keepLogs = !clean;
     line(timingLine());
     return clean ? 0 : 1;
+  } catch (err) {
+    keepLogs = true;
+    throw err;
   } finally {
     await stop();
+    if (keepLogs) line(`Logs kept in ${local.dir}`);
   }
 }
 

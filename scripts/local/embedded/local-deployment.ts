@@ -239,8 +239,9 @@ export class LocalDeployment {
     return new Set(out.split('\n').filter((l) => l.includes('/')));
   }
 
-  /** Stops every process; Lambda invocations still running are killed. */
-  async stop(): Promise<void> {
+  /** Stops every process (Lambda invocations still running are killed) and removes the run's
+   * directory unless `keepLogs` (its lambda.log, aws.log and cloud.log explain a failure). */
+  async stop(opts: { keepLogs?: boolean } = {}): Promise<void> {
     clearInterval(this.logPoller);
     // A deploy being watched has nothing left to watch.
     for (const child of this.scripts) child.kill('SIGTERM');
@@ -250,6 +251,7 @@ export class LocalDeployment {
     await this.cloud.stop().catch(() => undefined);
     await this.charts.stop().catch(() => undefined);
     await this.cluster.stop().catch(() => undefined);
+    if (!opts.keepLogs) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
