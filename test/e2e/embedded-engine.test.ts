@@ -223,6 +223,34 @@ ${functionTemplate}
   });
 });
 
+describe('update rollback', () => {
+  test('a failed update rolls back: the resource is updated back to its previous properties', async () => {
+    const template = (mode: string) => `
+Resources:
+${functionTemplate}
+  Flaky:
+    Type: Custom::Fault
+    Properties: {ServiceToken: !GetAtt Provider.Arn, ServiceTimeout: 60, Mode: ${mode}, Name: flaky}
+  Added:
+    Type: Custom::Fault
+    Condition: Never
+    Properties: {ServiceToken: !GetAtt Provider.Arn, ServiceTimeout: 60, Mode: ok}
+Conditions:
+  Never: !Equals [a, b]
+`;
+    await cfn.send(new CreateStackCommand({ StackName: 'flaky', TemplateBody: template('ok') }));
+    expect(await settle('flaky', 'CREATE_COMPLETE')).toBe('CREATE_COMPLETE');
+    await cfn.send(new UpdateStackCommand({ StackName: 'flaky', TemplateBody: template('throw') }));
+    expect(await settle('flaky')).toBe('UPDATE_ROLLBACK_COMPLETE');
+    const sent = await requests('Flaky');
+    expect(sent.map((e) => `${e.RequestType} ${String(e.ResourceProperties?.Mode)}`)).toEqual(['Create ok', 'Update throw', 'Update ok']);
+    const reasons = (await events('flaky')).filter((e) => e.ResourceStatus === 'UPDATE_FAILED').map((e) => e.ResourceStatusReason);
+    expect(reasons[0]).toMatch(/deliberate failure in the handler/);
+    // A resource whose condition is false is never created.
+    expect(await requests('Added')).toEqual([]);
+  });
+});
+
 describe('delete', () => {
   test('deletes in reverse order, custom resources through the provider, AWS resources from moto', async () => {
     const stackId = (await events('ordered'))[0]!.StackId!;

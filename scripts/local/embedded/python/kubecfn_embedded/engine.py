@@ -699,10 +699,13 @@ class StackEngine:
             try:
                 outcome = handler.update(self, state, previous, props, body)
             except ResourceFailure as err:
+                # What was attempted, so the rollback's update carries it as the old properties.
+                state.properties = props
                 self.event(state, "UPDATE_FAILED", str(err))
                 raise
             except Exception as err:
                 traceback.print_exc()
+                state.properties = props
                 self.event(state, "UPDATE_FAILED", f"{type(err).__name__}: {err}")
                 raise ResourceFailure(str(err)) from err
             if outcome == "replaced":
@@ -748,19 +751,18 @@ class StackEngine:
                 if prior is None or not prior.exists:
                     self._delete_one(state, active.get(name))
                     self.resources.pop(name, None)
-                elif state.physical_resource_id != prior.physical_resource_id or state.properties != prior.properties:
+                elif state.physical_resource_id != prior.physical_resource_id:
+                    # A replacement: the new physical resource goes, the old one stays as it was.
+                    self.resources[name] = prior
+                    replaced.pop(name, None)
+                    self._delete_one(state, old_bodies.get(name))
+                    self.resources[name] = prior
+                    self.event(prior, "UPDATE_COMPLETE")
+                else:
+                    # Updated (or attempted): update it back, as CloudFormation's rollback does.
                     self.event(state, "UPDATE_IN_PROGRESS")
                     handler = handler_for(state.cf_resource_type)
-                    outcome = handler.update(self, state, state.clone(), prior.properties, old_bodies.get(name, {}))
-                    if outcome == "replaced" or state.physical_resource_id != prior.physical_resource_id:
-                        # Rolling back a replacement: the new physical resource goes.
-                        doomed = state.clone()
-                        self.resources[name] = prior
-                        try:
-                            handler.delete(self, doomed)
-                        except Exception:
-                            pass
-                    state = self.resources[name]
+                    handler.update(self, state, state.clone(), prior.properties, old_bodies.get(name, {}))
                     state.properties = prior.properties
                     self.event(state, "UPDATE_COMPLETE")
             except Exception as err:
