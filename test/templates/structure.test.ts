@@ -3,6 +3,7 @@
 // parameter reaches the nested stacks that use it, and every QSS3KeyPrefix-relative path exists.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { templateFiles } from '../../scripts/lint-templates';
 import {
   allTemplatePaths,
   entrypointPaths,
@@ -35,6 +36,10 @@ describe('every template', () => {
         'submodules/bastion/templates/bastion.template.yaml',
       ]),
     );
+  });
+
+  test('npm run lint:templates lints every one of them', () => {
+    expect(templateFiles()).toEqual(templates);
   });
 
   test.each(templates)('%s: every parameter is described, labelled and grouped exactly once', (path) => {
