@@ -7,6 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { connect } from 'node:net';
 import { createHash, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,13 @@ describe('Custom::HelmRelease', () => {
   let registry: Server;
   let registryHost: string;
   let caFile: string;
+  let ecr: Awaited<ReturnType<typeof startOciRegistry>>;
+  let proxy: Server;
+  let proxied: string[];
+  /** An ECR registry name; an HTTPS proxy in the test leads helm to the local registry standing in for it. */
+  const ecrHost = '210987654321.dkr.ecr.us-east-1.amazonaws.com';
+  /** The password moto's GetAuthorizationToken gives for that account. */
+  const ecrPassword = '210987654321-auth-token';
 
   /** helm as a person would run it against the same cluster. */
   const helm = async (...args: string[]) =>
@@ -95,10 +103,28 @@ describe('Custom::HelmRelease', () => {
     repoUrl = `http://127.0.0.1:${(repo.address() as AddressInfo).port}`;
     await helm('repo', 'index', repoDir, '--url', repoUrl);
 
-    // An OCI registry over TLS (its own CA), holding the web chart pushed by helm.
-    ({ server: registry, caFile } = await startOciRegistry(work));
+    // OCI registries over TLS (one CA of the test's own), holding the web chart pushed by helm:
+    // an open one, and one standing in for ECR that wants the ECR password, reached through a proxy.
+    ({ server: registry, caFile } = await startOciRegistry(work, { hosts: [ecrHost] }));
     registryHost = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
     await helm('push', join(repoDir, 'web-0.1.0.tgz'), `oci://${registryHost}/charts`);
+    ecr = await startOciRegistry(work, { hosts: [ecrHost], auth: { username: 'AWS', password: ecrPassword }, caFile });
+    const ecrLocal = `127.0.0.1:${(ecr.server.address() as AddressInfo).port}`;
+    await helm('registry', 'login', ecrLocal, '--username', 'AWS', '--password', ecrPassword);
+    await helm('push', join(repoDir, 'web-0.1.0.tgz'), `oci://${ecrLocal}/charts`);
+    proxied = [];
+    proxy = createServer((_req, res) => res.writeHead(405).end());
+    proxy.on('connect', (req: IncomingMessage, socket: import('node:net').Socket) => {
+      proxied.push(req.url ?? '');
+      if (req.url !== `${ecrHost}:443`) return socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      const upstream = connect((ecr.server.address() as AddressInfo).port, '127.0.0.1', () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.pipe(socket).pipe(upstream);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
 
     // S3 (moto) with a packaged chart and a values file.
     moto = await startMoto();
@@ -116,6 +142,13 @@ describe('Custom::HelmRelease', () => {
     };
     h = await ProviderHarness.start([
       { name: 'HelmProvider', zipFile: packageZip('HelmProvider'), timeoutSeconds: 120, environment },
+      // helm reaches "ECR" through the test's proxy; everything on loopback goes direct.
+      {
+        name: 'ProxiedHelmProvider',
+        zipFile: packageZip('HelmProvider'),
+        timeoutSeconds: 120,
+        environment: { ...environment, HTTPS_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, NO_PROXY: '127.0.0.1,localhost' },
+      },
       // A short Lambda timeout: a TimeoutSeconds beyond it has to wait across invocations.
       { name: 'ShortHelmProvider', zipFile: packageZip('HelmProvider'), timeoutSeconds: 20, environment },
     ]);
@@ -125,7 +158,7 @@ describe('Custom::HelmRelease', () => {
     await h?.stop();
     await moto?.stop();
     await new Promise((ok) => (repo ? repo.close(ok) : ok(undefined)));
-    await new Promise((ok) => (registry ? registry.close(ok) : ok(undefined)));
+    for (const server of [registry, ecr?.server, proxy]) await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -234,6 +267,21 @@ describe('Custom::HelmRelease', () => {
       expect(reason(answer)).toBe(
         `Chart: helm could not find chart oci://${registryHost}/charts/nosuch version 1.0.0: Error: failed to resolve ${registryHost}/charts/nosuch:1.0.0: ${registryHost}/charts/nosuch:1.0.0: not found`,
       );
+    });
+
+    test('logs in to an ECR registry with GetAuthorizationToken, and installs its chart; the password stays out of the logs', async () => {
+      const { answer, invocations } = await send(
+        'Create',
+        { Chart: `oci://${ecrHost}/charts/web`, Version: '0.1.0', Namespace: 'create-ecr', ReleaseName: 'from-ecr' },
+        {},
+        'ProxiedHelmProvider',
+      );
+
+      expect(answer.Status).toBe('SUCCESS');
+      expect(answer.Data).toMatchObject({ Chart: 'web', ChartVersion: '0.1.0' });
+      expect(proxied).toContain(`${ecrHost}:443`);
+      expect(ecr.authorized).toBeGreaterThan(0);
+      expect(invocations.map((i) => i.logs).join('\n')).not.toContain(ecrPassword);
     });
 
     test('installs a packaged chart from S3 with values from S3, Values winning', async () => {
@@ -448,15 +496,29 @@ describe('Custom::HelmRelease', () => {
  * monolithic uploads, manifests by tag or digest, in memory, over TLS with a CA of its own (helm
  * talks https to registries; SSL_CERT_FILE makes it trust this one).
  */
-async function startOciRegistry(dir: string): Promise<{ server: Server; caFile: string }> {
+async function startOciRegistry(
+  dir: string,
+  options: { hosts?: string[]; auth?: { username: string; password: string }; caFile?: string } = {},
+): Promise<{ server: Server; caFile: string; authorized: number }> {
   const key = join(dir, 'registry.key');
-  const caFile = join(dir, 'registry.crt');
-  await execFileAsync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', caFile]);
+  const caFile = options.caFile ?? join(dir, 'registry.crt');
+  if (!options.caFile) {
+    const names = ['IP:127.0.0.1', ...(options.hosts ?? []).map((h) => `DNS:${h}`)].join(',');
+    await execFileAsync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', `subjectAltName=${names}`, '-keyout', key, '-out', caFile]);
+  }
+  const state = { authorized: 0 };
+  const expected = options.auth && `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
   const blobs = new Map<string, Buffer>();
   const manifests = new Map<string, { body: Buffer; type: string }>();
   const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
   const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+    if (expected) {
+      if (req.headers.authorization !== expected) {
+        return res.writeHead(401, { 'www-authenticate': 'Basic realm="test-registry"', 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+      }
+      state.authorized++;
+    }
     const url = new URL(req.url ?? '/', 'https://registry');
     const path = url.pathname;
     let m: RegExpExecArray | null;
@@ -502,5 +564,11 @@ async function startOciRegistry(dir: string): Promise<{ server: Server; caFile: 
     req.on('end', () => handle(req, res, Buffer.concat(chunks)));
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return { server, caFile };
+  return {
+    server,
+    caFile,
+    get authorized() {
+      return state.authorized;
+    },
+  };
 }

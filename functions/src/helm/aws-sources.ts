@@ -69,7 +69,9 @@ export async function ecrTokenSource(): Promise<EcrTokenSource> {
   return {
     async token(registry, signal) {
       const client = new ECRClient({ region: registry.region });
-      const out = await client.send(new GetAuthorizationTokenCommand({}), { abortSignal: signal });
+      // registryIds names the registry's account: the token is the same for every registry the role
+      // may use, but an emulator (and a cross-account registry's audit trail) tells them apart.
+      const out = await client.send(new GetAuthorizationTokenCommand({ registryIds: [registry.accountId] }), { abortSignal: signal });
       const encoded = out.authorizationData?.[0]?.authorizationToken;
       if (!encoded) throw new Error('ECR GetAuthorizationToken returned no token');
       const decoded = Buffer.from(encoded, 'base64').toString('utf8');
