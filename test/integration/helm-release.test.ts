@@ -319,6 +319,9 @@ describe('Custom::HelmRelease', () => {
       expect(answer.PhysicalResourceId).toMatch(/^kubecfn:create-failed:/);
       expect(await releases('create-never')).toEqual([]);
       expect(await leftovers('create-never', 'never')).toEqual([]);
+      // the namespace the failed install created goes too
+      const ns = await core().readNamespace({ name: 'create-never' }).then((n) => n.status?.phase, (e) => (notFound(e) ? 'gone' : e));
+      expect(['gone', 'Terminating']).toContain(ns);
     });
 
     test('waits across invocations when TimeoutSeconds exceeds one invocation, and is done once ready', async () => {

@@ -37,6 +37,7 @@ import { ClusterGoneError, getClusterAccess, type ClusterAccess } from '../../ku
 import { defineResource, done, inProgress, type DataValue, type StepContext, type StepResult } from '../../runtime/resource';
 import { ResourceError } from '../../runtime/errors';
 import { explainUpgradeFailure } from './failure-reason';
+import { forgetNamespaceCreated, namespaceExists, noteNamespaceCreated, removeCreatedNamespace } from './namespace';
 import { defaultReleaseName, schema, type HelmReleaseProps } from './schema';
 
 export const TYPE = 'Custom::HelmRelease';
@@ -68,6 +69,8 @@ export interface State {
   data?: Record<string, DataValue>;
   /** The release is a replacement's new one: a failed wait uninstalls it. */
   replacement?: boolean;
+  /** This install created the namespace: a failed wait removes it again. */
+  createdNamespace?: boolean;
 }
 
 export const ATTRIBUTES = ['ReleaseName', 'Namespace', 'Revision', 'Status', 'Chart', 'ChartVersion', 'AppVersion'] as const;
@@ -118,6 +121,9 @@ async function install(props: HelmReleaseProps, target: ReleaseTarget, ctx: Step
   const source = parseChartSource(props);
   const physicalId = physicalIdOf(target);
   const access = await getClusterAccess({ clusterName: target.cluster });
+  // A namespace this install creates goes again if the install fails (see ./namespace).
+  const createsNamespace = (ctx.requestType === 'Create' || replacement) && props.CreateNamespace && !(await namespaceExists(access, target.namespace));
+  if (createsNamespace) noteNamespaceCreated(physicalId);
   return withSession(access, async (session) => {
     const chartArgs = await prepareChart(source, session, fetchers, ctx.signal);
     const valuesFiles = await writeValuesFiles(props, session, fetchers.objects, ctx.signal);
@@ -168,7 +174,10 @@ async function install(props: HelmReleaseProps, target: ReleaseTarget, ctx: Step
     }
 
     const data = releaseData(result.release);
-    if (!props.Wait || result.waited) return done({ physicalId, data });
+    if (!props.Wait || result.waited) {
+      forgetNamespaceCreated(physicalId);
+      return done({ physicalId, data });
+    }
     const state: State = {
       phase: 'wait',
       target,
@@ -176,6 +185,7 @@ async function install(props: HelmReleaseProps, target: ReleaseTarget, ctx: Step
       objects: watchedObjects(result.release.manifest ?? '', target.namespace),
       data,
       ...(replacement ? { replacement } : {}),
+      ...(createsNamespace ? { createdNamespace: true } : {}),
     };
     ctx.logger.info('waiting for readiness across invocations', { objects: state.objects!.length, waitUntil: new Date(state.waitUntil!).toISOString() });
     return awaitReady(state, props, ctx, access);
@@ -186,7 +196,10 @@ async function install(props: HelmReleaseProps, target: ReleaseTarget, ctx: Step
 async function awaitReady(state: State, props: HelmReleaseProps, ctx: StepContext, access?: ClusterAccess): Promise<StepResult<State>> {
   const physicalId = physicalIdOf(state.target);
   const waiting = await checkReadiness(access ?? (await getClusterAccess({ clusterName: state.target.cluster })), state.objects ?? []);
-  if (waiting.length === 0) return done({ physicalId, data: state.data ?? {} });
+  if (waiting.length === 0) {
+    forgetNamespaceCreated(physicalId);
+    return done({ physicalId, data: state.data ?? {} });
+  }
   if (Date.now() >= (state.waitUntil ?? 0)) {
     const shown = waiting.slice(0, 5).join('; ') + (waiting.length > 5 ? `; and ${waiting.length - 5} more` : '');
     throw new ResourceError(
@@ -213,7 +226,8 @@ async function uninstall(target: ReleaseTarget, ctx: StepContext): Promise<StepR
     const budget = ctx.remainingMs() - 2_000;
     try {
       const outcome = await uninstallRelease(session.cli, target, { timeoutMs: budget, signal: ctx.signal });
-      ctx.logger.info('helm uninstall', { release: target.name, namespace: target.namespace, outcome });
+      const namespaceRemoved = await removeCreatedNamespace(access, physicalIdOf(target), target.namespace);
+      ctx.logger.info('helm uninstall', { release: target.name, namespace: target.namespace, outcome, namespaceRemoved });
       return done();
     } catch (error) {
       if (isTimeout(error)) {
@@ -271,6 +285,8 @@ export default defineResource<HelmReleaseProps, State>({
     try {
       return await awaitReady(state, props, ctx);
     } catch (error) {
+      // The cleanup that follows (the runtime's for a Create, ours for a replacement) runs in this invocation.
+      if (state.createdNamespace) noteNamespaceCreated(physicalIdOf(state.target));
       if (state.replacement) await undoReplacement(state.target, ctx);
       throw error;
     }
