@@ -130,7 +130,7 @@ async function buildKubernetes(version: string, dir: string, log: Log): Promise<
   await withLock(join(dir, '.lock'), log, async () => {
     if (existsSync(stamp)) return; // another process finished it while we waited
     const started = Date.now();
-    log(`building ${commands.join(', ')} ${version} from Go modules (first run only; ~30-60 min on 2 cores)`);
+    log(`building ${commands.join(', ')} ${version} from Go modules (first run only: ~16 CPU-minutes, ~10 min on 2 idle cores)`);
     const staging = join(dir, `bin.${process.pid}.tmp`);
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
