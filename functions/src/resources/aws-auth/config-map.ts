@@ -114,7 +114,7 @@ export interface UpdateOptions {
 }
 
 export type UpdateOutcome =
-  | { done: true; result: MergeResult; attempts: number; existed: boolean }
+  | { done: true; result: MergeResult; attempts: number }
   /** Ran out of time while other writers kept winning: go on in a later step. */
   | { done: false; attempts: number };
 
@@ -142,7 +142,7 @@ export async function updateAwsAuth(store: AwsAuthStore, ownerId: string, wanted
         ownerId,
         wanted,
       );
-      if (!result.changed) return { done: true, result, attempts: attempt, existed: current !== undefined };
+      if (!result.changed) return { done: true, result, attempts: attempt };
       if (current) await store.replace(withContent(current, result));
       else await store.create(withContent({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: AWS_AUTH_NAME, namespace: AWS_AUTH_NAMESPACE } }, result));
       opts.logger.info('aws-auth written', {
@@ -153,7 +153,7 @@ export async function updateAwsAuth(store: AwsAuthStore, ownerId: string, wanted
         rewritten: result.rewritten,
         removed: result.removed,
       });
-      return { done: true, result, attempts: attempt, existed: current !== undefined };
+      return { done: true, result, attempts: attempt };
     } catch (error) {
       if (!isConflict(error) && !(isTransient(error) && ++transient < MAX_TRANSIENT_FAILURES)) throw error;
       // Full jitter on an exponential base: concurrent writers spread out instead of colliding again.

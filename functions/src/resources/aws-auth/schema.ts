@@ -22,7 +22,13 @@ const preview = (value: unknown) => {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 };
 
-/** Why `value` is not a role ARN aws-auth can match, or undefined when it is one. */
+/**
+ * Why `value` is not a role ARN aws-auth can match, or undefined when it is one.
+ *
+ * @example
+ * roleArnProblem('arn:aws:iam::111122223333:role/team/admin');
+ * // 'expected a role ARN without a path: ... so use arn:aws:iam::111122223333:role/admin'
+ */
 export function roleArnProblem(value: string): string | undefined {
   const m = IAM_ARN.exec(value);
   if (!m) return `expected an IAM role ARN like arn:aws:iam::111122223333:role/NAME, got ${preview(value)}`;
@@ -63,7 +69,12 @@ export function userArnProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** Why `username` is not usable, or undefined. */
+/**
+ * Why `username` is not usable, or undefined.
+ *
+ * @example
+ * usernameProblem('system:node:{{EC2PrivateDNSName}}', 'mapRoles'); // undefined
+ */
 export function usernameProblem(username: string, kind: Exclude<MappingKind, 'mapAccounts'>): string | undefined {
   for (const m of username.matchAll(/\{\{([^}]*)\}\}/g)) {
     const name = m[1]!;
