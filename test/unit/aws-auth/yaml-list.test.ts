@@ -73,6 +73,11 @@ describe('block lists', () => {
     expect(YamlList.parse('-\n  rolearn: a\n  username: b\n- c\n', 'x').edit({ remove: new Set([0]) })).toBe('- c\n');
   });
 
+  test('strings that YAML 1.1 (which EKS reads aws-auth with) takes for booleans or numbers are quoted', () => {
+    const text = YamlList.parse('', 'x').edit({ append: [{ rolearn: 'r', username: 'on', groups: ['yes', 'n', '1:30', 'system:nodes'] }] });
+    expect(text).toBe('- rolearn: r\n  username: "on"\n  groups:\n    - "yes"\n    - "n"\n    - "1:30"\n    - system:nodes\n');
+  });
+
   test('account ids are written quoted, so they stay strings', () => {
     expect(YamlList.parse('', 'x').edit({ append: ['012345678901'] })).toBe('- "012345678901"\n');
   });

@@ -42,6 +42,13 @@ export class YamlListError extends Error {
   }
 }
 
+/**
+ * EKS reads aws-auth with a YAML 1.1 parser, where `on`, `yes`, `n` are booleans and `1:30` is a
+ * number: one such unquoted group name would make it reject the whole list. Reading and writing as
+ * YAML 1.1 quotes those strings, and reads existing entries as EKS does.
+ */
+const YAML_VERSION = { version: '1.1' } as const;
+
 interface Located {
   /** Offset of the first character of the entry's first line (its indentation). */
   readonly lineStart: number;
@@ -84,7 +91,7 @@ export class YamlList {
    */
   static parse(text: string | undefined, label: string): YamlList {
     const source = text ?? '';
-    const doc = parseDocument(source, { keepSourceTokens: true, prettyErrors: true, uniqueKeys: false });
+    const doc = parseDocument(source, { ...YAML_VERSION, keepSourceTokens: true, prettyErrors: true, uniqueKeys: false });
     if (doc.errors.length > 0) {
       throw new YamlListError(`${label} is not valid YAML (${doc.errors[0]!.message.split('\n')[0]!.replace(/:$/, '')})`);
     }
@@ -124,7 +131,7 @@ export class YamlList {
     expected.push(...append);
 
     const text = this.seq?.flow ? this.editFlow(remove, replace, append) : this.editBlock(remove, replace, append);
-    const check = parseDocument(text);
+    const check = parseDocument(text, YAML_VERSION);
     const actual = check.errors.length > 0 ? check.errors[0]!.message : (check.toJS() ?? []);
     if (JSON.stringify(actual) !== JSON.stringify(expected)) {
       throw new Error(`internal error: editing a YAML list produced ${JSON.stringify(text)}, which does not read back as the expected list`);
@@ -138,7 +145,7 @@ export class YamlList {
     const { text, located } = this;
     const indent = located.length > 0 ? ' '.repeat(indentOf(text, located[0]!)) : '';
     const block = (values: readonly unknown[]) =>
-      stringify(values, { lineWidth: 0 })
+      stringify(values, { ...YAML_VERSION, lineWidth: 0 })
         .split('\n')
         .map((line) => (line ? indent + line : line))
         .join('\n');
