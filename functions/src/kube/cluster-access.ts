@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
 import { KubeConfig, type User } from '@kubernetes/client-node';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { z } from 'zod';
+import * as z from 'zod';
 import { getEksToken, TOKEN_REFRESH_MS } from './token';
 
 /** Everything a Kubernetes client needs to reach and authenticate to one cluster. */

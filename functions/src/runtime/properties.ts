@@ -4,7 +4,7 @@
  * the property and what was expected. Built on zod; a schema is an ordinary zod schema.
  */
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PropertyError } from './errors';
 
 /** Properties CloudFormation adds for the runtime itself; never passed to a resource's schema. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseProperties, PropertyError, prop } from '../../../functions/src/runtime';
 
 const schema = z.strictObject({

@@ -5,7 +5,7 @@
  * message names the property and what was expected.
  */
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { prop } from '../../runtime';
 import { identityKey, type MappingKind } from './mappings';
 

@@ -2,7 +2,7 @@
  * Properties of `Custom::HelmRelease`, each with its default. docs/resources/helm-release.md says
  * the same for template authors.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { prop } from '../../runtime/properties';
 
 /** Helm's own rule for release names: a DNS-1123 subdomain of at most 53 characters. */

@@ -1,6 +1,6 @@
 /** The properties of `Custom::KubeGet`, as a template author writes them. */
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkJsonPath } from '../../kube/jsonpath';
 import { prop } from '../../runtime';
 

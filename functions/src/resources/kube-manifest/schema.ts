@@ -1,5 +1,5 @@
 /** The properties of `Custom::KubeManifest`, as a template author writes them. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { prop } from '../../runtime';
 
 const nonEmpty = (what: string) => z.string({ error: `expected ${what} (a non-empty string)` }).min(1, `expected ${what} (a non-empty string)`);
