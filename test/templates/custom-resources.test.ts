@@ -2,7 +2,7 @@
 // sets a ServiceTimeout (CloudFormation never waits an hour), leaves room for its own TimeoutSeconds,
 // names the right provider, and passes properties the resource's own schema accepts — the same
 // parseProperties the runtime calls, so a misspelt property fails here rather than in a stack event.
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { awsAuthSchema } from '../../functions/src/resources/aws-auth/schema';
 import { schema as helmReleaseSchema } from '../../functions/src/resources/helm-release/schema';
 import { schema as kubeGetSchema } from '../../functions/src/resources/kube-get/schema';

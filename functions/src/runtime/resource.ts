@@ -2,7 +2,7 @@
  * What a custom resource type declares: its property schema and its steps. The runtime does the
  * rest (protocol, parsing, physical ids, deadlines, continuation, logging).
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Logger } from './logger';
 import type { CloudFormationEvent, RequestType } from './types';
 
