@@ -4,7 +4,7 @@
  * its bytes, failures that name the property and the other owner, deletes after the ConfigMap or
  * the cluster is gone.
  */
-import { CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import type { CloudFormationEvent } from '../../functions/src/runtime';
 import { apiServerStore, updateAwsAuth, type AwsAuthStore } from '../../functions/src/resources/aws-auth/config-map';
@@ -346,6 +346,47 @@ describe('failures name the property and the other owner, and change nothing', (
       PhysicalResourceId: ownerA,
       Reason: `MapUsers[0]: ${ALICE} is already mapped by an entry no Custom::AwsAuth manages (written by hand, by EKS or by another tool) as username alice groups [ops-readers], not as username mallory groups [ops-readers]${logPointer(first)}`,
     });
+  });
+
+  test('a provider identity RBAC does not let write aws-auth: FAILED with the API server’s own message', async () => {
+    // given a provider whose token belongs to a service account that may read aws-auth but not write it
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster().kubeconfigPath);
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    const name = 'aws-auth-reader';
+    await core.createNamespacedServiceAccount({ namespace: 'kube-system', body: { metadata: { name } } });
+    await rbac.createNamespacedRole({
+      namespace: 'kube-system',
+      body: { metadata: { name }, rules: [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['aws-auth'], verbs: ['get'] }] },
+    });
+    await rbac.createNamespacedRoleBinding({
+      namespace: 'kube-system',
+      body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: 'kube-system' }] },
+    });
+    const { status } = await core.createNamespacedServiceAccountToken({ name, namespace: 'kube-system', body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+    const c = cluster();
+    const readOnly = await ProviderHarness.start([
+      {
+        name: FN,
+        zipFile: packageZip('KubeProvider'),
+        timeoutSeconds: 120,
+        environment: { KUBECFN_CLUSTER_ACCESS: JSON.stringify({ local: { server: c.server, caData: c.caData, token: status!.token } }) },
+      },
+    ]);
+    try {
+      // when it maps a role
+      const { answer, first } = await readOnly.send(FN, 'Create', TYPE, properties({ mapRoles: [{ rolearn: role('ro'), username: 'ro', groups: ['ro'] }], mapUsers: [], mapAccounts: [] }));
+
+      // then the API server's refusal is the Reason
+      expect(answer.Reason).toBe(
+        `updating ConfigMap kube-system/aws-auth: configmaps "aws-auth" is forbidden: User "system:serviceaccount:kube-system:${name}" cannot update resource "configmaps" in API group "" in the namespace "kube-system"${logPointer(first)}`,
+      );
+    } finally {
+      await readOnly.stop();
+      await rbac.deleteNamespacedRoleBinding({ name, namespace: 'kube-system' });
+      await rbac.deleteNamespacedRole({ name, namespace: 'kube-system' });
+      await core.deleteNamespacedServiceAccount({ name, namespace: 'kube-system' });
+    }
   });
 
   test('a cluster that does not exist fails Create with EKS’s answer', async () => {

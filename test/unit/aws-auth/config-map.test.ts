@@ -4,8 +4,9 @@
  * to a later step instead of failing). The common branch — a real 409 Conflict — is exercised
  * against the real API server in test/integration/aws-auth.test.ts.
  */
-import type { V1ConfigMap } from '@kubernetes/client-node';
-import { KubeStatusError, updateAwsAuth, type AwsAuthStore } from '../../../functions/src/resources/aws-auth/config-map';
+import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { createServer, type AddressInfo } from 'node:net';
+import { ApiServerUnreachableError, apiServerStore, KubeStatusError, updateAwsAuth, type AwsAuthStore } from '../../../functions/src/resources/aws-auth/config-map';
 import type { Mappings } from '../../../functions/src/resources/aws-auth/mappings';
 import { role } from './fixtures';
 
@@ -59,4 +60,29 @@ test('conflicts are retried for as long as time allows, then handed on rather th
   });
   expect(outcome).toEqual({ done: false, attempts: expect.any(Number) });
   expect(store.writes).toHaveLength(0);
+});
+
+test('an API server that refuses connections is tried five times, then reported with its address', async () => {
+  // given a port nothing listens on
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: `https://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 'x' }],
+    contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
+    currentContext: 'c',
+  });
+  const warnings: unknown[] = [];
+  const logger = { info: (_m: unknown, ...extra: unknown[]) => void warnings.push(extra[0]), warn: () => undefined };
+
+  // when an owner writes
+  const error = await updateAwsAuth(apiServerStore(kc), 'stack-A-1', wanted, { remainingMs: () => 60_000, logger, sleep: noWait }).catch((e: unknown) => e);
+
+  // then it gave up after five tries, saying where it could not connect
+  expect(error).toBeInstanceOf(ApiServerUnreachableError);
+  expect((error as Error).message).toMatch(new RegExp(`^reading ConfigMap kube-system/aws-auth: cannot reach the API server at https://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+  expect(warnings).toHaveLength(4);
 });

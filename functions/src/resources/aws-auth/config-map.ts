@@ -6,6 +6,7 @@
  */
 import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { ResourceError } from '../../runtime';
 import type { Logger } from '../../runtime/logger';
 import { mergeAwsAuth, OWNERS_ANNOTATION, type MergeResult } from './merge';
 import type { Mappings } from './mappings';
@@ -23,8 +24,11 @@ export interface AwsAuthStore {
   replace(configMap: V1ConfigMap): Promise<void>;
 }
 
-/** An error status from the API server, with the server's own message. */
-export class KubeStatusError extends Error {
+/**
+ * An error status from the API server. Its message (the action and the server's own explanation)
+ * is meant for the CloudFormation event as it is.
+ */
+export class KubeStatusError extends ResourceError {
   constructor(
     readonly status: number,
     readonly reason: string | undefined,
@@ -35,10 +39,28 @@ export class KubeStatusError extends Error {
   }
 }
 
-/** Reads the Status object out of the client's ApiException (its body is text or parsed JSON). */
-function toStatusError(error: unknown, action: string): unknown {
-  const e = error as { code?: unknown; body?: unknown };
-  if (typeof e?.code !== 'number') return error;
+/** The API server could not be reached (refused, reset, timed out, TLS); `code` is the system's. */
+export class ApiServerUnreachableError extends ResourceError {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'ApiServerUnreachableError';
+  }
+}
+
+/** Turns what the client threw into one of the errors above, with the server's words in it. */
+function toStoreError(error: unknown, action: string, server: string): unknown {
+  const what = `${action} ${AWS_AUTH_NAMESPACE}/${AWS_AUTH_NAME}`;
+  const e = error as { code?: unknown; body?: unknown; message?: string; cause?: { code?: unknown; message?: string } };
+  if (typeof e?.code !== 'number') {
+    // Not an HTTP answer: the request never got one.
+    const code = [e?.code, e?.cause?.code].find((c): c is string => typeof c === 'string');
+    const detail = [e?.message, e?.cause?.message].filter((m, i, all) => m && all.indexOf(m) === i).join(': ');
+    return new ApiServerUnreachableError(`${what}: cannot reach the API server at ${server}: ${detail || String(error)}`, code, { cause: error });
+  }
   let body: unknown = e.body;
   if (typeof body === 'string') {
     try {
@@ -49,7 +71,7 @@ function toStatusError(error: unknown, action: string): unknown {
   }
   const status = body as { message?: string; reason?: string } | string | undefined;
   const message = typeof status === 'string' && status ? status : typeof status === 'object' && status?.message ? status.message : `HTTP ${e.code}`;
-  return new KubeStatusError(e.code, typeof status === 'object' ? status?.reason : undefined, `${action} ${AWS_AUTH_NAMESPACE}/${AWS_AUTH_NAME}: ${message}`);
+  return new KubeStatusError(e.code, typeof status === 'object' ? status?.reason : undefined, `${what}: ${message}`);
 }
 
 /**
@@ -60,13 +82,14 @@ function toStatusError(error: unknown, action: string): unknown {
  */
 export function apiServerStore(kc: KubeConfig): AwsAuthStore {
   const core = kc.makeApiClient(CoreV1Api);
+  const server = kc.getCurrentCluster()?.server ?? 'unknown';
   const target = { name: AWS_AUTH_NAME, namespace: AWS_AUTH_NAMESPACE };
   return {
     async read() {
       try {
         return await core.readNamespacedConfigMap(target);
       } catch (error) {
-        const e = toStatusError(error, 'reading ConfigMap');
+        const e = toStoreError(error, 'reading ConfigMap', server);
         if (e instanceof KubeStatusError && e.status === 404) return undefined;
         throw e;
       }
@@ -75,14 +98,14 @@ export function apiServerStore(kc: KubeConfig): AwsAuthStore {
       try {
         await core.createNamespacedConfigMap({ namespace: AWS_AUTH_NAMESPACE, body });
       } catch (error) {
-        throw toStatusError(error, 'creating ConfigMap');
+        throw toStoreError(error, 'creating ConfigMap', server);
       }
     },
     async replace(body) {
       try {
         await core.replaceNamespacedConfigMap({ ...target, body });
       } catch (error) {
-        throw toStatusError(error, 'updating ConfigMap');
+        throw toStoreError(error, 'updating ConfigMap', server);
       }
     },
   };
@@ -98,7 +121,7 @@ const isConflict = (error: unknown) => error instanceof KubeStatusError && error
 const isTransient = (error: unknown) =>
   error instanceof KubeStatusError
     ? RETRYABLE.has(error.status)
-    : ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET'].includes(String((error as { code?: unknown })?.code ?? (error as { cause?: { code?: unknown } })?.cause?.code));
+    : error instanceof ApiServerUnreachableError && ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'].includes(error.code ?? '');
 
 /** Transient failures tolerated in one step before giving up with the last one. */
 const MAX_TRANSIENT_FAILURES = 5;
