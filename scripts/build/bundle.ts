@@ -42,6 +42,8 @@ export async function bundleProvider(entry: string, packagesDir: string, name = 
     sourcemap: 'external',
     sourcesContent: false,
     legalComments: 'none',
+    // Error class names reach CloudFormation Reasons (`ClusterNotFoundError: …`): keep them readable.
+    keepNames: true,
     outfile: 'index.js',
     write: false,
     // ESM-first packages (the Kubernetes client) resolve to their ESM builds, which tree-shake.

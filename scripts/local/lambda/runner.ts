@@ -52,7 +52,8 @@ export class LocalLambda {
   readonly invocations: Invocation[] = [];
   private readonly running = new Set<Promise<Invocation>>();
   private readonly processes = new Set<ChildProcess>();
-  private readonly dirs = new Map<string, string>();
+  /** One unpacking per function, shared by concurrent first invocations (no half-written index.js). */
+  private readonly dirs = new Map<string, Promise<string>>();
 
   private constructor(
     private readonly server: Server,
@@ -97,14 +98,17 @@ export class LocalLambda {
     return lambda;
   }
 
-  private async codeDir(config: FunctionConfig): Promise<string> {
+  private codeDir(config: FunctionConfig): Promise<string> {
     let dir = this.dirs.get(config.name);
     if (!dir) {
-      dir = join(this.root, config.name);
-      for (const [name, file] of await readZip(config.zipFile)) {
-        await mkdir(dirname(join(dir, name)), { recursive: true });
-        await writeFile(join(dir, name), file.data, { mode: file.mode || 0o644 });
-      }
+      const target = join(this.root, config.name);
+      dir = (async () => {
+        for (const [name, file] of await readZip(config.zipFile)) {
+          await mkdir(dirname(join(target, name)), { recursive: true });
+          await writeFile(join(target, name), file.data, { mode: file.mode || 0o644 });
+        }
+        return target;
+      })();
       this.dirs.set(config.name, dir);
     }
     return dir;

@@ -24,6 +24,7 @@ beforeAll(async () => {
   h = await ProviderHarness.start([
     { name: 'FaultProvider', zipFile, timeoutSeconds: 6 },
     { name: 'ShortProvider', zipFile, timeoutSeconds: 4 },
+    { name: 'ColdProvider', zipFile, timeoutSeconds: 10 },
     { name: 'KubeProvider', zipFile: packageZip('KubeProvider'), timeoutSeconds: 10 },
   ]);
 });
@@ -216,6 +217,13 @@ describe('continuation', () => {
     expect(bodies).toHaveLength(1);
     expect(bodies[0]!.Status).toBe('FAILED');
     expect(bodies[0]!.Reason).toMatch(/^Custom::Fault did not finish within its ServiceTimeout of 6 s/);
+  });
+});
+
+describe('concurrency', () => {
+  test('ten concurrent first invocations of a function are each answered once', async () => {
+    const exchanges = await Promise.all(Array.from({ length: 10 }, () => send('Create', { Mode: 'ok' }, { fn: 'ColdProvider' })));
+    for (const x of exchanges) expect(x.answer.Status).toBe('SUCCESS');
   });
 });
 
