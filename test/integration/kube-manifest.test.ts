@@ -287,6 +287,17 @@ describe('create', () => {
     expect(await read('apps/v1', 'Deployment', 'stuck', 'default')).toBeUndefined();
   });
 
+  test("a Secret's data never reaches the logs", async () => {
+    const canary = 'canary-p4ssw0rd-7f3a';
+    const props = { ClusterName: 'local', Manifest: yaml({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'default' }, stringData: { password: canary } }) };
+    const created = await send('Create', 'SecretSet', props);
+    const deleted = await send('Delete', 'SecretSet', props, { PhysicalResourceId: created.answer.PhysicalResourceId });
+    expect([created.answer.Status, deleted.answer.Status]).toEqual(['SUCCESS', 'SUCCESS']);
+    const logs = [...created.invocations, ...deleted.invocations].map((i) => i.logs).join('\n');
+    expect(logs).toContain('Secret/default/db');
+    expect(logs).not.toContain(canary);
+  });
+
   test('a Create retried with the same request (CloudFormation retries) applies again and gives the same answer', async () => {
     const props = { ClusterName: 'local', Manifest: yaml(configMap('retried', 'default')) };
     const first = await send('Create', 'RetrySet', props);

@@ -305,6 +305,8 @@ const start = (op: State['op'], props: Props, extra: Partial<State> = {}): State
 export default defineResource<Props, State>({
   type: 'Custom::KubeManifest',
   schema,
+  // Manifests often carry Secrets (stringData): they never reach the logs. Object names do.
+  sensitive: ['Manifest'],
   attributes: ['ObjectCount', 'Objects'],
 
   physicalId: (props, event) => physicalIdFor(props.ClusterName, event),
