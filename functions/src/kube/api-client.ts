@@ -126,6 +126,11 @@ export interface RequestOptions {
   contentType?: string;
   accept?: string;
   signal?: AbortSignal;
+  /**
+   * Default true: throttling and server errors (429, 5xx; see `shouldRetry`) are retried with
+   * backoff. False answers them at once, for a caller with its own retry loop and time limit.
+   */
+  retryErrorStatus?: boolean;
 }
 
 export interface KubeClientOptions {
@@ -282,7 +287,7 @@ export class KubeClient {
       }
       const text = res.text;
       if (res.status >= 200 && res.status < 300) return (text ? JSON.parse(text) : undefined) as T;
-      if (shouldRetry(res.status, text, attempt)) {
+      if (options.retryErrorStatus !== false && shouldRetry(res.status, text, attempt)) {
         const retryAfter = Number(res.headers['retry-after']);
         const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 5) * 1000 : 200 * 2 ** attempt;
         await sleep(wait * (0.75 + Math.random() / 2), options.signal);
@@ -418,4 +423,20 @@ export function forgetCluster(clusterName: string): void {
   const cached = clients.get(clusterName);
   clients.delete(clusterName);
   if (cached) void cached.client.then((c) => c.close()).catch(() => undefined);
+}
+
+/**
+ * Runs `fn` with a client of its own for `access` and closes the client's connections afterwards:
+ * for a step that has just looked the cluster up (and must not reuse a cached endpoint).
+ *
+ * @example
+ * const exists = await withKubeClient(access, async (client) => (await client.getOrUndefined(`/api/v1/namespaces/${name}`)) !== undefined);
+ */
+export async function withKubeClient<T>(access: ClusterAccess, fn: (client: KubeClient) => Promise<T>): Promise<T> {
+  const client = new KubeClient(access);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
 }
