@@ -6,6 +6,7 @@
  */
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
+import { KubeClient } from '../../functions/src/kube';
 import type { CloudFormationEvent } from '../../functions/src/runtime';
 import { apiServerStore, updateAwsAuth, type AwsAuthStore } from '../../functions/src/resources/aws-auth/config-map';
 import type { Mappings, RoleMapping, UserMapping } from '../../functions/src/resources/aws-auth/mappings';
@@ -245,9 +246,9 @@ describe('20 owners at once, beside a hand-written aws-auth', () => {
   test('a write that races another writer gets a real 409 Conflict from the API server, re-reads and keeps both changes', async () => {
     // given the hand-written aws-auth, and a store that lets another writer in between read and write
     await writeHandWritten();
-    const kc = new KubeConfig();
-    kc.loadFromFile(cluster().kubeconfigPath);
-    const real = apiServerStore(kc);
+    const c = cluster();
+    const client = new KubeClient({ clusterName: 'local', server: c.server, caData: c.caData, token: c.token });
+    const real = apiServerStore(client);
     let interloped = false;
     const racing: AwsAuthStore = {
       ...real,
@@ -266,7 +267,7 @@ describe('20 owners at once, beside a hand-written aws-auth', () => {
     const outcome = await updateAwsAuth(racing, 'stack-Racer-1', { mapRoles: [{ rolearn: role('racer'), username: 'racer', groups: ['g'] }], mapUsers: [], mapAccounts: [] }, {
       remainingMs: () => 30_000,
       logger: { info: (m) => infos.push(String(m)), warn: (m) => infos.push(String(m)) },
-    });
+    }).finally(() => client.close());
 
     // then the first write lost (409), the second went through, and neither change is lost
     expect(outcome).toMatchObject({ done: true, attempts: 2 });

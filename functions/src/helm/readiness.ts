@@ -4,9 +4,8 @@
  * in the invocation the release is applied without `--wait` and these checks are polled across
  * invocations instead. Only the kinds helm waits for are checked; everything else counts as ready.
  */
-import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { kubeConfigFor, type ClusterAccess } from '../kube';
+import { withKubeClient, type ClusterAccess, type KubeObject } from '../kube';
 
 /** An object to watch, small enough to travel in a continuation's state. */
 export interface WatchedObject {
@@ -28,14 +27,14 @@ const WATCHED_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Replic
 export function watchedObjects(manifest: string, releaseNamespace: string): WatchedObject[] {
   const out: WatchedObject[] = [];
   for (const doc of parseAllDocuments(manifest)) {
-    const o = doc.toJS() as KubernetesObject | null;
+    const o = doc.toJS() as Partial<KubeObject> | null;
     if (!o?.kind || !o.apiVersion || !o.metadata?.name || !WATCHED_KINDS.has(o.kind)) continue;
     out.push({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace ?? releaseNamespace, name: o.metadata.name });
   }
   return out;
 }
 
-type Obj = KubernetesObject & { spec?: any; status?: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = { kind?: string; metadata?: { generation?: number }; spec?: any; status?: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** `25%` of `total`, rounded as Kubernetes rounds maxUnavailable (down), or the number itself. */
 function intOrPercent(value: unknown, total: number, fallback: string): number {
@@ -114,20 +113,18 @@ export function notReadyReason(o: Obj): string | undefined {
  */
 export async function checkReadiness(access: ClusterAccess, objects: readonly WatchedObject[]): Promise<string[]> {
   if (objects.length === 0) return [];
-  const client = KubernetesObjectApi.makeApiClient(kubeConfigFor(access));
-  const results = await Promise.all(
-    objects.map(async (w) => {
-      const label = `${w.kind} ${w.namespace}/${w.name}`;
-      try {
-        const o = (await client.read({ apiVersion: w.apiVersion, kind: w.kind, metadata: { name: w.name, namespace: w.namespace } })) as Obj;
+  return withKubeClient(access, async (client) => {
+    const results = await Promise.all(
+      objects.map(async (w) => {
+        const label = `${w.kind} ${w.namespace}/${w.name}`;
+        const resource = await client.resourceFor(w.apiVersion, w.kind);
+        if (!resource) throw new Error(`${label}: the API server does not serve kind ${w.kind} in ${w.apiVersion}`);
+        const o = await client.getOrUndefined<Obj>(client.objectPath(resource, w.name, w.namespace));
+        if (!o) return `${label}: not found`;
         const reason = notReadyReason(o);
         return reason ? `${label}: ${reason}` : undefined;
-      } catch (error) {
-        const code = (error as { code?: number }).code;
-        if (code === 404) return `${label}: not found`;
-        throw error;
-      }
-    }),
-  );
-  return results.filter((r): r is string => r !== undefined);
+      }),
+    );
+    return results.filter((r): r is string => r !== undefined);
+  });
 }

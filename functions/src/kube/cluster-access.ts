@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
-import { KubeConfig, type User } from '@kubernetes/client-node';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import * as z from 'zod';
-import { getEksToken, TOKEN_REFRESH_MS } from './token';
+import { getEksToken } from './token';
 
 /** Everything a Kubernetes client needs to reach and authenticate to one cluster. */
 export interface ClusterAccess {
@@ -22,8 +21,8 @@ export interface ClusterAccess {
   /** EKS cluster status from DescribeCluster (`ACTIVE` or `UPDATING`); absent for explicit access. */
   status?: string;
   /**
-   * Mints a fresh bearer token. Set for EKS access, whose tokens expire; {@link kubeConfigFor}
-   * calls it so a long-lived client never sends an expired token.
+   * Mints a fresh bearer token. Set for EKS access, whose tokens expire; a `KubeClient` calls it
+   * (see `TOKEN_REFRESH_MS`) so a long-lived client never sends an expired token.
    */
   refreshToken?: () => Promise<string>;
 }
@@ -172,7 +171,7 @@ function fromExplicit(clusterName: string, explicit: ExplicitClusterAccess): Clu
  * @example
  * ```ts
  * const access = await getClusterAccess({ clusterName: props.ClusterName });
- * const core = kubeConfigFor(access).makeApiClient(CoreV1Api);
+ * const namespaces = await withKubeClient(access, (client) => client.request('GET', '/api/v1/namespaces'));
  *
  * // local control plane, no AWS involved
  * const local = await getClusterAccess({
@@ -234,80 +233,4 @@ export async function getClusterAccess(opts: ClusterAccessOptions): Promise<Clus
     ...(status ? { status } : {}),
     refreshToken,
   };
-}
-
-/** The package does not export its Authenticator interface; take it from the method that accepts one. */
-type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
-
-/** `authProvider.name` of users whose token {@link RefreshingTokenAuthenticator} supplies. */
-const REFRESHING_AUTH_PROVIDER = 'kubecfn-refreshing-token';
-
-/**
- * Supplies the bearer token of a user whose token expires: mints one on first use and again once
- * the cached one is {@link TOKEN_REFRESH_MS} old. Concurrent requests share one minting.
- */
-class RefreshingTokenAuthenticator implements Authenticator {
-  private current?: { token: Promise<string>; mintedAt: number };
-
-  constructor(private readonly mint: () => Promise<string>) {}
-
-  isAuthProvider(user: User): boolean {
-    return user.authProvider?.name === REFRESHING_AUTH_PROVIDER;
-  }
-
-  async applyAuthentication(...[, opts]: Parameters<Authenticator['applyAuthentication']>): Promise<void> {
-    const now = Date.now();
-    if (!this.current || now - this.current.mintedAt >= TOKEN_REFRESH_MS) {
-      const token = this.mint();
-      this.current = { token, mintedAt: now };
-      // A failed minting must not be cached: the next request tries again.
-      token.catch(() => {
-        if (this.current?.token === token) this.current = undefined;
-      });
-    }
-    const token = await this.current.token;
-    // KubeConfig hands in a plain header object (it creates one when missing), as for its own authenticators.
-    const headers = (opts.headers ??= {}) as Record<string, string>;
-    headers.Authorization = `Bearer ${token}`;
-  }
-}
-
-/**
- * A `KubeConfig` (one cluster, one user, one current context, all named after the cluster) for
- * `@kubernetes/client-node` clients.
- *
- * Token refresh: when `access.refreshToken` is set (EKS access), the user carries no static token;
- * an authenticator registered on this KubeConfig mints a token on the first request and a new
- * one every 10 minutes, well inside the 15 minutes the authenticator accepts. Every API client
- * made from the KubeConfig asks it per request, so long waits and continuations never send a
- * stale token. Otherwise the static `access.token` and/or client certificate are used.
- *
- * @example
- * ```ts
- * const kc = kubeConfigFor(await getClusterAccess({ clusterName: 'ci' }));
- * const objects = KubernetesObjectApi.makeApiClient(kc);
- * ```
- */
-export function kubeConfigFor(access: ClusterAccess): KubeConfig {
-  const kc = new KubeConfig();
-  const name = access.clusterName;
-  const base64 = (pem: string) => Buffer.from(pem, 'utf8').toString('base64');
-  let user: User = {
-    name,
-    ...(access.clientCert ? { certData: base64(access.clientCert) } : {}),
-    ...(access.clientKey ? { keyData: base64(access.clientKey) } : {}),
-  };
-  if (access.refreshToken) {
-    kc.addAuthenticator(new RefreshingTokenAuthenticator(access.refreshToken));
-    user = { ...user, authProvider: { name: REFRESHING_AUTH_PROVIDER, config: {} } };
-  } else if (access.token) {
-    user = { ...user, token: access.token };
-  }
-  kc.loadFromOptions({
-    clusters: [{ name, server: access.server, caData: base64(access.caData), skipTLSVerify: false }],
-    users: [user],
-    contexts: [{ name, cluster: name, user: name }],
-    currentContext: name,
-  });
-  return kc;
 }

@@ -1,4 +1,4 @@
-/** Cluster access for the providers: EKS bearer tokens, endpoint and CA, and Kubernetes client configuration. */
+/** Cluster access for the providers: EKS bearer tokens, endpoint and CA, and a lean Kubernetes REST client. */
 export { CLUSTER_ID_HEADER, EKS_TOKEN_PREFIX, PRESIGN_EXPIRES_SECONDS, TOKEN_LIFETIME_MS, TOKEN_REFRESH_MS, getEksToken } from './token';
 export type { EksTokenOptions } from './token';
 export {
@@ -8,10 +8,9 @@ export {
   ClusterNotFoundError,
   ClusterNotReadyError,
   getClusterAccess,
-  kubeConfigFor,
 } from './cluster-access';
 export type { ClusterAccess, ClusterAccessOptions, ExplicitClusterAccess } from './cluster-access';
-export { KubeApiError, KubeClient, KubeUnreachableError, clientForCluster, forgetCluster } from './api-client';
+export { KubeApiError, KubeClient, KubeUnreachableError, clientForCluster, forgetCluster, withKubeClient } from './api-client';
 export type { ApiResource, KubeClientOptions, KubeObject, RequestOptions } from './api-client';
 export { Level, LEVEL_COUNT, ManifestError, describeObject, expandLists, groupOf, levelOf, listName, objectKey, objectList, resolveObjects, resolvePending } from './objects';
 export type { ManifestObject, ResolveOptions } from './objects';

@@ -5,14 +5,15 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { VersionApi } from '@kubernetes/client-node';
 import {
   ClusterDeletingError,
   ClusterGoneError,
   ClusterNotFoundError,
   ClusterNotReadyError,
   getClusterAccess,
-  kubeConfigFor,
+  KubeClient,
+  KubeUnreachableError,
+  withKubeClient,
   type ClusterAccess,
 } from '../../../functions/src/kube';
 import { startMoto, type MotoServer } from '../../../scripts/local/moto';
@@ -204,7 +205,7 @@ describe('getClusterAccess', () => {
   });
 });
 
-describe('kubeConfigFor', () => {
+describe('a KubeClient for the access', () => {
   /** A CA, a server certificate for 127.0.0.1 and a client certificate, made by the openssl CLI. */
   let pki: { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string; otherCa: string };
   let dir: string;
@@ -265,37 +266,33 @@ describe('kubeConfigFor', () => {
     return { url: `https://127.0.0.1:${port}`, seen, close: () => new Promise((ok) => server.close(ok)) };
   }
 
-  test('holds the cluster server and CA, the user token, and one current context', () => {
-    const kc = kubeConfigFor({ clusterName: 'local', server: 'https://127.0.0.1:6443', caData: pki.ca, token: 'static-token' });
+  /** `GET /version` through a client of its own, as the providers ask. */
+  const gitVersion = (client: KubeClient) => client.request<{ gitVersion: string }>('GET', '/version').then((v) => v.gitVersion);
 
-    expect(kc.getCurrentContext()).toBe('local');
-    expect(kc.getCurrentCluster()).toMatchObject({ name: 'local', server: 'https://127.0.0.1:6443', skipTLSVerify: false });
-    expect(Buffer.from(kc.getCurrentCluster()!.caData!, 'base64').toString()).toBe(pki.ca);
-    expect(kc.getCurrentUser()).toEqual({ name: 'local', token: 'static-token' });
-  });
-
-  test('a client made from it trusts the CA and sends the token and client certificate', async () => {
+  test('trusts the CA and sends the token and client certificate', async () => {
     const api = await startApiServer();
     try {
-      const kc = kubeConfigFor({ clusterName: 'local', server: api.url, caData: pki.ca, token: 'static-token', clientCert: pki.clientCert, clientKey: pki.clientKey });
+      const access: ClusterAccess = { clusterName: 'local', server: api.url, caData: pki.ca, token: 'static-token', clientCert: pki.clientCert, clientKey: pki.clientKey };
 
-      const version = await kc.makeApiClient(VersionApi).getCode();
+      const version = await withKubeClient(access, gitVersion);
 
-      expect(version.gitVersion).toBe('v1.33.0');
+      expect(version).toBe('v1.33.0');
       expect(api.seen).toEqual([{ authorization: 'Bearer static-token', clientCn: 'kubecfn-test-user' }]);
     } finally {
       await api.close();
     }
   });
 
-  test('a client made from it refuses a server its CA did not sign', async () => {
+  test('refuses a server its CA did not sign, naming the cluster and the server', async () => {
     const api = await startApiServer();
     try {
-      const kc = kubeConfigFor({ clusterName: 'local', server: api.url, caData: pki.otherCa, token: 'static-token' });
+      const access: ClusterAccess = { clusterName: 'local', server: api.url, caData: pki.otherCa, token: 'static-token' };
 
-      const error = await kc.makeApiClient(VersionApi).getCode().catch((e: unknown) => e);
+      const error = await withKubeClient(access, gitVersion).catch((e: unknown) => e);
 
       // A certificate verification failure (the exact code depends on the OpenSSL build), before any request is sent.
+      expect(error).toBeInstanceOf(KubeUnreachableError);
+      expect((error as Error).message).toMatch(new RegExp(`^ClusterName 'local': cannot reach the API server at ${api.url.replace(/\./g, '\\.')}: `));
       expect(String(((error as Error).cause as { code?: string })?.code)).toMatch(/CERT|ISSUER|SIGNATURE/);
       expect(api.seen).toEqual([]);
     } finally {
@@ -306,7 +303,7 @@ describe('kubeConfigFor', () => {
   describe('EKS token refresh', () => {
     afterEach(() => jest.restoreAllMocks());
 
-    test('mints a token on first use, reuses it, and mints again after 10 minutes', async () => {
+    test('uses the token getClusterAccess minted, then mints again after 10 minutes', async () => {
       // given: access whose token expires (the shape getClusterAccess returns for EKS)
       const api = await startApiServer();
       let minted = 0;
@@ -319,24 +316,27 @@ describe('kubeConfigFor', () => {
       };
       const start = Date.now();
       const clock = jest.spyOn(Date, 'now').mockReturnValue(start);
+      const client = new KubeClient(access);
       try {
-        const versions = kubeConfigFor(access).makeApiClient(VersionApi);
-
-        // when: two requests now, one 9 minutes later, one 10 minutes later
-        await Promise.all([versions.getCode(), versions.getCode()]);
+        // when: two requests now, one 9 minutes later, one 10 minutes later, one more after that
+        await Promise.all([gitVersion(client), gitVersion(client)]);
         clock.mockReturnValue(start + 9 * 60_000);
-        await versions.getCode();
+        await gitVersion(client);
         clock.mockReturnValue(start + 10 * 60_000);
-        await versions.getCode();
+        await gitVersion(client);
+        await gitVersion(client);
 
-        // then
+        // then: one minting, shared by the requests after it
         expect(api.seen.map((s) => s.authorization)).toEqual([
+          'Bearer k8s-aws-v1.initial',
+          'Bearer k8s-aws-v1.initial',
+          'Bearer k8s-aws-v1.initial',
           'Bearer k8s-aws-v1.minted-1',
           'Bearer k8s-aws-v1.minted-1',
-          'Bearer k8s-aws-v1.minted-1',
-          'Bearer k8s-aws-v1.minted-2',
         ]);
+        expect(minted).toBe(1);
       } finally {
+        client.close();
         await api.close();
       }
     });
@@ -353,14 +353,14 @@ describe('kubeConfigFor', () => {
           return 'k8s-aws-v1.second';
         },
       };
+      const client = new KubeClient(access);
       try {
-        const versions = kubeConfigFor(access).makeApiClient(VersionApi);
-
-        await expect(versions.getCode()).rejects.toThrow('credentials not ready');
-        await versions.getCode();
+        await expect(gitVersion(client)).rejects.toThrow('credentials not ready');
+        await gitVersion(client);
 
         expect(api.seen.map((s) => s.authorization)).toEqual(['Bearer k8s-aws-v1.second']);
       } finally {
+        client.close();
         await api.close();
       }
     });

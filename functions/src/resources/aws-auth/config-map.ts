@@ -4,8 +4,7 @@
  * stack, eksctl, EKS itself) is refused with 409 Conflict instead of silently undoing it. Then the
  * ConfigMap is read again, the merge recomputed, and the write retried after a jittered backoff.
  */
-import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeApiError, KubeUnreachableError, type KubeClient } from '../../kube';
 import { ResourceError } from '../../runtime';
 import type { Logger } from '../../runtime/logger';
 import { mergeAwsAuth, OWNERS_ANNOTATION, type MergeResult } from './merge';
@@ -14,14 +13,32 @@ import type { Mappings } from './mappings';
 export const AWS_AUTH_NAMESPACE = 'kube-system';
 export const AWS_AUTH_NAME = 'aws-auth';
 
+/**
+ * The ConfigMap as the API server sends it: JSON, every field kept (a write sends back what was
+ * read, with only `data` and the ownership annotation changed).
+ */
+export interface AwsAuthConfigMap {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  data?: Record<string, string>;
+  [key: string]: unknown;
+}
+
 /** The three calls the merge needs; a narrow seam so tests can reach the rare branches. */
 export interface AwsAuthStore {
   /** The ConfigMap, or undefined when it (or its namespace) does not exist. */
-  read(): Promise<V1ConfigMap | undefined>;
+  read(): Promise<AwsAuthConfigMap | undefined>;
   /** Creates it; rejects with a {@link KubeStatusError} of status 409 if it exists already. */
-  create(configMap: V1ConfigMap): Promise<void>;
+  create(configMap: AwsAuthConfigMap): Promise<void>;
   /** Replaces it, conditional on `metadata.resourceVersion`; 409 when that is no longer current. */
-  replace(configMap: V1ConfigMap): Promise<void>;
+  replace(configMap: AwsAuthConfigMap): Promise<void>;
 }
 
 /**
@@ -54,58 +71,51 @@ export class ApiServerUnreachableError extends ResourceError {
 /** Turns what the client threw into one of the errors above, with the server's words in it. */
 function toStoreError(error: unknown, action: string, server: string): unknown {
   const what = `${action} ${AWS_AUTH_NAMESPACE}/${AWS_AUTH_NAME}`;
-  const e = error as { code?: unknown; body?: unknown; message?: string; cause?: { code?: unknown; message?: string } };
-  if (typeof e?.code !== 'number') {
-    // Not an HTTP answer: the request never got one.
-    const code = [e?.code, e?.cause?.code].find((c): c is string => typeof c === 'string');
-    const detail = [e?.message, e?.cause?.message].filter((m, i, all) => m && all.indexOf(m) === i).join(': ');
-    return new ApiServerUnreachableError(`${what}: cannot reach the API server at ${server}: ${detail || String(error)}`, code, { cause: error });
-  }
-  let body: unknown = e.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      // a plain-text body is its own message
-    }
-  }
-  const status = body as { message?: string; reason?: string } | string | undefined;
-  const message = typeof status === 'string' && status ? status : typeof status === 'object' && status?.message ? status.message : `HTTP ${e.code}`;
-  return new KubeStatusError(e.code, typeof status === 'object' ? status?.reason : undefined, `${what}: ${message}`);
+  if (error instanceof KubeApiError) return new KubeStatusError(error.status, error.reason, `${what}: ${error.apiMessage}`);
+  // Not an HTTP answer: the request never got one. The client's own wrapper names the cluster; the
+  // socket's error under it is what this message reports.
+  const e = (error instanceof KubeUnreachableError ? error.cause : error) as { code?: unknown; message?: string; cause?: { code?: unknown; message?: string } };
+  const code = [e?.code, e?.cause?.code].find((c): c is string => typeof c === 'string');
+  const detail = [e?.message, e?.cause?.message].filter((m, i, all) => m && all.indexOf(m) === i).join(': ');
+  return new ApiServerUnreachableError(`${what}: cannot reach the API server at ${server}: ${detail || String(e)}`, code, { cause: error });
 }
 
+const CONFIG_MAPS = `/api/v1/namespaces/${AWS_AUTH_NAMESPACE}/configmaps`;
+const AWS_AUTH_PATH = `${CONFIG_MAPS}/${AWS_AUTH_NAME}`;
+
 /**
- * The store backed by the API server.
+ * The store backed by the API server. Each call is one request: throttling and server errors come
+ * back at once, for {@link updateAwsAuth} to retry with its own backoff and time limit.
  *
  * @example
- * const store = apiServerStore(kubeConfigFor(await getClusterAccess({ clusterName })));
+ * const client = new KubeClient(await getClusterAccess({ clusterName }));
+ * const store = apiServerStore(client);
  */
-export function apiServerStore(kc: KubeConfig): AwsAuthStore {
-  const core = kc.makeApiClient(CoreV1Api);
-  const server = kc.getCurrentCluster()?.server ?? 'unknown';
-  const target = { name: AWS_AUTH_NAME, namespace: AWS_AUTH_NAMESPACE };
+export function apiServerStore(client: KubeClient): AwsAuthStore {
+  const once = { retryErrorStatus: false };
   return {
     async read() {
       try {
-        return await core.readNamespacedConfigMap(target);
+        return await client.request<AwsAuthConfigMap>('GET', AWS_AUTH_PATH, once);
       } catch (error) {
-        const e = toStoreError(error, 'reading ConfigMap', server);
+        const e = toStoreError(error, 'reading ConfigMap', client.server);
         if (e instanceof KubeStatusError && e.status === 404) return undefined;
         throw e;
       }
     },
     async create(body) {
       try {
-        await core.createNamespacedConfigMap({ namespace: AWS_AUTH_NAMESPACE, body });
+        await client.request('POST', CONFIG_MAPS, { ...once, body });
       } catch (error) {
-        throw toStoreError(error, 'creating ConfigMap', server);
+        throw toStoreError(error, 'creating ConfigMap', client.server);
       }
     },
     async replace(body) {
       try {
-        await core.replaceNamespacedConfigMap({ ...target, body });
+        // The body's metadata.resourceVersion makes this PUT conditional: 409 if anyone wrote since.
+        await client.request('PUT', AWS_AUTH_PATH, { ...once, body });
       } catch (error) {
-        throw toStoreError(error, 'updating ConfigMap', server);
+        throw toStoreError(error, 'updating ConfigMap', client.server);
       }
     },
   };
@@ -121,7 +131,7 @@ const isConflict = (error: unknown) => error instanceof KubeStatusError && error
 const isTransient = (error: unknown) =>
   error instanceof KubeStatusError
     ? RETRYABLE.has(error.status)
-    : error instanceof ApiServerUnreachableError && ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'].includes(error.code ?? '');
+    : error instanceof ApiServerUnreachableError && ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNECTTIMEOUT', 'EPIPE'].includes(error.code ?? '');
 
 /** Transient failures tolerated in one step before giving up with the last one. */
 const MAX_TRANSIENT_FAILURES = 5;
@@ -152,7 +162,7 @@ const ATTEMPT_RESERVE_MS = 3_000;
  * @throws ResourceError from the merge (conflicting mappings, unreadable aws-auth);
  * KubeStatusError for an API error that retrying does not cure.
  * @example
- * const outcome = await updateAwsAuth(apiServerStore(kc), ctx.physicalId, mappings, { remainingMs: ctx.remainingMs, logger: ctx.logger });
+ * const outcome = await updateAwsAuth(apiServerStore(client), ctx.physicalId, mappings, { remainingMs: ctx.remainingMs, logger: ctx.logger });
  */
 export async function updateAwsAuth(store: AwsAuthStore, ownerId: string, wanted: Mappings | undefined, opts: UpdateOptions): Promise<UpdateOutcome> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -192,7 +202,7 @@ export async function updateAwsAuth(store: AwsAuthStore, ownerId: string, wanted
 }
 
 /** `configMap` with the merge's data and ownership annotation; everything else kept as read. */
-function withContent(configMap: V1ConfigMap, result: MergeResult): V1ConfigMap {
+function withContent(configMap: AwsAuthConfigMap, result: MergeResult): AwsAuthConfigMap {
   const annotations = { ...(configMap.metadata?.annotations ?? {}) };
   if (result.ownersAnnotation === undefined) delete annotations[OWNERS_ANNOTATION];
   else annotations[OWNERS_ANNOTATION] = result.ownersAnnotation;

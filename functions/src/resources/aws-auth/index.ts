@@ -8,7 +8,7 @@
  * - config-map.ts — read-modify-write against the API server with optimistic concurrency.
  * The reference page is docs/resources/aws-auth.md.
  */
-import { ClusterGoneError, ClusterNotReadyError, getClusterAccess, kubeConfigFor } from '../../kube';
+import { ClusterGoneError, ClusterNotReadyError, getClusterAccess, withKubeClient } from '../../kube';
 import { defaultPhysicalId, defineResource, done, inProgress, ResourceError, type StepContext, type StepResult } from '../../runtime';
 import { apiServerStore, updateAwsAuth } from './config-map';
 import type { Mappings } from './mappings';
@@ -43,11 +43,13 @@ async function run(props: AwsAuthProperties, state: State, ctx: StepContext): Pr
     if (error instanceof ClusterGoneError || error instanceof ClusterNotReadyError) throw new ResourceError(error.message, { cause: error });
     throw error;
   }
-  const outcome = await updateAwsAuth(apiServerStore(kubeConfigFor(access)), state.ownerId, state.remove ? undefined : mappingsOf(props), {
-    remainingMs: ctx.remainingMs,
-    logger: ctx.logger,
-    signal: ctx.signal,
-  });
+  const outcome = await withKubeClient(access, (client) =>
+    updateAwsAuth(apiServerStore(client), state.ownerId, state.remove ? undefined : mappingsOf(props), {
+      remainingMs: ctx.remainingMs,
+      logger: ctx.logger,
+      signal: ctx.signal,
+    }),
+  );
   if (!outcome.done) return inProgress(state, { physicalId: state.ownerId, pollAfterSeconds: 1 });
   ctx.logger.info('aws-auth up to date', { owner: state.ownerId, attempts: outcome.attempts, changed: outcome.result.changed });
   return state.remove ? done() : done({ physicalId: state.ownerId, data: dataOf(props) });

@@ -4,21 +4,16 @@
  * exist before, so a rolled-back stack leaves no empty namespace behind. A namespace that existed
  * before, or that a release installed successfully into, is never deleted.
  */
-import { ApiException, CoreV1Api } from '@kubernetes/client-node';
-import { kubeConfigFor, type ClusterAccess } from '../../kube';
+import { KubeApiError, withKubeClient, type ClusterAccess } from '../../kube';
 
 /** Physical ids whose failed install this process must clean the namespace of. */
 const created = new Set<string>();
 
+const namespacePath = (name: string) => `/api/v1/namespaces/${encodeURIComponent(name)}`;
+
 /** True when the namespace exists (any phase). */
 export async function namespaceExists(access: ClusterAccess, name: string): Promise<boolean> {
-  try {
-    await kubeConfigFor(access).makeApiClient(CoreV1Api).readNamespace({ name });
-    return true;
-  } catch (error) {
-    if (error instanceof ApiException && error.code === 404) return false;
-    throw error;
-  }
+  return withKubeClient(access, async (client) => (await client.getOrUndefined(namespacePath(name))) !== undefined);
 }
 
 /** Records that the install behind `physicalId` is about to create its namespace. */
@@ -34,10 +29,12 @@ export const forgetNamespaceCreated = (physicalId: string) => created.delete(phy
 export async function removeCreatedNamespace(access: ClusterAccess, physicalId: string, name: string): Promise<boolean> {
   if (!created.has(physicalId)) return false;
   created.delete(physicalId);
-  try {
-    await kubeConfigFor(access).makeApiClient(CoreV1Api).deleteNamespace({ name });
-  } catch (error) {
-    if (!(error instanceof ApiException && error.code === 404)) throw error;
-  }
+  await withKubeClient(access, async (client) => {
+    try {
+      await client.request('DELETE', namespacePath(name));
+    } catch (error) {
+      if (!(error instanceof KubeApiError && error.status === 404)) throw error;
+    }
+  });
   return true;
 }
