@@ -5,7 +5,10 @@
  * bundled, every npm package loaded from node_modules), measured in the same run.
  */
 process.env.TZ = 'UTC';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+// Asynchronous: the probe answers this process's own response server, which must keep serving.
+const execFileAsync = promisify(execFile);
 import { mkdtemp, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,18 +62,18 @@ async function main() {
     const entry = join(root, 'functions', 'src', 'providers', `${provider.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}.ts`);
     const unbundledFile = join(root, '.tmp', 'bench-unbundled', `${provider}.cjs`);
     await build({ entryPoints: [entry], bundle: true, packages: 'external', platform: 'node', target: 'node24', format: 'cjs', outfile: unbundledFile, logLevel: 'error' });
-    const measure = (file: string) => {
+    const measure = async (file: string) => {
       const loads: number[] = [];
       const answers: number[] = [];
       for (let i = 0; i < N; i++) {
-        const out = JSON.parse(execFileSync(node, [join(work, 'probe.cjs'), file, url, firstType[provider] ?? 'Custom::Unknown'], { timeout: 60_000, env: { ...process.env, KUBECFN_LOG_LEVEL: 'SILENT' } }).toString());
+        const out = JSON.parse((await execFileAsync(node, [join(work, 'probe.cjs'), file, url, firstType[provider] ?? 'Custom::Unknown'], { timeout: 60_000, env: { ...process.env, KUBECFN_LOG_LEVEL: 'SILENT' } })).stdout);
         loads.push(out.loadMs);
         answers.push(out.firstAnswerMs);
       }
       return { load: median(loads), answer: median(answers) };
     };
-    const bundled = measure(join(dir, 'index.js'));
-    const unbundled = measure(unbundledFile);
+    const bundled = await measure(join(dir, 'index.js'));
+    const unbundled = await measure(unbundledFile);
     rows.push({
       provider,
       'zip KiB': Math.round(zipBytes / 1024),

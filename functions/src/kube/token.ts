@@ -23,7 +23,7 @@ export const PRESIGN_EXPIRES_SECONDS = 60;
 /**
  * How long a token is worth using. The authenticator accepts it for 15 minutes after signing;
  * aws-iam-authenticator's own client reports 14 minutes. Callers should replace a token well
- * before that: {@link kubeConfigFor} mints a new one after {@link TOKEN_REFRESH_MS}.
+ * before that: the KubeClient (api-client.ts) mints a new one after {@link TOKEN_REFRESH_MS}.
  */
 export const TOKEN_LIFETIME_MS = 14 * 60_000;
 
