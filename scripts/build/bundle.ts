@@ -39,7 +39,8 @@ export async function bundleProvider(entry: string, packagesDir: string, name = 
     target: NODE_TARGET,
     format: 'cjs',
     minify: true,
-    sourcemap: 'external',
+    // 'linked' writes the sourceMappingURL comment Node's --enable-source-maps needs to find the map.
+    sourcemap: 'linked',
     sourcesContent: false,
     legalComments: 'none',
     // Error class names reach CloudFormation Reasons (`ClusterNotFoundError: …`): keep them readable.

@@ -58,6 +58,8 @@ describe('create', () => {
       LogicalResourceId: 'TestResource',
     });
     expect(first.timedOut).toBe(false);
+    // The package's source map turns the logged stack back into TypeScript locations.
+    expect(first.logs).toMatch(/fixtures\/fault-provider\/fault\.ts:\d+/);
   });
 
   test('a handler that never resolves is answered FAILED before the Lambda deadline', async () => {
