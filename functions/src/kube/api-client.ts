@@ -136,7 +136,7 @@ export interface RequestOptions {
 export interface KubeClientOptions {
   /** Milliseconds to wait for a TCP/TLS connection. Default 4,000: an unreachable cluster fails in seconds. */
   connectTimeoutMs?: number;
-  /** Milliseconds to wait for response headers. Default 60,000. */
+  /** Milliseconds a request may go without any answer on its connection. Default 60,000. */
   requestTimeoutMs?: number;
   /** Connections kept to the API server (requests beyond it queue). Default 16. */
   connections?: number;
@@ -247,8 +247,8 @@ export class KubeClient {
 
   /**
    * One API request. Resolves with the parsed JSON body for 2xx answers; throws
-   * {@link KubeApiError} for error statuses (after retrying 429 and 5xx) and
-   * {@link KubeUnreachableError} when the server cannot be reached.
+   * {@link KubeApiError} for error statuses (after retrying throttling and gateway errors, see
+   * `shouldRetry`) and {@link KubeUnreachableError} when the server cannot be reached.
    */
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const query = new URLSearchParams();

@@ -111,6 +111,9 @@ export interface NotReady {
  * Reads back the objects whose kind has a readiness rule and returns those not ready yet.
  *
  * @throws ManifestError when an object has failed for good (a failed Job, a stuck rollout).
+ * @example
+ * const waiting = await readinessOfObjects(client, objects);
+ * for (const w of waiting) console.log(`${w.object.source} is waiting for ${w.waitingFor}`);
  */
 export async function readinessOfObjects(client: KubeClient, objects: readonly ManifestObject[], options: { concurrency?: number; signal?: AbortSignal } = {}): Promise<NotReady[]> {
   const checked = objects.filter((o) => o.resource && needsReadinessCheck(o.group, o.kind, o.body));
@@ -149,6 +152,9 @@ const WORKLOADS = new Set(['apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSe
  * Background for everything else: those objects rarely own anything, and a foreground deletion
  * waits for the garbage collector to know the object's type — for a custom resource whose CRD was
  * created moments ago that is the collector's next discovery resync, up to half a minute later.
+ *
+ * @example
+ * propagationPolicyFor('apps', 'Deployment'); // 'Foreground'
  */
 export function propagationPolicyFor(group: string, kind: string): 'Foreground' | 'Background' {
   return WORKLOADS.has(`${group}/${kind}`) ? 'Foreground' : 'Background';
@@ -189,6 +195,9 @@ export async function deleteObject(client: KubeClient, o: ManifestObject, option
 
 /**
  * Reads whether an object being deleted is gone yet (a new object with another uid counts as gone).
+ *
+ * @example
+ * const s = await deletionState(client, o, uid); // { state: 'gone' } once it has disappeared
  */
 export async function deletionState(client: KubeClient, o: ManifestObject, uid: string | undefined, signal?: AbortSignal): Promise<DeleteState> {
   if (!o.resource) return { state: 'gone' };
@@ -201,6 +210,8 @@ export async function deletionState(client: KubeClient, o: ManifestObject, uid: 
  * Deletes the objects (concurrently) and returns those still being deleted.
  *
  * @throws ManifestError naming the first object the API server refused to delete.
+ * @example
+ * const left = (await deleteObjects(client, batch, { owner })).filter((r) => r.state.state === 'deleting');
  */
 export async function deleteObjects(
   client: KubeClient,

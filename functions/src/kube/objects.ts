@@ -54,7 +54,13 @@ export const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVe
 /** Built-in groups are the core group, `*.k8s.io` and the dotless ones (`apps`, `batch`…); others come from CRDs or aggregated APIs. */
 const isCustomGroup = (group: string) => group !== '' && group.includes('.') && !group.endsWith('.k8s.io');
 
-/** The level of a kind: by the table above when built in, {@link Level.Custom} for CRD-served kinds. */
+/**
+ * The level of a kind: by the table above when built in, {@link Level.Custom} for CRD-served kinds.
+ *
+ * @example
+ * levelOf('', 'Namespace');    // Level.Foundation
+ * levelOf('apps', 'Deployment'); // Level.Workload
+ */
 export function levelOf(group: string, kind: string): number {
   if (isCustomGroup(group)) return Level.Custom;
   if (foundation.has(kind)) return Level.Foundation;
@@ -135,6 +141,8 @@ export interface ResolveOptions {
  * until that CRD is established; see {@link resolvePending}.
  *
  * @throws ManifestError naming the object: unknown kind, or the same object twice.
+ * @example
+ * const objects = await resolveObjects(client, expandLists(docs, 'Manifest'), { defaultNamespace: 'web', unknownKinds: 'fail' });
  */
 export async function resolveObjects(client: KubeClient, docs: ReadonlyArray<{ source: string; body: KubeObject }>, options: ResolveOptions): Promise<ManifestObject[]> {
   const fromCrds = kindsFromCrds(docs);
@@ -209,6 +217,8 @@ function place(source: string, body: KubeObject, group: string, resource: ApiRes
  * discovery once for the group/versions involved.
  *
  * @throws ManifestError when a kind is still unknown.
+ * @example
+ * await resolvePending(client, objects, { defaultNamespace: 'web', unknownKinds: 'fail' });
  */
 export async function resolvePending(client: KubeClient, objects: ManifestObject[], options: ResolveOptions): Promise<void> {
   const pending = objects.filter((o) => !o.resource);

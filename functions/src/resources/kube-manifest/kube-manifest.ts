@@ -56,7 +56,7 @@ const STEP_MARGIN_MS = 2_000;
  */
 const APPLY_RESERVE_MS = 4_000;
 const POLL_FIRST_MS = 150;
-const POLL_MAX_MS = 1_000;
+const POLL_MAX_MS = 500;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
