@@ -380,6 +380,37 @@ describe('update', () => {
     expect(await read('apiextensions.k8s.io/v1', 'CustomResourceDefinition', `widgets.${group}`)).toBeUndefined();
   });
 
+  test('a prune held by a finalizer goes on in new invocations, still knowing the previous manifest', async () => {
+    // given a 10 s Lambda and a set whose second object carries a finalizer
+    const held: Obj = { ...configMap('prune-held', 'default'), metadata: { name: 'prune-held', namespace: 'default', finalizers: ['kubecfn.io/test-hold'] } };
+    const before = { ClusterName: 'local', Manifest: yaml(configMap('prune-kept', 'default'), held), TimeoutSeconds: 120 };
+    const created = await send('Create', 'SlowPrune', before, {}, SHORT);
+    expect(created.answer.Status).toBe('SUCCESS');
+    const answersBefore = h.responses.received.length;
+
+    // when an update drops it, and the finalizer is lifted only after 12 s
+    const after = { ...before, Manifest: yaml(configMap('prune-kept', 'default')) };
+    const pending = send('Update', 'SlowPrune', after, { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: before }, SHORT);
+    await eventually(async () => (await read('v1', 'ConfigMap', 'prune-held', 'default'))?.metadata?.deletionTimestamp);
+    await sleep(12_000);
+    expect(h.responses.received.length).toBe(answersBefore);
+    await objects.patch(
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'prune-held', namespace: 'default', finalizers: null } } as unknown as KubernetesObject,
+      undefined,
+      undefined,
+      'test',
+      undefined,
+      PatchStrategy.MergePatch,
+    );
+    const { answer, invocations } = await pending;
+
+    // then
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { ObjectCount: '1', Objects: 'ConfigMap/default/prune-kept' } });
+    expect(invocations.length).toBeGreaterThan(1);
+    expect(await read('v1', 'ConfigMap', 'prune-held', 'default')).toBeUndefined();
+    await send('Delete', 'SlowPrune', after, { PhysicalResourceId: created.answer.PhysicalResourceId });
+  });
+
   test('an object another resource has taken over is not pruned', async () => {
     // given resource A applies a ConfigMap, then resource B applies the same ConfigMap
     const a = { ClusterName: 'local', Manifest: yaml(configMap('moved', 'default'), configMap('only-a', 'default')) };
