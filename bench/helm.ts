@@ -25,7 +25,7 @@ import { readZip } from '../scripts/build/zip';
 import { ensureHelm } from '../scripts/local/binaries';
 import { startLocalCluster } from '../scripts/local/cluster';
 import type { CloudFormationEvent, LambdaContext } from '../functions/src/runtime';
-import { cfnEvent } from '../test/helpers/events';
+import { cfnEvent, lambdaContext } from '../test/helpers/events';
 import { clusterAccessEnv, packageZip, ProviderHarness } from '../test/helpers/provider-harness';
 import { ResponseServer } from '../test/helpers/response-server';
 import { median, runs, table } from './lib';
@@ -66,15 +66,7 @@ async function main() {
         ...(type === 'Create' ? {} : { PhysicalResourceId: `helm:local:${props.Namespace}/${props.ReleaseName}` }),
         ...(old ? { OldResourceProperties: old } : {}),
       });
-      const deadline = Date.now() + 900_000; // the HelmProvider's Timeout in the templates
-      await handler(event, {
-        awsRequestId: id,
-        functionName: 'HelmProvider',
-        invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:HelmProvider',
-        logGroupName: '/aws/lambda/HelmProvider',
-        logStreamName: 'bench',
-        getRemainingTimeInMillis: () => deadline - Date.now(),
-      } as LambdaContext);
+      await handler(event, lambdaContext('HelmProvider', id));
       const body = responses.bodiesFor(id)[0];
       if (body?.Status !== 'SUCCESS') throw new Error(`warm handler ${type} failed: ${body?.Reason}`);
     };

@@ -39,7 +39,7 @@ import { readZip } from '../scripts/build/zip';
 import { ensureKubectl } from '../scripts/local/binaries';
 import { startLocalCluster } from '../scripts/local/cluster';
 import type { CloudFormationEvent, LambdaContext } from '../functions/src/runtime';
-import { cfnEvent } from '../test/helpers/events';
+import { cfnEvent, lambdaContext } from '../test/helpers/events';
 import { clusterAccessEnv, ProviderHarness } from '../test/helpers/provider-harness';
 import { ResponseServer } from '../test/helpers/response-server';
 import { median, runs, table } from './lib';
@@ -140,15 +140,7 @@ async function main() {
     const warm = async (type: CloudFormationEvent['RequestType'], props: Obj, logicalId: string) => {
       const id = `warm${++seq}`;
       const event = cfnEvent(type, TYPE, props, { ResponseURL: responses.url(id), LogicalResourceId: logicalId, ...(type === 'Create' ? {} : { PhysicalResourceId: physicalId(logicalId) }) });
-      const deadline = Date.now() + 900_000;
-      await handler(event, {
-        awsRequestId: id,
-        functionName: 'KubeProvider',
-        invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:KubeProvider',
-        logGroupName: '/aws/lambda/KubeProvider',
-        logStreamName: 'bench',
-        getRemainingTimeInMillis: () => deadline - Date.now(),
-      } as LambdaContext);
+      await handler(event, lambdaContext('KubeProvider', id));
       const body = responses.bodiesFor(id)[0];
       if (body?.Status !== 'SUCCESS') throw new Error(`warm handler ${type} failed: ${body?.Reason}`);
     };
