@@ -4,7 +4,7 @@
 import { ApiException, ApiextensionsV1Api, AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect } from 'node:net';
@@ -492,6 +492,14 @@ describe('Custom::HelmRelease', () => {
       await exited;
     }
   }
+
+  test('the discovery cache kept between invocations holds no credential', () => {
+    // The sessions above ran in processes whose /tmp is this machine's: the cache is per API server.
+    const dir = join(tmpdir(), 'kubecfn-kube-cache', createHash('sha256').update(cluster().server).digest('hex').slice(0, 16));
+    const files = filesUnder(dir);
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect(readFileSync(file, 'utf8')).not.toContain(cluster().token);
+  });
 });
 
 /**
@@ -574,4 +582,12 @@ async function startOciRegistry(
       return state.authorized;
     },
   };
+}
+
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
 }

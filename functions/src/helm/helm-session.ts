@@ -4,7 +4,7 @@
  * directory. `close()` removes all of it, so neither the bearer token nor a registry login outlives
  * the step that needed it, even on a warm container.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +79,9 @@ export async function openHelmSession(access: ClusterAccess, base = tmpdir()): P
       HELM_CONFIG_HOME: paths.config,
       HELM_DATA_HOME: paths.data,
       KUBECONFIG: kubeconfig,
+      // API discovery is helm's first cost on every run; a warm Lambda keeps /tmp, so the discovery
+      // cache (group/version lists, no credentials) outlives the session, one per API server.
+      KUBECACHEDIR: join(base, 'kubecfn-kube-cache', createHash('sha256').update(access.server).digest('hex').slice(0, 16)),
       // Secrets, the default; named so a stray HELM_DRIVER in the environment cannot change where releases live.
       HELM_DRIVER: 'secret',
     });
