@@ -28,7 +28,7 @@ import type { CloudFormationEvent, LambdaContext } from '../functions/src/runtim
 import { cfnEvent, lambdaContext } from '../test/helpers/events';
 import { clusterAccessEnv, packageZip, ProviderHarness } from '../test/helpers/provider-harness';
 import { ResponseServer } from '../test/helpers/response-server';
-import { median, runs, table } from './lib';
+import { median, ratioRows, runs, table } from './lib';
 
 const execFileAsync = promisify(execFile);
 const root = resolve(__dirname, '..');
@@ -127,17 +127,7 @@ async function main() {
         }
       }
 
-      const cliMedian = (step: Step) => median(times['helm CLI']![step]);
-      const rows = STEPS.flatMap((step) =>
-        Object.keys(ways).map((w) => ({
-          step,
-          way: w,
-          'median ms': Math.round(median(times[w]![step])),
-          'min ms': Math.round(Math.min(...times[w]![step])),
-          'max ms': Math.round(Math.max(...times[w]![step])),
-          '÷ helm CLI': Number((median(times[w]![step]) / cliMedian(step)).toFixed(2)),
-        })),
-      );
+      const rows = ratioRows(times, STEPS, 'helm CLI');
       console.log(`\n${wait ? 'Wait: true (helm --wait; the cluster\'s readiness is part of every figure)' : 'Wait: false (no --wait: helm\'s own work and the handler\'s overhead only)'}\n`);
       console.log(table(rows));
       const total = (w: string) => STEPS.reduce((s, step) => s + median(times[w]![step]), 0);

@@ -42,7 +42,7 @@ import type { CloudFormationEvent, LambdaContext } from '../functions/src/runtim
 import { cfnEvent, lambdaContext } from '../test/helpers/events';
 import { clusterAccessEnv, ProviderHarness } from '../test/helpers/provider-harness';
 import { ResponseServer } from '../test/helpers/response-server';
-import { median, runs, table } from './lib';
+import { ratioRows, runs, table } from './lib';
 
 const execFileAsync = promisify(execFile);
 const root = resolve(__dirname, '..');
@@ -196,17 +196,7 @@ async function main() {
       }
     }
 
-    const base = (step: Step) => median(times.kubectl![step]);
-    const rows = (['apply', 'delete'] as Step[]).flatMap((step) =>
-      Object.keys(ways).map((w) => ({
-        step,
-        way: w,
-        'median ms': Math.round(median(times[w]![step])),
-        'min ms': Math.round(Math.min(...times[w]![step])),
-        'max ms': Math.round(Math.max(...times[w]![step])),
-        '÷ kubectl': Number((median(times[w]![step]) / base(step)).toFixed(2)),
-      })),
-    );
+    const rows = ratioRows(times, ['apply', 'delete'] as Step[], 'kubectl');
     const { foundation, rest } = objects('x');
     console.log(`${foundation.length + rest.length} objects, kubectl ${(await cli('version', '--client', '-o', 'json')).stdout.match(/"gitVersion":\s*"([^"]+)"/)?.[1]}, ${n} runs each (medians), local control plane ${cluster.version} with kwok nodes\n`);
     console.log(table(rows));

@@ -14,3 +14,20 @@ export function table(rows: Array<Record<string, string | number>>): string {
 }
 
 export const runs = (fallback: number) => Math.max(1, Number(process.env.BENCH_RUNS ?? fallback));
+
+/**
+ * One row per step and way: median, min, max and the ratio of the median to the peer's median
+ * (the peer measured in the same run: kubectl, the helm CLI…).
+ */
+export function ratioRows<S extends string>(times: Record<string, Record<S, number[]>>, steps: readonly S[], peer: string) {
+  return steps.flatMap((step) =>
+    Object.keys(times).map((way) => ({
+      step,
+      way,
+      'median ms': Math.round(median(times[way]![step])),
+      'min ms': Math.round(Math.min(...times[way]![step])),
+      'max ms': Math.round(Math.max(...times[way]![step])),
+      [`÷ ${peer}`]: Number((median(times[way]![step]) / median(times[peer]![step])).toFixed(2)),
+    })),
+  );
+}

@@ -14,10 +14,11 @@ import {
 import { randomUUID } from 'node:crypto';
 import { describeError } from './aws';
 import { capabilities } from './s3-layout';
-import { snapshotStackTree, watchAndReport, type StackApi, type StackSummary } from './stack-progress';
+import { sleepReal, snapshotStackTree, watchAndReport, type StackApi, type StackSummary, type WatchOptions } from './stack-progress';
 
 /** Options for {@link deployStack}. */
-export interface DeployOptions {
+/** Progress display settings, as the watcher takes them. */
+export interface DeployOptions extends Pick<WatchOptions, 'print' | 'color' | 'pollIntervalMs' | 'timeoutMs' | 'sleep'> {
   /** For the writes (CreateStack, change sets). */
   cfn: Pick<CloudFormationClient, 'send'>;
   /** For the reads the progress display makes. */
@@ -33,14 +34,8 @@ export interface DeployOptions {
   tags?: Record<string, string>;
   /** Keep what was created when the operation fails, for debugging. Default false. */
   disableRollback?: boolean;
-  print: (line: string) => void;
-  color?: boolean;
-  pollIntervalMs?: number;
-  timeoutMs?: number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
-const sleepReal = (ms: number) => new Promise<void>((ok) => setTimeout(ok, ms));
 
 // CloudFormation's two ways of saying an update would change nothing.
 const noChanges = /didn't contain changes|No updates are to be performed/i;

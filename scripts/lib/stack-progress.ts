@@ -98,7 +98,7 @@ export interface WatchOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const sleepReal = (ms: number) => new Promise<void>((ok) => setTimeout(ok, ms));
+export const sleepReal = (ms: number) => new Promise<void>((ok) => setTimeout(ok, ms));
 
 /** True for a status no further event will change: anything not `*_IN_PROGRESS`. */
 export function isSettled(status: string): boolean {
