@@ -24,6 +24,8 @@ beforeAll(async () => {
   h = await ProviderHarness.start([
     { name: 'FaultProvider', zipFile, timeoutSeconds: 6 },
     { name: 'ShortProvider', zipFile, timeoutSeconds: 4 },
+    // Steps of 4 s in an 8 s function: one step per invocation, with seconds to spare on a loaded machine.
+    { name: 'StepProvider', zipFile, timeoutSeconds: 8 },
     { name: 'ColdProvider', zipFile, timeoutSeconds: 10 },
     { name: 'KubeProvider', zipFile: packageZip('KubeProvider'), timeoutSeconds: 10 },
   ]);
@@ -202,11 +204,11 @@ describe('response delivery', () => {
 
 describe('continuation', () => {
   test('work longer than one invocation continues in fresh invocations and is answered once', async () => {
-    const { bodies, invocations } = await send('Create', { Mode: 'continue', Steps: '3', StepMs: '1500' }, { fn: 'ShortProvider' });
+    const { bodies, invocations } = await send('Create', { Mode: 'continue', Steps: '3', StepMs: '4000' }, { fn: 'StepProvider' });
     expect(invocations).toHaveLength(3);
     expect(invocations.every((i) => !i.timedOut)).toBe(true);
     expect(bodies).toHaveLength(1);
-    expect(bodies[0]!.Status).toBe('SUCCESS');
+    expect(bodies[0]).toMatchObject({ Status: 'SUCCESS' });
     const pids = bodies[0]!.Data!.Pids!.split(',');
     expect(pids).toHaveLength(3);
     expect(new Set(pids).size).toBe(3);
