@@ -16,8 +16,24 @@ export default tseslint.config(
   },
   {
     // The Lambda code stays off the generated Kubernetes client (about 1.7 MB with undici); tests may use it.
+    // And it ships alone: nothing of the repository's tooling, tests or benchmarks may reach a bundle.
     files: ['functions/src/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@kubernetes/client-node', message: 'Use functions/src/kube (KubeClient): the generated client would triple the package.' }] }] },
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: '@kubernetes/client-node', message: 'Use functions/src/kube (KubeClient): the generated client would triple the package.' }],
+        patterns: [{ group: ['**/scripts/**', '**/test/**', '**/bench/**'], message: 'functions/src is the Lambda code: it imports nothing from scripts/, test/ or bench/.' }],
+      }],
+    },
+  },
+  {
+    // Repository tooling (bootstrap, build, lint, test runner) must work without the embedded cloud.
+    files: ['scripts/dev/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/local', '**/local/**'], message: 'scripts/dev imports nothing from scripts/local: the local cloud builds on the tooling, not the other way round.' }] }] },
+  },
+  {
+    // Tests and benchmarks reach the local cloud through its one public entry, scripts/local/index.ts.
+    files: ['test/**', 'bench/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/scripts/local/**'], message: "Import the local cloud from 'scripts/local' (its index.ts), not its internals." }] }] },
   },
   {
     // Plain Node scripts: CommonJS files and the bootstrap, which run without a build step.

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { readZip } from '../scripts/build/zip';
+import { readZip } from '../scripts/dev/build/zip';
 import { median, runs, table } from './lib';
 
 const root = resolve(__dirname, '..');

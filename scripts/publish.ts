@@ -4,6 +4,7 @@
 // Quick Start key layout, then prints the launch-stack URLs for both entrypoints and the
 // equivalent `aws cloudformation deploy` command. Honours AWS_ENDPOINT_URL (e.g. moto server).
 import { resolve } from 'node:path';
+import { repoRoot } from './dev/paths.cjs';
 import { check, parseCommandLine, runMain, UsageError } from './lib/args';
 import { resolvedRegion, s3Client } from './lib/aws';
 import { checkBucket, collectPublishFiles, formatBytes, publishTree } from './lib/publish-tree';
@@ -56,7 +57,7 @@ async function main(): Promise<number> {
   check(validatePrefix(values.prefix));
   if (values.region) check(validateRegion(values.region));
 
-  const root = resolve(values.root ?? resolve(__dirname, '..'));
+  const root = resolve(values.root ?? repoRoot);
   const files = collectPublishFiles(root);
   const s3 = s3Client(values.region);
   const location: S3Location = { bucket: values.bucket, prefix: values.prefix, region: values.region ?? (await resolvedRegion(s3)) };

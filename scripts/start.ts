@@ -10,7 +10,8 @@ process.env.TZ = 'UTC';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseCommandLine, parseKeyValues, runMain, UsageError } from './lib/args';
-import { localBucket, LocalDeployment, localRegion, repoRoot } from './local/embedded/local-deployment';
+import { repoRoot } from './dev/paths.cjs';
+import { localBucket, LocalDeployment, localRegion } from './local';
 
 const usage = `Usage: npm start [-- options]
 
@@ -70,7 +71,7 @@ async function main(): Promise<number> {
   if (!values['skip-build']) {
     heading('Building the provider packages');
     const t = Date.now();
-    const built = spawnSync(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'scripts', 'build.ts')], { cwd: repoRoot, stdio: 'inherit' });
+    const built = spawnSync(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'scripts', 'dev', 'build.ts')], { cwd: repoRoot, stdio: 'inherit' });
     timings.push(['build', (Date.now() - t) / 1000]);
     if (built.status !== 0) {
       line('The build failed (see above).');

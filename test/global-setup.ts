@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { ensureKubernetesBinaries } from '../scripts/local/k8s/build';
+import { ensureKubernetesBinaries } from '../scripts/local';
 
 /**
  * Once per run, before the workers start: build the packages the suites drive (unless `npm test`
@@ -9,7 +9,7 @@ import { ensureKubernetesBinaries } from '../scripts/local/k8s/build';
  */
 export default async function globalSetup(): Promise<void> {
   if (process.env.KUBECFN_SKIP_BUILD !== '1') {
-    execFileSync(process.execPath, [resolve(__dirname, '../node_modules/tsx/dist/cli.mjs'), resolve(__dirname, '../scripts/build.ts')], {
+    execFileSync(process.execPath, [resolve(__dirname, '../node_modules/tsx/dist/cli.mjs'), resolve(__dirname, '../scripts/dev/build.ts')], {
       stdio: 'inherit',
     });
   }

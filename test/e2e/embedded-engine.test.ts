@@ -1,4 +1,4 @@
-// The embedded CloudFormation engine (scripts/local/embedded/python) against real moto server and
+// The embedded CloudFormation engine (scripts/local/cfn-engine) against real moto server and
 // the local Lambda service running a bundled provider: ordering and events, nested stacks and
 // their outputs, the custom-resource protocol (Create, Update with replacement, Delete), rollback,
 // and CloudFormation's synchronous validation. No Kubernetes involved: the provider is the
@@ -18,9 +18,9 @@ import {
   type StackEvent,
 } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { bundleProvider } from '../../scripts/build/bundle';
-import { startEmbeddedAws, type EmbeddedAws } from '../../scripts/local/embedded/embedded-aws';
-import { LocalLambda } from '../../scripts/local/lambda/runner';
+import { bundleProvider } from '../../scripts/dev/build/bundle';
+import { startEmbeddedAws, type EmbeddedAws } from '../../scripts/local';
+import { LocalLambda } from '../../scripts/local';
 
 const bucket = 'engine-test-bucket';
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };

@@ -1,5 +1,5 @@
 // One real local control plane per test file: started in beforeAll, stopped in afterAll.
-import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../../scripts/local/cluster';
+import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../../scripts/local';
 
 /**
  * Starts a local control plane (kube-apiserver, kube-controller-manager, kube-scheduler, etcd,

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { LocalLambda, type FunctionConfig, type Invocation } from '../../scripts/local/lambda/runner';
+import { LocalLambda, type FunctionConfig, type Invocation } from '../../scripts/local';
 import type { CloudFormationEvent, ResponseBody } from '../../functions/src/runtime';
 import { ResponseServer } from './response-server';
 import { cfnEvent } from './events';

@@ -14,7 +14,7 @@ import {
   ListStackResourcesCommand,
 } from '@aws-sdk/client-cloudformation';
 import { rmSync } from 'node:fs';
-import { startMoto, type MotoServer } from '../../scripts/local/moto';
+import { startMoto, type MotoServer } from '../../scripts/local';
 import { fixtureTree, runScript } from './helpers';
 
 let moto: MotoServer;

@@ -3,11 +3,12 @@
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import yazl from 'yazl';
-import { motoEnv } from '../../scripts/local/moto';
+import { motoEnv } from '../../scripts/local';
 
-export const repoRoot = resolve(__dirname, '..', '..');
+export { repoRoot } from '../../scripts/dev/paths.cjs';
+import { repoRoot } from '../../scripts/dev/paths.cjs';
 
 /** What a script run ended with. */
 export interface RunResult {

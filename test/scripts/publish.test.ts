@@ -3,7 +3,7 @@
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startMoto, type MotoServer } from '../../scripts/local/moto';
+import { startMoto, type MotoServer } from '../../scripts/local';
 import { fixtureTree, repoRoot, runScript } from './helpers';
 
 let moto: MotoServer;

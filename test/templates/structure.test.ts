@@ -3,7 +3,7 @@
 // parameter reaches the nested stacks that use it, and every QSS3KeyPrefix-relative path exists.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { templateFiles } from '../../scripts/lint-templates';
+import { templateFiles } from '../../scripts/dev/lint-templates';
 import {
   allTemplatePaths,
   entrypointPaths,

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { readZip } from '../../build/zip';
+import { readZip } from '../../dev/build/zip';
 
 export interface FunctionConfig {
   /** Function name; the Invoke API routes by it (or by an ARN ending in it). */

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// `npm test`: type check, lint, template checks (cfn-lint, taskcat lint), then jest over every suite
+// (unit, fault injection on the bundled handlers, integration against the real local control plane).
+// Ends with one plain summary line, `tests: N passed, N failed`, that CI reads.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './paths.cjs';
+
+const root = repoRoot;
+const step = (name, cmd, args) => {
+  const started = Date.now();
+  process.stderr.write(`\n=== ${name}\n`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  process.stderr.write(`=== ${name}: ${r.status === 0 ? 'ok' : 'FAILED'} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  return r.status === 0;
+};
+
+let ok = step('build', 'npm', ['run', '--silent', 'build']);
+ok = step('typecheck', 'npm', ['run', '--silent', 'typecheck']) && ok;
+ok = step('lint', 'npm', ['run', '--silent', 'lint']) && ok;
+ok = step('templates', 'npm', ['run', '--silent', 'lint:templates']) && ok;
+mkdirSync(join(root, '.tmp'), { recursive: true });
+const report = join(root, '.tmp', 'jest-results.json');
+// The packages were built a moment ago: jest's global setup need not build them again.
+process.env.KUBECFN_SKIP_BUILD = '1';
+const jestOk = step('jest', 'npx', ['jest', '--json', `--outputFile=${report}`, ...process.argv.slice(2)]);
+ok = jestOk && ok;
+try {
+  const r = JSON.parse(readFileSync(report, 'utf8'));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0)} failed`);
+} catch {
+  console.log('tests: 0 passed, 1 failed');
+}
+process.exit(ok ? 0 : 1);

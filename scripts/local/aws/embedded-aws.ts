@@ -1,0 +1,83 @@
+// The local AWS of the embedded mode: moto server (started by scripts/local/aws/moto.ts, from
+// .venv/moto) with kubecfn's CloudFormation engine loaded into it (scripts/local/cfn-engine, put on
+// PYTHONPATH so python/sitecustomize.py installs it before moto's server starts).
+//
+// The engine reads a small JSON configuration file on every use, so the pieces that need each
+// other's addresses (the local Lambda service needs moto's endpoint; moto's engine needs the Lambda
+// service's) can start one after the other.
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startMoto, type MotoServer } from './moto';
+
+/** Where the Python side of the embedded mode lives. */
+export const embeddedPythonDir = resolve(__dirname, '..', 'cfn-engine');
+
+/** The local Kubernetes control plane as the engine needs it (the EKS cluster it stands for). */
+export interface EmbeddedClusterInfo {
+  server: string;
+  /** PEM. */
+  caData: string;
+  token: string;
+  version: string;
+}
+
+/** What the engine reads from its configuration file (see cfn-engine/kubecfn_embedded/config.py). */
+export interface EmbeddedConfig {
+  /** Lambda Invoke API of the local Lambda service that runs the providers. */
+  lambdaEndpoint?: string;
+  /** Package directory name (functions/packages/<name>/lambda.zip) -> local function name. */
+  packages?: Record<string, string>;
+  cluster?: EmbeddedClusterInfo;
+  /** The providers' KUBECFN_CLUSTER_ACCESS file, which the engine fills as EKS clusters come and go. */
+  clusterAccessFile?: string;
+  /** Where the engine notes the charts Helm releases ask for (read by the local chart mirror). */
+  chartWantsFile?: string;
+}
+
+/** A running embedded AWS. */
+export interface EmbeddedAws {
+  moto: MotoServer;
+  /** The configuration file the engine reads. */
+  configPath: string;
+  /** Replaces the configuration (the engine picks it up on its next read). */
+  configure(config: EmbeddedConfig): void;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startEmbeddedAws}. */
+export interface EmbeddedAwsOptions {
+  /** Directory for the configuration file (kept by the caller). */
+  dir: string;
+  /** First configuration. */
+  config?: EmbeddedConfig;
+  /** Receives moto's request log and the engine's messages. */
+  onOutput?: (chunk: string) => void;
+}
+
+/**
+ * Starts moto server with the embedded CloudFormation engine.
+ *
+ * @example
+ * const aws = await startEmbeddedAws({ dir });
+ * aws.configure({ lambdaEndpoint: lambda.endpoint, packages: { KubeProvider: 'KubeProvider' } });
+ * // CloudFormation at aws.moto.endpoint now runs stacks, custom resources included
+ * await aws.stop();
+ */
+export async function startEmbeddedAws(opts: EmbeddedAwsOptions): Promise<EmbeddedAws> {
+  const configPath = join(opts.dir, 'embedded-config.json');
+  const configure = (config: EmbeddedConfig) => {
+    // Written whole and private: it holds the local cluster's admin token.
+    writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
+    chmodSync(configPath, 0o600);
+  };
+  configure(opts.config ?? {});
+  const pythonPath = [embeddedPythonDir, process.env.PYTHONPATH].filter(Boolean).join(':');
+  const moto = await startMoto({
+    // No __pycache__ in the source tree.
+    env: { PYTHONPATH: pythonPath, KUBECFN_EMBEDDED_CONFIG: configPath, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+    onOutput: opts.onOutput,
+    // The engine imports moto's CloudFormation models (and with them most services) at start.
+    startTimeoutMs: 60_000,
+  });
+  return { moto, configPath, configure, stop: () => moto.stop() };
+}

@@ -1,0 +1,231 @@
+"""The custom-resource protocol, CloudFormation's side: an event goes to the provider Lambda by an
+asynchronous Invoke (the Lambda Invoke API of the local Lambda service), and the answer comes back
+as an HTTP PUT to a one-time response URL, here served by a small HTTP server inside this process
+(in AWS it is a presigned S3 URL). Waits are bounded by the resource's ServiceTimeout.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote
+
+from . import config
+from .errors import ResourceFailure
+
+MAX_RESPONSE_BYTES = 4096
+
+
+class _Pending:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.body: bytes | None = None
+
+
+class ResponseEndpoint:
+    """Receives the PUTs of custom-resource answers."""
+
+    _instance: "ResponseEndpoint | None" = None
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.pending: dict[str, _Pending] = {}
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                key = self.path.split("?", 1)[0]
+                waiting = endpoint.pending.get(key)
+                if waiting is None:
+                    self.send_response(403)
+                    self.end_headers()
+                    self.wfile.write(b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
+                    return
+                if waiting.body is None:
+                    waiting.body = body
+                    waiting.done.set()
+                self.send_response(200)
+                self.send_header("ETag", '"' + uuid.uuid4().hex + '"')
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, name="kubecfn-cfn-responses", daemon=True).start()
+
+    @classmethod
+    def get(cls) -> "ResponseEndpoint":
+        with cls._lock:
+            if cls._instance is None:
+                cls._instance = ResponseEndpoint()
+            return cls._instance
+
+    def new_url(self, region: str, stack_id: str, logical_id: str, request_id: str) -> tuple[str, _Pending]:
+        key = f"/cloudformation-custom-resource-response-{region.replace('-', '')}/{quote(stack_id, safe='')}%7C{logical_id}%7C{request_id}"
+        waiting = _Pending()
+        self.pending[key] = waiting
+        host, port = self.server.server_address[:2]
+        signature = uuid.uuid4().hex + uuid.uuid4().hex
+        url = f"http://{host}:{port}{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200&X-Amz-Signature={signature}"
+        return url, waiting
+
+    def forget(self, url_key: _Pending) -> None:
+        for key, value in list(self.pending.items()):
+            if value is url_key:
+                del self.pending[key]
+
+
+class CustomResourceFailed(ResourceFailure):
+    """The provider answered FAILED; CloudFormation keeps the physical id it gave (a rollback's
+    Delete is sent for it: kubecfn's runtime answers a create-failed marker there)."""
+
+    def __init__(self, physical_id: str | None, message: str):
+        super().__init__(message)
+        self.physical_id = physical_id
+
+
+def _stringify(value: Any) -> Any:
+    """CloudFormation hands custom resources every scalar as a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _stringify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stringify(v) for v in value]
+    return value
+
+
+def local_function_name(account_id: str, region: str, service_token: str) -> str:
+    """The local Lambda function that runs the package behind a ServiceToken (a moto Lambda ARN)."""
+    from moto.awslambda.models import lambda_backends
+
+    if not isinstance(service_token, str) or not service_token.startswith("arn:"):
+        raise ResourceFailure(f"Invalid service token: ServiceToken must be the ARN of a Lambda function, got {service_token!r}")
+    if ":sns:" in service_token:
+        raise ResourceFailure("SNS-backed custom resources are not supported in local mode")
+    try:
+        fn = lambda_backends[account_id][region].get_function(service_token)
+    except Exception:
+        raise ResourceFailure(f"Lambda function {service_token} does not exist (ServiceToken)") from None
+    key = str((fn.code or {}).get("S3Key", ""))
+    match = re.search(r"(?:^|/)packages/([^/]+)/lambda\.zip$", key)
+    packages = config.load().get("packages", {})
+    if not match or match.group(1) not in packages:
+        raise ResourceFailure(
+            f"Lambda function {fn.function_name} runs code from {key or 'an inline or image package'}; local mode runs only the packages {sorted(packages)}"
+        )
+    return packages[match.group(1)]
+
+
+def send(
+    *,
+    account_id: str,
+    region: str,
+    stack_id: str,
+    logical_id: str,
+    resource_type: str,
+    request_type: str,
+    properties: dict[str, Any],
+    physical_id: str | None = None,
+    old_properties: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Sends one request and returns the provider's SUCCESS body; raises ResourceFailure otherwise."""
+    service_token = properties.get("ServiceToken")
+    if not service_token:
+        raise ResourceFailure("ServiceToken: required property is missing")
+    function = local_function_name(account_id, region, service_token)
+    timeout_text = str(properties.get("ServiceTimeout", "3600"))
+    try:
+        timeout = int(timeout_text)
+    except ValueError:
+        raise ResourceFailure(f"ServiceTimeout: expected an integer from 1 to 3600, got {timeout_text}") from None
+    if not 1 <= timeout <= 3600:
+        raise ResourceFailure(f"ServiceTimeout: expected an integer from 1 to 3600, got {timeout}")
+
+    _note_wanted_chart(resource_type, properties)
+    request_id = str(uuid.uuid4())
+    endpoint = ResponseEndpoint.get()
+    url, waiting = endpoint.new_url(region, stack_id, logical_id, request_id)
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": service_token,
+        "ResponseURL": url,
+        "StackId": stack_id,
+        "RequestId": request_id,
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "ResourceProperties": _stringify(properties),
+    }
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    if old_properties is not None:
+        event["OldResourceProperties"] = _stringify(old_properties)
+
+    lambda_endpoint = config.require("lambdaEndpoint")
+    req = urllib.request.Request(
+        f"{lambda_endpoint.rstrip('/')}/2015-03-31/functions/{quote(function, safe='')}/invocations",
+        data=json.dumps(event).encode(),
+        method="POST",
+        headers={"X-Amz-Invocation-Type": "Event", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as res:
+            res.read()
+    except (urllib.error.URLError, OSError) as err:
+        endpoint.forget(waiting)
+        raise ResourceFailure(f"Failed to invoke Lambda function {function}: {err}") from err
+
+    try:
+        if not waiting.done.wait(timeout):
+            raise ResourceFailure(
+                f"CloudFormation did not receive a response from your Custom Resource. Please check your logs for requestId [{request_id}]. "
+                "If you are using the Python cfn-response module, you may need to update your Lambda function code so that CloudFormation can attach the updated version."
+            )
+    finally:
+        endpoint.forget(waiting)
+    body = waiting.body or b""
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise ResourceFailure("Response object is too long.")
+    try:
+        answer = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ResourceFailure(f"Invalid response object: the response is not JSON (RequestId: {request_id})") from None
+    status = answer.get("Status")
+    if status == "FAILED":
+        raise CustomResourceFailed(
+            answer.get("PhysicalResourceId"),
+            f"Received response status [FAILED] from custom resource. Message returned: {answer.get('Reason') or 'See the details in CloudWatch Log Stream'} (RequestId: {request_id})",
+        )
+    if status != "SUCCESS":
+        raise ResourceFailure(f"Invalid response object: Status must be SUCCESS or FAILED, got {status!r} (RequestId: {request_id})")
+    if not answer.get("PhysicalResourceId"):
+        raise ResourceFailure(f"Invalid PhysicalResourceId (RequestId: {request_id})")
+    if request_type != "Create" and physical_id and answer.get("StackId") not in (None, stack_id):
+        raise ResourceFailure(f"Invalid response object: StackId does not match (RequestId: {request_id})")
+    data = answer.get("Data") or {}
+    if not isinstance(data, dict):
+        raise ResourceFailure(f"Invalid response object: Data must be an object (RequestId: {request_id})")
+    answer["Data"] = data
+    return answer
+
+
+def _note_wanted_chart(resource_type: str, properties: dict[str, Any]) -> None:
+    """Tells the local chart mirror (scripts/local/aws/chart-mirror.ts) which chart a Helm
+    release is about to ask a repository for: the machine has no internet."""
+    path = config.load().get("chartWantsFile")
+    if not path or resource_type != "Custom::HelmRelease" or not properties.get("Chart") or not properties.get("Repository"):
+        return
+    line = json.dumps({"repository": properties["Repository"], "chart": properties["Chart"], "version": properties.get("Version")})
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")

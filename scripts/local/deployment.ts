@@ -1,0 +1,259 @@
+// The embedded local deployment behind `npm start`: the local Kubernetes control plane standing for
+// EKS, moto server with kubecfn's CloudFormation engine standing for AWS, and the local Lambda
+// service running the built provider packages. Then the user's own path: `npm run publish` to the
+// local S3, `npm run deploy` (live progress) to the local CloudFormation, `npm run destroy`.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { repoRoot } from '../dev/paths.cjs';
+import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { ensureHelm, ensureKubectl } from '../dev/binaries';
+import { startLocalCluster, type LocalCluster } from './cluster/cluster';
+import { LocalLambda } from './lambda/runner';
+import { motoEnv } from './aws/moto';
+import { startEmbeddedAws, type EmbeddedAws } from './aws/embedded-aws';
+import { startChartMirror, type ChartMirror } from './aws/chart-mirror';
+import { startCloudEmulation, type CloudEmulation } from './aws/cloud-emulation';
+
+const execFileAsync = promisify(execFile);
+
+
+/** The bucket `npm start` publishes to in the local S3 (any valid name works). */
+export const localBucket = 'kubecfn-local-quickstart';
+export const localRegion = 'us-east-1';
+
+/** The provider packages the local Lambda service runs, with the timeout the templates give them. */
+export const providerPackages = [
+  { name: 'KubeProvider', timeoutSeconds: 900 },
+  { name: 'HelmProvider', timeoutSeconds: 900 },
+] as const;
+
+/** A step's printer: one line per call. */
+export type Print = (line: string) => void;
+
+/** Everything that runs for the local deployment. */
+export class LocalDeployment {
+  /** Scripts running now (publish, deploy, destroy), ended by stop(). */
+  private readonly scripts = new Set<ChildProcess>();
+
+  private constructor(
+    readonly dir: string,
+    readonly cluster: LocalCluster,
+    readonly aws: EmbeddedAws,
+    readonly lambda: LocalLambda,
+    readonly charts: ChartMirror,
+    readonly cloud: CloudEmulation,
+    private readonly logPoller: NodeJS.Timeout,
+  ) {}
+
+  /** Environment for a process that should talk to the local AWS (AWS SDK, AWS CLI, npm run deploy). */
+  get awsEnv(): Record<string, string> {
+    return motoEnv(this.aws.moto.endpoint);
+  }
+
+  /** The file every provider invocation's log lines are appended to. */
+  get lambdaLogPath(): string {
+    return join(this.dir, 'lambda.log');
+  }
+
+  /**
+   * Starts the control plane, the local AWS and the local Lambda service. On failure, whatever
+   * started is stopped again.
+   */
+  static async start(print: Print): Promise<LocalDeployment> {
+    const dir = mkdtempSync(join(tmpdir(), 'kubecfn-local-'));
+    const stops: Array<() => Promise<unknown>> = [];
+    try {
+      let t = Date.now();
+      print('Starting the local control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok) ...');
+      const cluster = await startLocalCluster({ log: (m) => print(`  ${m}`) });
+      stops.push(() => cluster.stop());
+      // Nodes come from the stack's managed node groups, as in EKS: drop the default fake nodes.
+      const kubectl = await ensureKubectl();
+      await execFileAsync(kubectl, ['delete', 'nodes', '--all', '--wait=true'], { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath } });
+      print(`  Kubernetes ${cluster.version} at ${cluster.server} (${seconds(t)})`);
+
+      t = Date.now();
+      print('Starting the local AWS (moto server with the kubecfn CloudFormation engine) ...');
+      const accessFile = join(dir, 'cluster-access.json');
+      writeFileSync(accessFile, '{}', { mode: 0o600 });
+      const awsLog = join(dir, 'aws.log');
+      const aws = await startEmbeddedAws({ dir, onOutput: (chunk) => appendFileSync(awsLog, chunk) });
+      stops.push(() => aws.stop());
+      print(`  AWS APIs at ${aws.moto.endpoint} (${seconds(t)})`);
+
+      t = Date.now();
+      const charts = await startChartMirror({ dir, helm: await ensureHelm() });
+      stops.push(() => charts.stop());
+      const cloud = await startCloudEmulation({ kubeconfigPath: cluster.kubeconfigPath, region: localRegion, log: (m) => appendFileSync(join(dir, 'cloud.log'), `${m}\n`) });
+      stops.push(() => cloud.stop());
+
+      const helm = await ensureHelm();
+      const common = {
+        ...motoEnv(aws.moto.endpoint),
+        // The providers reach the cluster the engine registers here when it creates the EKS cluster.
+        KUBECFN_CLUSTER_ACCESS: accessFile,
+      };
+      const lambda = await LocalLambda.start(
+        providerPackages.map((p) => ({
+          name: p.name,
+          zipFile: join(repoRoot, 'functions', 'packages', p.name, 'lambda.zip'),
+          timeoutSeconds: p.timeoutSeconds,
+          environment: p.name === 'HelmProvider' ? { ...common, HELM_BINARY: helm, ...charts.clientEnv } : common,
+        })),
+      );
+      stops.push(() => lambda.stop());
+      aws.configure({
+        lambdaEndpoint: lambda.endpoint,
+        packages: Object.fromEntries(providerPackages.map((p) => [p.name, p.name])),
+        cluster: { server: cluster.server, caData: cluster.caData, token: cluster.token, version: cluster.version },
+        clusterAccessFile: accessFile,
+        chartWantsFile: charts.wantsFile,
+      });
+      print(`  Lambda service at ${lambda.endpoint} running ${providerPackages.map((p) => p.name).join(', ')}; chart mirror and cloud controllers up (${seconds(t)})`);
+
+      // The providers' structured log lines, as CloudWatch Logs would keep them.
+      const logPath = join(dir, 'lambda.log');
+      let seen = 0;
+      const poll = setInterval(() => {
+        while (seen < lambda.invocations.length) {
+          const inv = lambda.invocations[seen++];
+          appendFileSync(logPath, `--- ${inv.functionName} ${inv.requestId} ${inv.durationMs} ms${inv.timedOut ? ' TIMED OUT' : ''}${inv.errorMessage ? ` ${inv.errorType}: ${inv.errorMessage}` : ''}\n${inv.logs}\n`);
+        }
+      }, 500);
+      poll.unref();
+      return new LocalDeployment(dir, cluster, aws, lambda, charts, cloud, poll);
+    } catch (err) {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Runs one of the project's scripts (publish, deploy, destroy) against the local AWS, output shown as it comes. */
+  runScript(script: string, args: string[], print: Print): Promise<number> {
+    return new Promise((ok, fail) => {
+      const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
+      const child = spawn(tsx, [join(repoRoot, 'scripts', script), ...args], {
+        cwd: repoRoot,
+        env: { ...process.env, ...this.awsEnv, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      this.scripts.add(child);
+      child.on('close', () => this.scripts.delete(child));
+      const relay = (stream: NodeJS.ReadableStream) => {
+        let buffered = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (chunk: string) => {
+          buffered += chunk;
+          const lines = buffered.split('\n');
+          buffered = lines.pop() ?? '';
+          for (const line of lines) print(line);
+        });
+        stream.on('end', () => buffered && print(buffered));
+      };
+      relay(child.stdout!);
+      relay(child.stderr!);
+      child.on('error', fail);
+      child.on('close', (code, signal) => ok(code ?? (signal ? 128 : 1)));
+    });
+  }
+
+  private async describe(stackName: string) {
+    const cfn = new CloudFormationClient({ region: localRegion, endpoint: this.aws.moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    try {
+      return (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
+    } finally {
+      cfn.destroy();
+    }
+  }
+
+  /** The stack's outputs, as DescribeStacks gives them. */
+  async outputs(stackName: string): Promise<Output[]> {
+    return (await this.describe(stackName))?.Outputs ?? [];
+  }
+
+  /** The stack's status, as DescribeStacks gives it. */
+  async stackStatus(stackName: string): Promise<string> {
+    return (await this.describe(stackName))?.StackStatus ?? 'UNKNOWN';
+  }
+
+  /** kubectl against the local control plane; resolves with its output (stderr included on failure). */
+  async kubectl(args: string[]): Promise<string> {
+    const kubectl = await ensureKubectl();
+    try {
+      const { stdout } = await execFileAsync(kubectl, args, { env: { ...process.env, KUBECONFIG: this.cluster.kubeconfigPath }, maxBuffer: 16 << 20 });
+      return stdout;
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; message: string };
+      return `${e.stdout ?? ''}${e.stderr ?? e.message}`;
+    }
+  }
+
+  /** Helm releases in every namespace, as `name (namespace) chart-version status`. */
+  async helmReleases(): Promise<Array<{ name: string; namespace: string; chart: string; status: string }>> {
+    const helm = await ensureHelm();
+    const { stdout } = await execFileAsync(helm, ['list', '--all-namespaces', '--all', '--output', 'json'], {
+      env: { ...process.env, KUBECONFIG: this.cluster.kubeconfigPath, HELM_CACHE_HOME: join(this.dir, 'helm-cache'), HELM_CONFIG_HOME: join(this.dir, 'helm-config') },
+    });
+    return (JSON.parse(stdout || '[]') as Array<{ name: string; namespace: string; chart: string; status: string }>).map((r) => ({
+      name: r.name,
+      namespace: r.namespace,
+      chart: r.chart,
+      status: r.status,
+    }));
+  }
+
+  /**
+   * Names of the objects a stack can leave in a cluster (kind/namespace/name), to compare before and
+   * after: what the stack created and deleted again must not show up as a difference.
+   */
+  async objectInventory(): Promise<Set<string>> {
+    const kinds = [
+      'namespaces',
+      'nodes',
+      'deployments',
+      'statefulsets',
+      'daemonsets',
+      'jobs',
+      'services',
+      'persistentvolumeclaims',
+      'persistentvolumes',
+      'storageclasses',
+      'secrets',
+      'configmaps',
+      'serviceaccounts',
+      'customresourcedefinitions',
+      'clusterroles',
+      'clusterrolebindings',
+      'roles',
+      'rolebindings',
+      'ingressclasses',
+      'mutatingwebhookconfigurations',
+      'validatingwebhookconfigurations',
+    ];
+    const out = await this.kubectl(['get', kinds.join(','), '--all-namespaces', '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name}{"\\n"}{end}']);
+    return new Set(out.split('\n').filter((l) => l.includes('/')));
+  }
+
+  /** Stops every process (Lambda invocations still running are killed) and removes the run's
+   * directory unless `keepLogs` (its lambda.log, aws.log and cloud.log explain a failure). */
+  async stop(opts: { keepLogs?: boolean } = {}): Promise<void> {
+    clearInterval(this.logPoller);
+    // A deploy being watched has nothing left to watch.
+    for (const child of this.scripts) child.kill('SIGTERM');
+    // The local AWS first: its engine is what starts invocations.
+    await this.aws.stop().catch(() => undefined);
+    await this.lambda.stop({ force: true }).catch(() => undefined);
+    await this.cloud.stop().catch(() => undefined);
+    await this.charts.stop().catch(() => undefined);
+    await this.cluster.stop().catch(() => undefined);
+    if (!opts.keepLogs) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function seconds(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,9 @@
+// The embedded cloud's one public entry: tests, benchmarks and `npm start` reach the local
+// control plane, the local Lambda service and the local AWS through these names only (an eslint
+// rule keeps it so), which leaves the folders behind them free to change. See README.md here.
+export { startLocalCluster, localNodes, type LocalCluster, type LocalClusterOptions } from './cluster/cluster';
+export { ensureKubernetesBinaries, kubernetesVersion, kwokVersion, type KubernetesBinaries } from './cluster/k8s/build';
+export { LocalLambda, type FunctionConfig, type Invocation } from './lambda/runner';
+export { startMoto, resetMoto, motoEnv, type MotoServer, type MotoOptions } from './aws/moto';
+export { startEmbeddedAws, type EmbeddedAws, type EmbeddedAwsOptions, type EmbeddedConfig } from './aws/embedded-aws';
+export { LocalDeployment, localBucket, localRegion, providerPackages, type Print } from './deployment';
