@@ -19,6 +19,7 @@ const step = (name, cmd, args) => {
 let ok = step('build', 'npm', ['run', '--silent', 'build']);
 ok = step('typecheck', 'npm', ['run', '--silent', 'typecheck']) && ok;
 ok = step('lint', 'npm', ['run', '--silent', 'lint']) && ok;
+ok = step('format', 'npm', ['run', '--silent', 'format:check']) && ok;
 ok = step('templates', 'npm', ['run', '--silent', 'lint:templates']) && ok;
 mkdirSync(join(root, '.tmp'), { recursive: true });
 const report = join(root, '.tmp', 'jest-results.json');
