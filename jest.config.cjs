@@ -4,8 +4,15 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   // @kubernetes/client-node 2 and some of its dependencies ship ES modules only; swc turns them into CommonJS too.
-  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|jose|oauth4webapi|socks-proxy-agent|agent-base)/)'],
-  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2023', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] },
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@kubernetes/client-node|openid-client|jose|oauth4webapi|socks-proxy-agent|agent-base)/)',
+  ],
+  transform: {
+    '^.+\\.(t|j)sx?$': [
+      '@swc/jest',
+      { jsc: { target: 'es2023', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } },
+    ],
+  },
   // Integration suites start real processes (kube-apiserver, helm, moto): two cores, two workers.
   maxWorkers: 2,
   testTimeout: 120_000,

@@ -45,8 +45,15 @@ async function main() {
   const cluster = await startLocalCluster();
   const work = mkdtempSync(join(tmpdir(), 'kubecfn-bench-helm-'));
   const responses = await ResponseServer.start();
-  const environment = { ...clusterAccessEnv(cluster), HELM_BINARY: helm, KUBECFN_CHART_PATH: chartsDir, KUBECFN_LOG_LEVEL: 'WARN' };
-  const harness = await ProviderHarness.start([{ name: 'HelmProvider', zipFile: packageZip('HelmProvider'), timeoutSeconds: 900, environment }]);
+  const environment = {
+    ...clusterAccessEnv(cluster),
+    HELM_BINARY: helm,
+    KUBECFN_CHART_PATH: chartsDir,
+    KUBECFN_LOG_LEVEL: 'WARN',
+  };
+  const harness = await ProviderHarness.start([
+    { name: 'HelmProvider', zipFile: packageZip('HelmProvider'), timeoutSeconds: 900, environment },
+  ]);
   try {
     // The warm handler: the package's own index.js, loaded once into this process.
     const codeDir = join(work, 'code');
@@ -58,7 +65,11 @@ async function main() {
     const loaded = (await import(join(codeDir, 'index.js'))) as { handler?: Handler; default?: { handler: Handler } };
     const handler = (loaded.handler ?? loaded.default?.handler)!;
     let seq = 0;
-    const warm = async (type: CloudFormationEvent['RequestType'], props: Record<string, unknown>, old?: Record<string, unknown>) => {
+    const warm = async (
+      type: CloudFormationEvent['RequestType'],
+      props: Record<string, unknown>,
+      old?: Record<string, unknown>,
+    ) => {
       const id = `warm${++seq}`;
       const event = cfnEvent(type, TYPE, props, {
         ResponseURL: responses.url(id),
@@ -70,7 +81,11 @@ async function main() {
       const body = responses.bodiesFor(id)[0];
       if (body?.Status !== 'SUCCESS') throw new Error(`warm handler ${type} failed: ${body?.Reason}`);
     };
-    const cold = async (type: CloudFormationEvent['RequestType'], props: Record<string, unknown>, old?: Record<string, unknown>) => {
+    const cold = async (
+      type: CloudFormationEvent['RequestType'],
+      props: Record<string, unknown>,
+      old?: Record<string, unknown>,
+    ) => {
       const r = await harness.send('HelmProvider', type, TYPE, props, {
         LogicalResourceId: 'Bench',
         ...(type === 'Create' ? {} : { PhysicalResourceId: `helm:local:${props.Namespace}/${props.ReleaseName}` }),
@@ -80,13 +95,21 @@ async function main() {
     };
     const home = join(work, 'home');
     mkdirSync(home);
-    const cli = (...args: string[]) => execFileAsync(helm, args, { env: { PATH: process.env.PATH, HOME: home, KUBECONFIG: cluster.kubeconfigPath } });
+    const cli = (...args: string[]) =>
+      execFileAsync(helm, args, { env: { PATH: process.env.PATH, HOME: home, KUBECONFIG: cluster.kubeconfigPath } });
 
     type Way = (step: Step, i: number) => Promise<void>;
     const viaHandler =
       (send: typeof warm, namespace: string, wait: boolean): Way =>
       async (step, i) => {
-        const props = { ClusterName: 'local', Chart: 'web', Namespace: namespace, ReleaseName: 'bench', Wait: String(wait), Values: { message: `v${i}` } };
+        const props = {
+          ClusterName: 'local',
+          Chart: 'web',
+          Namespace: namespace,
+          ReleaseName: 'bench',
+          Wait: String(wait),
+          Values: { message: `v${i}` },
+        };
         if (step === 'install') return send('Create', props);
         if (step === 'upgrade') return send('Update', { ...props, Values: { message: `v${i}-up` } }, props);
         return send('Delete', props);
@@ -96,13 +119,44 @@ async function main() {
       async (step, i) => {
         const chart = join(chartsDir, 'web');
         const waitArgs = wait ? ['--wait'] : [];
-        if (step === 'install') await cli('upgrade', '--install', 'bench', chart, '-n', namespace, '--create-namespace', ...waitArgs, '--timeout', '600s', '--set', `message=v${i}`);
-        else if (step === 'upgrade') await cli('upgrade', '--install', 'bench', chart, '-n', namespace, ...waitArgs, '--timeout', '600s', '--set', `message=v${i}-up`);
+        if (step === 'install')
+          await cli(
+            'upgrade',
+            '--install',
+            'bench',
+            chart,
+            '-n',
+            namespace,
+            '--create-namespace',
+            ...waitArgs,
+            '--timeout',
+            '600s',
+            '--set',
+            `message=v${i}`,
+          );
+        else if (step === 'upgrade')
+          await cli(
+            'upgrade',
+            '--install',
+            'bench',
+            chart,
+            '-n',
+            namespace,
+            ...waitArgs,
+            '--timeout',
+            '600s',
+            '--set',
+            `message=v${i}-up`,
+          );
         // The handler's Delete always waits until the objects are gone; so does this.
         else await cli('uninstall', 'bench', '-n', namespace, '--wait', '--timeout', '600s');
       };
 
-    console.log(`helm ${(await cli('version', '--short')).stdout.trim()}, chart web 0.1.0 (Deployment, Service, ConfigMap), ${n} runs each (medians), local control plane ${cluster.version} with kwok nodes; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
+    console.log(
+      `helm ${(await cli('version', '--short')).stdout.trim()}, chart web 0.1.0 (Deployment, Service, ConfigMap), ${n} runs each (medians), local control plane ${cluster.version} with kwok nodes; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${cpus().length} CPUs`,
+    );
     for (const wait of [true, false]) {
       const suffix = wait ? 'w' : 'n';
       const ways: Record<string, Way> = {
@@ -128,7 +182,9 @@ async function main() {
       }
 
       const rows = ratioRows(times, STEPS, 'helm CLI');
-      console.log(`\n${wait ? 'Wait: true (helm --wait; the cluster\'s readiness is part of every figure)' : 'Wait: false (no --wait: helm\'s own work and the handler\'s overhead only)'}\n`);
+      console.log(
+        `\n${wait ? "Wait: true (helm --wait; the cluster's readiness is part of every figure)" : "Wait: false (no --wait: helm's own work and the handler's overhead only)"}\n`,
+      );
       console.log(table(rows));
       const total = (w: string) => STEPS.reduce((s, step) => s + median(times[w]![step]), 0);
       console.log(
@@ -136,7 +192,9 @@ async function main() {
       );
     }
     const mb = (b: number) => (b / 1e6).toFixed(1);
-    console.log(`\nhelm layer: ${mb(layer.zippedBytes)} MB zipped (target ≤ 25 MB), ${mb(layer.unzippedBytes)} MB unzipped (bin/helm only; ${layer.zipFile.slice(root.length + 1)})`);
+    console.log(
+      `\nhelm layer: ${mb(layer.zippedBytes)} MB zipped (target ≤ 25 MB), ${mb(layer.unzippedBytes)} MB unzipped (bin/helm only; ${layer.zipFile.slice(root.length + 1)})`,
+    );
   } finally {
     await harness.stop();
     await responses.stop();

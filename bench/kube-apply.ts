@@ -66,16 +66,55 @@ export function objects(prefix: string): { foundation: Obj[]; rest: Obj[] } {
       group,
       names: { kind: 'Widget', plural: 'widgets', singular: 'widget' },
       scope: 'Namespaced',
-      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, colour: { type: 'string' } } } } } } }],
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: { type: 'object', properties: { size: { type: 'integer' }, colour: { type: 'string' } } },
+              },
+            },
+          },
+        },
+      ],
     },
   });
   for (const ns of namespaces) {
     const meta = (name: string) => ({ name, namespace: ns, labels: { app: name } });
-    for (let i = 0; i < 10; i++) rest.push({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: meta(`widget-${i}`), spec: { size: i, colour: 'blue' } });
-    for (let i = 0; i < 10; i++) rest.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`config-${i}`), data: { 'app.properties': `index=${i}\nname=config-${i}\n` } });
-    for (let i = 0; i < 5; i++) rest.push({ apiVersion: 'v1', kind: 'Secret', metadata: meta(`secret-${i}`), type: 'Opaque', stringData: { password: `pw-${i}` } });
+    for (let i = 0; i < 10; i++)
+      rest.push({
+        apiVersion: `${group}/v1`,
+        kind: 'Widget',
+        metadata: meta(`widget-${i}`),
+        spec: { size: i, colour: 'blue' },
+      });
+    for (let i = 0; i < 10; i++)
+      rest.push({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: meta(`config-${i}`),
+        data: { 'app.properties': `index=${i}\nname=config-${i}\n` },
+      });
+    for (let i = 0; i < 5; i++)
+      rest.push({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: meta(`secret-${i}`),
+        type: 'Opaque',
+        stringData: { password: `pw-${i}` },
+      });
     for (let i = 0; i < 3; i++) rest.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(`sa-${i}`) });
-    for (let i = 0; i < 3; i++) rest.push({ apiVersion: 'v1', kind: 'Service', metadata: meta(`svc-${i}`), spec: { selector: { app: `web-${i % 2}` }, ports: [{ port: 80, targetPort: 8080 }] } });
+    for (let i = 0; i < 3; i++)
+      rest.push({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: meta(`svc-${i}`),
+        spec: { selector: { app: `web-${i % 2}` }, ports: [{ port: 80, targetPort: 8080 }] },
+      });
     for (let i = 0; i < 2; i++) {
       rest.push({
         apiVersion: 'apps/v1',
@@ -84,12 +123,20 @@ export function objects(prefix: string): { foundation: Obj[]; rest: Obj[] } {
         spec: {
           replicas: 1,
           selector: { matchLabels: { app: `web-${i}` } },
-          template: { metadata: { labels: { app: `web-${i}` } }, spec: { serviceAccountName: 'sa-0', containers: [{ name: 'web', image: 'nginx:1.27' }] } },
+          template: {
+            metadata: { labels: { app: `web-${i}` } },
+            spec: { serviceAccountName: 'sa-0', containers: [{ name: 'web', image: 'nginx:1.27' }] },
+          },
         },
       });
     }
     for (let i = 0; i < 2; i++) {
-      rest.push({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(`role-${i}`), rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }] });
+      rest.push({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: meta(`role-${i}`),
+        rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }],
+      });
       rest.push({
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'RoleBinding',
@@ -98,10 +145,20 @@ export function objects(prefix: string): { foundation: Obj[]; rest: Obj[] } {
         subjects: [{ kind: 'ServiceAccount', name: `sa-${i}`, namespace: ns }],
       });
     }
-    rest.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta('deny-ingress'), spec: { podSelector: {}, policyTypes: ['Ingress'] } });
+    rest.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta('deny-ingress'),
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    });
   }
   for (let i = 0; i < 2; i++) {
-    rest.push({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `${prefix}-reader-${i}` }, rules: [{ apiGroups: [group], resources: ['widgets'], verbs: ['get'] }] });
+    rest.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: `${prefix}-reader-${i}` },
+      rules: [{ apiGroups: [group], resources: ['widgets'], verbs: ['get'] }],
+    });
     rest.push({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
@@ -118,12 +175,17 @@ export const toYaml = (docs: Obj[]) => docs.map((d) => stringify(d)).join('---\n
 async function main() {
   const n = runs(5);
   const work = mkdtempSync(join(tmpdir(), 'kubecfn-bench-apply-'));
-  const pkg = await bundleProvider(join(root, 'functions', 'src', 'providers', 'kube-provider.ts'), join(work, 'packages'));
+  const pkg = await bundleProvider(
+    join(root, 'functions', 'src', 'providers', 'kube-provider.ts'),
+    join(work, 'packages'),
+  );
   const kubectl = await ensureKubectl();
   const cluster = await startLocalCluster();
   const responses = await ResponseServer.start();
   const environment = { ...clusterAccessEnv(cluster), KUBECFN_LOG_LEVEL: 'WARN' };
-  const harness = await ProviderHarness.start([{ name: 'KubeProvider', zipFile: pkg.zipFile, timeoutSeconds: 900, environment }]);
+  const harness = await ProviderHarness.start([
+    { name: 'KubeProvider', zipFile: pkg.zipFile, timeoutSeconds: 900, environment },
+  ]);
   try {
     // The warm handler: the package's own index.js, loaded once into this process.
     const codeDir = join(work, 'code');
@@ -139,23 +201,39 @@ async function main() {
     const physicalId = (logicalId: string) => `local/teststack/${logicalId}`;
     const warm = async (type: CloudFormationEvent['RequestType'], props: Obj, logicalId: string) => {
       const id = `warm${++seq}`;
-      const event = cfnEvent(type, TYPE, props, { ResponseURL: responses.url(id), LogicalResourceId: logicalId, ...(type === 'Create' ? {} : { PhysicalResourceId: physicalId(logicalId) }) });
+      const event = cfnEvent(type, TYPE, props, {
+        ResponseURL: responses.url(id),
+        LogicalResourceId: logicalId,
+        ...(type === 'Create' ? {} : { PhysicalResourceId: physicalId(logicalId) }),
+      });
       await handler(event, lambdaContext('KubeProvider', id));
       const body = responses.bodiesFor(id)[0];
       if (body?.Status !== 'SUCCESS') throw new Error(`warm handler ${type} failed: ${body?.Reason}`);
     };
     const cold = async (type: CloudFormationEvent['RequestType'], props: Obj, logicalId: string) => {
-      const r = await harness.send('KubeProvider', type, TYPE, props, { LogicalResourceId: logicalId, ...(type === 'Create' ? {} : { PhysicalResourceId: physicalId(logicalId) }) });
+      const r = await harness.send('KubeProvider', type, TYPE, props, {
+        LogicalResourceId: logicalId,
+        ...(type === 'Create' ? {} : { PhysicalResourceId: physicalId(logicalId) }),
+      });
       if (r.answer.Status !== 'SUCCESS') throw new Error(`cold handler ${type} failed: ${r.answer.Reason}`);
     };
     const home = join(work, 'home');
     mkdirSync(home);
-    const cli = (...args: string[]) => execFileAsync(kubectl, args, { env: { PATH: process.env.PATH, HOME: home, KUBECONFIG: cluster.kubeconfigPath }, maxBuffer: 16 * 1024 * 1024 });
+    const cli = (...args: string[]) =>
+      execFileAsync(kubectl, args, {
+        env: { PATH: process.env.PATH, HOME: home, KUBECONFIG: cluster.kubeconfigPath },
+        maxBuffer: 16 * 1024 * 1024,
+      });
 
     type Way = (step: Step) => Promise<void>;
     const viaHandler = (send: typeof warm, prefix: string, wait: 'none' | 'ready'): Way => {
       const { foundation, rest } = objects(prefix);
-      const props = { ClusterName: 'local', Manifest: toYaml([...foundation, ...rest]), Wait: wait, TimeoutSeconds: 600 };
+      const props = {
+        ClusterName: 'local',
+        Manifest: toYaml([...foundation, ...rest]),
+        Wait: wait,
+        TimeoutSeconds: 600,
+      };
       return (step) => send(step === 'apply' ? 'Create' : 'Delete', props, prefix.replace(/-/g, ''));
     };
     const viaKubectl = (prefix: string): Way => {
@@ -170,7 +248,15 @@ async function main() {
           await cli('wait', '--for=condition=Established', '--timeout=600s', 'crd/widgets.bench.kubecfn.io');
           await cli('apply', '--server-side', '-f', join(dir, 'objects.yaml'));
         } else {
-          await cli('delete', '--wait=true', '--timeout=600s', '-f', join(dir, 'objects.yaml'), '-f', join(dir, 'foundation.yaml'));
+          await cli(
+            'delete',
+            '--wait=true',
+            '--timeout=600s',
+            '-f',
+            join(dir, 'objects.yaml'),
+            '-f',
+            join(dir, 'foundation.yaml'),
+          );
         }
       };
     };
@@ -198,7 +284,9 @@ async function main() {
 
     const rows = ratioRows(times, ['apply', 'delete'] as Step[], 'kubectl');
     const { foundation, rest } = objects('x');
-    console.log(`${foundation.length + rest.length} objects, kubectl ${(await cli('version', '--client', '-o', 'json')).stdout.match(/"gitVersion":\s*"([^"]+)"/)?.[1]}, ${n} runs each (medians), local control plane ${cluster.version} with kwok nodes\n`);
+    console.log(
+      `${foundation.length + rest.length} objects, kubectl ${(await cli('version', '--client', '-o', 'json')).stdout.match(/"gitVersion":\s*"([^"]+)"/)?.[1]}, ${n} runs each (medians), local control plane ${cluster.version} with kwok nodes\n`,
+    );
     console.log(table(rows));
     console.log(`\ntarget: handler ≤ 0.5× kubectl for apply and for delete`);
   } finally {

@@ -10,7 +10,11 @@ export function table(rows: Array<Record<string, string | number>>): string {
   const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v);
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c] ?? '').length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ');
-  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c] ?? ''))))].join('\n');
+  return [
+    line(cols),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map((r) => line(cols.map((c) => cell(r[c] ?? '')))),
+  ].join('\n');
 }
 
 export const runs = (fallback: number) => Math.max(1, Number(process.env.BENCH_RUNS ?? fallback));
@@ -19,7 +23,11 @@ export const runs = (fallback: number) => Math.max(1, Number(process.env.BENCH_R
  * One row per step and way: median, min, max and the ratio of the median to the peer's median
  * (the peer measured in the same run: kubectl, the helm CLI…).
  */
-export function ratioRows<S extends string>(times: Record<string, Record<S, number[]>>, steps: readonly S[], peer: string) {
+export function ratioRows<S extends string>(
+  times: Record<string, Record<S, number[]>>,
+  steps: readonly S[],
+  peer: string,
+) {
   return steps.flatMap((step) =>
     Object.keys(times).map((way) => ({
       step,

@@ -38,7 +38,10 @@ mod.handler(event, context).then(() => { process.stdout.write(JSON.stringify({ l
 `;
 
 async function main() {
-  const server = createServer((req, res) => { req.resume(); req.on('end', () => res.end()); });
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end());
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   const work = await mkdtemp(join(tmpdir(), 'kubecfn-bench-'));
@@ -49,7 +52,10 @@ async function main() {
   const packagesDir = join(root, 'functions', 'packages');
   for (const provider of (await readdir(packagesDir)).sort()) {
     const zipFile = join(packagesDir, provider, 'lambda.zip');
-    const zipBytes = await stat(zipFile).then((s) => s.size, () => 0);
+    const zipBytes = await stat(zipFile).then(
+      (s) => s.size,
+      () => 0,
+    );
     if (!zipBytes) continue;
     const files = await readZip(zipFile);
     const dir = join(work, provider);
@@ -59,14 +65,36 @@ async function main() {
     }
     const unzipped = [...files.values()].reduce((n, f) => n + f.data.length, 0);
     // The unbundled peer: the same entry point with every npm package left to node_modules.
-    const entry = join(root, 'functions', 'src', 'providers', `${provider.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}.ts`);
+    const entry = join(
+      root,
+      'functions',
+      'src',
+      'providers',
+      `${provider.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}.ts`,
+    );
     const unbundledFile = join(root, '.tmp', 'bench-unbundled', `${provider}.cjs`);
-    await build({ entryPoints: [entry], bundle: true, packages: 'external', platform: 'node', target: 'node24', format: 'cjs', outfile: unbundledFile, logLevel: 'error' });
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      target: 'node24',
+      format: 'cjs',
+      outfile: unbundledFile,
+      logLevel: 'error',
+    });
     const measure = async (file: string) => {
       const loads: number[] = [];
       const answers: number[] = [];
       for (let i = 0; i < N; i++) {
-        const out = JSON.parse((await execFileAsync(node, [join(work, 'probe.cjs'), file, url, firstType[provider] ?? 'Custom::Unknown'], { timeout: 60_000, env: { ...process.env, KUBECFN_LOG_LEVEL: 'SILENT' } })).stdout);
+        const out = JSON.parse(
+          (
+            await execFileAsync(node, [join(work, 'probe.cjs'), file, url, firstType[provider] ?? 'Custom::Unknown'], {
+              timeout: 60_000,
+              env: { ...process.env, KUBECFN_LOG_LEVEL: 'SILENT' },
+            })
+          ).stdout,
+        );
         loads.push(out.loadMs);
         answers.push(out.firstAnswerMs);
       }
@@ -88,7 +116,9 @@ async function main() {
   }
   server.close();
   await rm(work, { recursive: true, force: true });
-  console.log(`packages — ${nodeVersion}, median of ${N} fresh processes each (targets: zip ≤ 1024 KiB, load ≤ 120 ms)`);
+  console.log(
+    `packages — ${nodeVersion}, median of ${N} fresh processes each (targets: zip ≤ 1024 KiB, load ≤ 120 ms)`,
+  );
   console.log(table(rows));
 }
 

@@ -61,11 +61,14 @@ async function main(): Promise<number> {
   const stackName = values['stack-name'];
   if (!stackName) throw new UsageError('--stack-name is required');
   if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) {
-    throw new UsageError(`--stack-name must start with a letter and hold only letters, digits and hyphens, at most 128 (got "${stackName}")`);
+    throw new UsageError(
+      `--stack-name must start with a letter and hold only letters, digits and hyphens, at most 128 (got "${stackName}")`,
+    );
   }
   const template = values.template;
   if (!template) throw new UsageError('--template is required: new-vpc or existing-vpc');
-  if (!(template in entrypoints)) throw new UsageError(`--template must be new-vpc or existing-vpc (got "${template}")`);
+  if (!(template in entrypoints))
+    throw new UsageError(`--template must be new-vpc or existing-vpc (got "${template}")`);
   const params = parseKeyValues('--param', values.param);
   const qs = Object.keys(params).filter((k) => k.startsWith('QSS3'));
   if (qs.length) throw new UsageError(`--param ${qs.join(', ')}: set these with --bucket, --prefix and --region`);
@@ -75,7 +78,8 @@ async function main(): Promise<number> {
   if (values.region) check(validateRegion(values.region));
   const timeoutMs = parseMinutes('--timeout', values.timeout, 180);
   const poll = values.poll === undefined ? 5 : Number(values.poll);
-  if (!Number.isFinite(poll) || poll < 0) throw new UsageError(`--poll expects a number of seconds (got "${values.poll}")`);
+  if (!Number.isFinite(poll) || poll < 0)
+    throw new UsageError(`--poll expects a number of seconds (got "${values.poll}")`);
 
   const cfn = cloudFormationClient(values.region);
   const api = cloudFormationStackApi(cfn);
@@ -100,7 +104,9 @@ async function main(): Promise<number> {
 
   // Ctrl-C ends the watch, not the operation: say so rather than leave the reader guessing.
   process.once('SIGINT', () => {
-    console.error(`\nStopped watching. The operation on ${stackName} carries on in CloudFormation (see the console, or aws cloudformation describe-stacks).`);
+    console.error(
+      `\nStopped watching. The operation on ${stackName} carries on in CloudFormation (see the console, or aws cloudformation describe-stacks).`,
+    );
     process.exit(130);
   });
 

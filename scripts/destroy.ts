@@ -37,7 +37,8 @@ async function main(): Promise<number> {
   if (values.region) check(validateRegion(values.region));
   const timeoutMs = parseMinutes('--timeout', values.timeout, 180);
   const poll = values.poll === undefined ? 5 : Number(values.poll);
-  if (!Number.isFinite(poll) || poll < 0) throw new UsageError(`--poll expects a number of seconds (got "${values.poll}")`);
+  if (!Number.isFinite(poll) || poll < 0)
+    throw new UsageError(`--poll expects a number of seconds (got "${values.poll}")`);
 
   process.once('SIGINT', () => {
     console.error(`\nStopped watching. The deletion of ${stackName} carries on in CloudFormation.`);

@@ -60,12 +60,18 @@ async function main(): Promise<number> {
   const root = resolve(values.root ?? repoRoot);
   const files = collectPublishFiles(root);
   const s3 = s3Client(values.region);
-  const location: S3Location = { bucket: values.bucket, prefix: values.prefix, region: values.region ?? (await resolvedRegion(s3)) };
+  const location: S3Location = {
+    bucket: values.bucket,
+    prefix: values.prefix,
+    region: values.region ?? (await resolvedRegion(s3)),
+  };
 
   if ((await checkBucket(s3, location, values['create-bucket'])) === 'created') {
     console.log(`Created bucket ${location.bucket} in ${location.region}.`);
   }
-  console.log(`Publishing ${files.length} files from ${root} to s3://${location.bucket}/${location.prefix} (${location.region})`);
+  console.log(
+    `Publishing ${files.length} files from ${root} to s3://${location.bucket}/${location.prefix} (${location.region})`,
+  );
   const started = Date.now();
   const result = await publishTree(s3, { location, files, force: values.force, print: (line) => console.log(line) });
   const bytes = result.uploaded.reduce((n, f) => n + f.size, 0);

@@ -54,7 +54,10 @@ async function main(): Promise<number> {
     return 0;
   }
   const stackName = values['stack-name']!;
-  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) throw new UsageError(`--stack-name must start with a letter and hold only letters, digits and hyphens (got "${stackName}")`);
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName))
+    throw new UsageError(
+      `--stack-name must start with a letter and hold only letters, digits and hyphens (got "${stackName}")`,
+    );
   const params = { ...localDefaults, ...parseKeyValues('--param', values.param) };
   const started = Date.now();
   const timings: Array<[string, number]> = [];
@@ -66,12 +69,17 @@ async function main(): Promise<number> {
       timings.push([label, (Date.now() - t) / 1000]);
     }
   };
-  const timingLine = () => `  timings: ${timings.map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}; total ${((Date.now() - started) / 1000).toFixed(1)} s`;
+  const timingLine = () =>
+    `  timings: ${timings.map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}; total ${((Date.now() - started) / 1000).toFixed(1)} s`;
 
   if (!values['skip-build']) {
     heading('Building the provider packages');
     const t = Date.now();
-    const built = spawnSync(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'scripts', 'dev', 'build.ts')], { cwd: repoRoot, stdio: 'inherit' });
+    const built = spawnSync(
+      join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [join(repoRoot, 'scripts', 'dev', 'build.ts')],
+      { cwd: repoRoot, stdio: 'inherit' },
+    );
     timings.push(['build', (Date.now() - t) / 1000]);
     if (built.status !== 0) {
       line('The build failed (see above).');
@@ -97,7 +105,11 @@ async function main(): Promise<number> {
     const before = await local.objectInventory();
 
     heading(`Publishing templates and packages to s3://${localBucket}/ (npm run publish)`);
-    const published = await timed('publish', () => local.runScript('publish.ts', ['--bucket', localBucket, '--region', localRegion, '--create-bucket'], (m) => line(`  ${m}`)));
+    const published = await timed('publish', () =>
+      local.runScript('publish.ts', ['--bucket', localBucket, '--region', localRegion, '--create-bucket'], (m) =>
+        line(`  ${m}`),
+      ),
+    );
     if (stopping) return interrupted();
     if (published !== 0) {
       keepLogs = true;
@@ -106,14 +118,31 @@ async function main(): Promise<number> {
     }
 
     heading(`Deploying stack ${stackName} (npm run deploy -- --template new-vpc)`);
-    line(`  parameters: ${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-    const deployArgs = ['--stack-name', stackName, '--template', 'new-vpc', '--bucket', localBucket, '--region', localRegion, '--poll', '1'];
+    line(
+      `  parameters: ${Object.entries(params)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
+    const deployArgs = [
+      '--stack-name',
+      stackName,
+      '--template',
+      'new-vpc',
+      '--bucket',
+      localBucket,
+      '--region',
+      localRegion,
+      '--poll',
+      '1',
+    ];
     for (const [k, v] of Object.entries(params)) deployArgs.push('--param', `${k}=${v}`);
     const deployed = await timed('deploy', () => local.runScript('deploy.ts', deployArgs, (m) => line(`  ${m}`)));
     if (stopping) return interrupted();
     if (deployed !== 0) {
       keepLogs = true;
-      line(`npm run deploy failed (exit ${deployed}). Provider logs: ${local.lambdaLogPath}; AWS and engine log: ${join(local.dir, 'aws.log')}`);
+      line(
+        `npm run deploy failed (exit ${deployed}). Provider logs: ${local.lambdaLogPath}; AWS and engine log: ${join(local.dir, 'aws.log')}`,
+      );
       if (values.once) return 1;
       // Keep the evidence: the cluster and the local AWS stay up for a look until Ctrl-C.
       line(`  export KUBECONFIG=${local.cluster.kubeconfigPath}`);
@@ -131,7 +160,16 @@ async function main(): Promise<number> {
     heading('Nodes (kubectl get nodes -L kubecfn.io/partition)');
     line(indent(await local.kubectl(['get', 'nodes', '-L', 'kubecfn.io/partition,eks.amazonaws.com/capacityType'])));
     heading('Workloads (kubectl get deploy,sts,svc,pvc -A)');
-    line(indent(await local.kubectl(['get', 'deployments,statefulsets,services,persistentvolumeclaims', '--all-namespaces', '--field-selector=metadata.namespace!=default'])));
+    line(
+      indent(
+        await local.kubectl([
+          'get',
+          'deployments,statefulsets,services,persistentvolumeclaims',
+          '--all-namespaces',
+          '--field-selector=metadata.namespace!=default',
+        ]),
+      ),
+    );
     heading('Use it');
     line(`  export KUBECONFIG=${local.cluster.kubeconfigPath}`);
     for (const [k, v] of Object.entries(local.awsEnv)) line(`  export ${k}=${v}`);
@@ -147,7 +185,11 @@ async function main(): Promise<number> {
     }
 
     heading(`Deleting stack ${stackName} (npm run destroy)`);
-    const destroyed = await timed('destroy', () => local.runScript('destroy.ts', ['--stack-name', stackName, '--region', localRegion, '--poll', '1'], (m) => line(`  ${m}`)));
+    const destroyed = await timed('destroy', () =>
+      local.runScript('destroy.ts', ['--stack-name', stackName, '--region', localRegion, '--poll', '1'], (m) =>
+        line(`  ${m}`),
+      ),
+    );
     if (stopping) return interrupted();
     if (destroyed !== 0) {
       keepLogs = true;

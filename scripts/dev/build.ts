@@ -19,10 +19,14 @@ async function main() {
   for (const file of entries) {
     const r = await bundleProvider(join(providersDir, file), packagesDir);
     const zipBytes = (await stat(r.zipFile)).size;
-    console.log(`${r.provider.padEnd(14)} ${(zipBytes / 1024).toFixed(0).padStart(6)} KiB zipped  ${(r.codeBytes / 1024).toFixed(0).padStart(6)} KiB index.js  → ${r.zipFile.slice(root.length + 1)}`);
+    console.log(
+      `${r.provider.padEnd(14)} ${(zipBytes / 1024).toFixed(0).padStart(6)} KiB zipped  ${(r.codeBytes / 1024).toFixed(0).padStart(6)} KiB index.js  → ${r.zipFile.slice(root.length + 1)}`,
+    );
   }
   const layer = await buildHelmLayer(packagesDir);
-  console.log(`${'HelmLayer'.padEnd(14)} ${(layer.zippedBytes / 1024).toFixed(0).padStart(6)} KiB zipped  ${(layer.unzippedBytes / 1024).toFixed(0).padStart(6)} KiB bin/helm${layer.rebuilt ? '' : ' (unchanged)'} → ${layer.zipFile.slice(root.length + 1)}`);
+  console.log(
+    `${'HelmLayer'.padEnd(14)} ${(layer.zippedBytes / 1024).toFixed(0).padStart(6)} KiB zipped  ${(layer.unzippedBytes / 1024).toFixed(0).padStart(6)} KiB bin/helm${layer.rebuilt ? '' : ' (unchanged)'} → ${layer.zipFile.slice(root.length + 1)}`,
+  );
   console.log(`built ${entries.length} provider package(s) and the helm layer in ${Date.now() - started} ms`);
 }
 

@@ -37,7 +37,9 @@ export function templateFiles(base = root): string[] {
 function tool(venv: string, bin: string): string {
   const path = join(root, '.venv', venv, 'bin', bin);
   if (!existsSync(path)) {
-    console.error(`${relative(root, path)} is missing: run \`node scripts/dev/bootstrap.mjs\` (npm test does) to create the ${venv} environment`);
+    console.error(
+      `${relative(root, path)} is missing: run \`node scripts/dev/bootstrap.mjs\` (npm test does) to create the ${venv} environment`,
+    );
     process.exit(2);
   }
   return path;
@@ -48,7 +50,9 @@ function run(label: string, cmd: string, args: string[]): boolean {
   console.log(`\n$ ${[relative(root, cmd), ...args].join(' ')}`);
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, PYTHONWARNINGS: 'ignore' } });
   const ok = r.status === 0;
-  console.log(`${label}: ${ok ? 'passed' : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `${label}: ${ok ? 'passed' : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   return ok;
 }
 
@@ -79,9 +83,18 @@ function main(): void {
     const taskcat = tool('taskcat', 'taskcat');
     const stamp = join(cacheRoot(), 'taskcat-lint', taskcatKey(files, taskcat));
     if (mode !== 'always' && existsSync(stamp)) {
-      console.log(`\ntaskcat lint: passed earlier on exactly these inputs (${readFileSync(stamp, 'utf8').trim()}); not run again. KUBECFN_TASKCAT_LINT=always forces it.`);
+      console.log(
+        `\ntaskcat lint: passed earlier on exactly these inputs (${readFileSync(stamp, 'utf8').trim()}); not run again. KUBECFN_TASKCAT_LINT=always forces it.`,
+      );
     } else {
-      const passed = run('taskcat lint', taskcat, ['lint', '--strict', '--input-file', '.taskcat.yml', '--project-root', '.']);
+      const passed = run('taskcat lint', taskcat, [
+        'lint',
+        '--strict',
+        '--input-file',
+        '.taskcat.yml',
+        '--project-root',
+        '.',
+      ]);
       if (passed) {
         mkdirSync(join(stamp, '..'), { recursive: true });
         writeFileSync(stamp, `${new Date().toISOString()}\n`);

@@ -12,4 +12,5 @@ exports.repoRoot = resolve(__dirname, '..', '..');
  * Where kubecfn keeps built and unpacked things: `$KUBECFN_CACHE`, else `$XDG_CACHE_HOME/kubecfn`,
  * else `~/.cache/kubecfn`. Read on every call so a test can point it elsewhere.
  */
-exports.cacheRoot = () => process.env.KUBECFN_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kubecfn');
+exports.cacheRoot = () =>
+  process.env.KUBECFN_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kubecfn');

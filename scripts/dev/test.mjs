@@ -12,7 +12,9 @@ const step = (name, cmd, args) => {
   const started = Date.now();
   process.stderr.write(`\n=== ${name}\n`);
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
-  process.stderr.write(`=== ${name}: ${r.status === 0 ? 'ok' : 'FAILED'} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  process.stderr.write(
+    `=== ${name}: ${r.status === 0 ? 'ok' : 'FAILED'} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+  );
   return r.status === 0;
 };
 

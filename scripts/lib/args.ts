@@ -18,7 +18,12 @@ type Options = NonNullable<ParseArgsConfig['options']>;
  */
 export function parseCommandLine<O extends Options>(argv: string[], options: O) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
   } catch (err) {
     // parseArgs messages already name the flag ("Unknown option '--x'", "Option '--bucket <value>' argument missing").
     throw new UsageError((err as Error).message);
@@ -50,7 +55,8 @@ export function parseKeyValues(flag: string, items: string[] | undefined): Recor
 export function parseMinutes(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback * 60_000;
   const minutes = Number(value);
-  if (!Number.isFinite(minutes) || minutes <= 0) throw new UsageError(`${flag} expects a positive number of minutes (got "${value}")`);
+  if (!Number.isFinite(minutes) || minutes <= 0)
+    throw new UsageError(`${flag} expects a positive number of minutes (got "${value}")`);
   return Math.round(minutes * 60_000);
 }
 

@@ -61,7 +61,11 @@ export function describeError(err: unknown): string {
 
 /** True for CloudFormation's answer about a stack that does not exist (or no longer does, by name). */
 export function isStackMissing(err: unknown): boolean {
-  return err instanceof Error && /does not exist/i.test(err.message) && /ValidationError/i.test(err.name + ((err as { Code?: string }).Code ?? ''));
+  return (
+    err instanceof Error &&
+    /does not exist/i.test(err.message) &&
+    /ValidationError/i.test(err.name + ((err as { Code?: string }).Code ?? ''))
+  );
 }
 
 /**
@@ -83,7 +87,9 @@ export function cloudFormationStackApi(cfn: CloudFormationClient): StackApi {
           stackName: stack.StackName ?? nameOrId,
           status: stack.StackStatus ?? 'UNKNOWN',
           reason: stack.StackStatusReason,
-          parameters: Object.fromEntries((stack.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? ''])),
+          parameters: Object.fromEntries(
+            (stack.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']),
+          ),
         };
       } catch (err) {
         if (isStackMissing(err)) return undefined;
@@ -93,19 +99,17 @@ export function cloudFormationStackApi(cfn: CloudFormationClient): StackApi {
 
     async listEvents(stackId: string, nextToken?: string): Promise<{ events: StackEvent[]; nextToken?: string }> {
       const res = await cfn.send(new DescribeStackEventsCommand({ StackName: stackId, NextToken: nextToken }));
-      const events = (res.StackEvents ?? []).map(
-        (e): StackEvent => ({
-          eventId: e.EventId ?? '',
-          stackId: e.StackId ?? stackId,
-          stackName: e.StackName ?? '',
-          logicalId: e.LogicalResourceId ?? '',
-          physicalId: e.PhysicalResourceId || undefined,
-          type: e.ResourceType ?? '',
-          status: e.ResourceStatus ?? '',
-          reason: e.ResourceStatusReason || undefined,
-          timestamp: e.Timestamp ?? new Date(0),
-        }),
-      );
+      const events = (res.StackEvents ?? []).map((e): StackEvent => ({
+        eventId: e.EventId ?? '',
+        stackId: e.StackId ?? stackId,
+        stackName: e.StackName ?? '',
+        logicalId: e.LogicalResourceId ?? '',
+        physicalId: e.PhysicalResourceId || undefined,
+        type: e.ResourceType ?? '',
+        status: e.ResourceStatus ?? '',
+        reason: e.ResourceStatusReason || undefined,
+        timestamp: e.Timestamp ?? new Date(0),
+      }));
       return { events, nextToken: res.NextToken };
     },
 

@@ -1,7 +1,13 @@
 // What `npm run publish` uploads, and the upload itself: the templates, the submodules' templates
 // and the built function packages, each under <prefix><repository-relative path>, skipping files
 // whose content is already there (same MD5 as the object's ETag).
-import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  HeadBucketCommand,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,16 +48,19 @@ function walk(base: string, dir: string, accept: (name: string) => boolean): str
  * // ['functions/packages/HelmLayer/layer.zip', ..., 'templates/kubecfn-entrypoint-new-vpc.template.yaml', ...]
  */
 export function collectPublishFiles(root: string): PublishFile[] {
-  if (!existsSync(join(root, 'templates'))) throw new Error(`${join(root, 'templates')} is missing: nothing to publish`);
+  if (!existsSync(join(root, 'templates')))
+    throw new Error(`${join(root, 'templates')} is missing: nothing to publish`);
   for (const entry of Object.values(entrypoints)) {
-    if (!existsSync(join(root, entry))) throw new Error(`${entry} is missing under ${root}: it is what the launch URLs point at`);
+    if (!existsSync(join(root, entry)))
+      throw new Error(`${entry} is missing under ${root}: it is what the launch URLs point at`);
   }
   const packages = join(root, 'functions', 'packages');
   const paths = walk(root, 'templates', (n) => templateExtensions.test(n));
   if (existsSync(join(root, 'submodules'))) {
     for (const sub of readdirSync(join(root, 'submodules'), { withFileTypes: true })) {
       const templates = `submodules/${sub.name}/templates`;
-      if (!sub.name.startsWith('.') && existsSync(join(root, templates))) paths.push(...walk(root, templates, (n) => templateExtensions.test(n)));
+      if (!sub.name.startsWith('.') && existsSync(join(root, templates)))
+        paths.push(...walk(root, templates, (n) => templateExtensions.test(n)));
     }
   }
   const built = existsSync(packages) ? walk(root, 'functions/packages', () => true) : [];
@@ -77,7 +86,9 @@ function errorName(err: unknown): string {
  */
 export async function checkBucket(s3: S3Client, location: S3Location, create: boolean): Promise<'created' | 'exists'> {
   const wrongRegion = (actual: string) =>
-    new Error(`bucket ${location.bucket} is in ${actual}, not ${location.region}: pass --region ${actual} (the template URLs name the bucket's region)`);
+    new Error(
+      `bucket ${location.bucket} is in ${actual}, not ${location.region}: pass --region ${actual} (the template URLs name the bucket's region)`,
+    );
   try {
     const head = await s3.send(new HeadBucketCommand({ Bucket: location.bucket }));
     if (head.BucketRegion && head.BucketRegion !== location.region) throw wrongRegion(head.BucketRegion);
@@ -87,7 +98,10 @@ export async function checkBucket(s3: S3Client, location: S3Location, create: bo
     const actual = res.$response?.headers?.['x-amz-bucket-region'];
     if (actual && actual !== location.region) throw wrongRegion(actual);
     const status = res.$metadata?.httpStatusCode;
-    if (status === 403) throw new Error(`bucket ${location.bucket} exists but these credentials may not use it (403): choose another --bucket`);
+    if (status === 403)
+      throw new Error(
+        `bucket ${location.bucket} exists but these credentials may not use it (403): choose another --bucket`,
+      );
     if (status !== 404 && errorName(err) !== 'NotFound' && errorName(err) !== 'NoSuchBucket') throw err;
   }
   if (!create) {
@@ -99,7 +113,8 @@ export async function checkBucket(s3: S3Client, location: S3Location, create: bo
     new CreateBucketCommand({
       Bucket: location.bucket,
       // us-east-1 is the one region that refuses an explicit location constraint.
-      CreateBucketConfiguration: location.region === 'us-east-1' ? undefined : { LocationConstraint: location.region as never },
+      CreateBucketConfiguration:
+        location.region === 'us-east-1' ? undefined : { LocationConstraint: location.region as never },
     }),
   );
   return 'created';
@@ -127,7 +142,10 @@ export interface PublishResult {
 async function existingETags(s3: S3Client, location: S3Location): Promise<Map<string, string>> {
   const etags = new Map<string, string>();
   try {
-    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: location.bucket, Prefix: location.prefix })) {
+    for await (const page of paginateListObjectsV2(
+      { client: s3 },
+      { Bucket: location.bucket, Prefix: location.prefix },
+    )) {
       for (const o of page.Contents ?? []) if (o.Key && o.ETag) etags.set(o.Key, o.ETag.replace(/"/g, ''));
     }
   } catch (err) {

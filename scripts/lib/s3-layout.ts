@@ -64,7 +64,9 @@ export function validatePrefix(prefix: string): string | undefined {
 
 /** Checks a region name such as `us-east-1`. Returns an error message, or undefined when valid. */
 export function validateRegion(region: string): string | undefined {
-  return /^[a-z]{2}(-[a-z]+)+-\d+$/.test(region) ? undefined : `--region must be a region name such as us-east-1 (got "${region}")`;
+  return /^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)
+    ? undefined
+    : `--region must be a region name such as us-east-1 (got "${region}")`;
 }
 
 /** The S3 key of a repository-relative path. */

@@ -14,11 +14,21 @@ import {
 import { randomUUID } from 'node:crypto';
 import { describeError } from './aws';
 import { capabilities } from './s3-layout';
-import { sleepReal, snapshotStackTree, watchAndReport, type StackApi, type StackSummary, type WatchOptions } from './stack-progress';
+import {
+  sleepReal,
+  snapshotStackTree,
+  watchAndReport,
+  type StackApi,
+  type StackSummary,
+  type WatchOptions,
+} from './stack-progress';
 
 /** Options for {@link deployStack}. */
 /** Progress display settings, as the watcher takes them. */
-export interface DeployOptions extends Pick<WatchOptions, 'print' | 'color' | 'pollIntervalMs' | 'timeoutMs' | 'sleep'> {
+export interface DeployOptions extends Pick<
+  WatchOptions,
+  'print' | 'color' | 'pollIntervalMs' | 'timeoutMs' | 'sleep'
+> {
   /** For the writes (CreateStack, change sets). */
   cfn: Pick<CloudFormationClient, 'send'>;
   /** For the reads the progress display makes. */
@@ -35,7 +45,6 @@ export interface DeployOptions extends Pick<WatchOptions, 'print' | 'color' | 'p
   /** Keep what was created when the operation fails, for debugging. Default false. */
   disableRollback?: boolean;
 }
-
 
 // CloudFormation's two ways of saying an update would change nothing.
 const noChanges = /didn't contain changes|No updates are to be performed/i;
@@ -59,7 +68,8 @@ function blockedReason(stack: StackSummary): string | undefined {
 function describeChange(c: Change): string {
   const r = c.ResourceChange;
   if (!r) return `  ${c.Type ?? 'change'}`;
-  const replacement = r.Action === 'Modify' && r.Replacement && r.Replacement !== 'False' ? ` (replacement: ${r.Replacement})` : '';
+  const replacement =
+    r.Action === 'Modify' && r.Replacement && r.Replacement !== 'False' ? ` (replacement: ${r.Replacement})` : '';
   return `  ${(r.Action ?? '?').padEnd(7)} ${(r.LogicalResourceId ?? '').padEnd(28)} ${r.ResourceType ?? ''}${replacement}`;
 }
 
@@ -91,13 +101,17 @@ export async function deployStack(opts: DeployOptions): Promise<number> {
   try {
     summary = await cfn.send(new GetTemplateSummaryCommand({ TemplateURL: templateUrl }));
   } catch (err) {
-    throw new Error(`cannot read the template at ${templateUrl} (${describeError(err)}); was it published there with npm run publish?`);
+    throw new Error(
+      `cannot read the template at ${templateUrl} (${describeError(err)}); was it published there with npm run publish?`,
+    );
   }
   const declared = (summary.Parameters ?? []).map((p) => p.ParameterKey ?? '');
   const noEcho = new Set((summary.Parameters ?? []).filter((p) => p.NoEcho).map((p) => p.ParameterKey));
   const unknown = Object.keys(opts.parameters).filter((k) => !declared.includes(k));
   if (unknown.length) {
-    throw new Error(`the template declares no parameter ${unknown.join(', ')} (it declares: ${declared.join(', ') || 'none'})`);
+    throw new Error(
+      `the template declares no parameter ${unknown.join(', ')} (it declares: ${declared.join(', ') || 'none'})`,
+    );
   }
 
   const parameters: Parameter[] = [];
@@ -116,7 +130,14 @@ export async function deployStack(opts: DeployOptions): Promise<number> {
   // One token for this run's request: the SDK retries a request after a throttle or a server
   // error, and CloudFormation recognises the retry by it instead of refusing a second create.
   const clientRequestToken = `kubecfn-deploy-${randomUUID()}`;
-  const watch = { rootName: stackName, print, color: opts.color, pollIntervalMs: opts.pollIntervalMs, timeoutMs: opts.timeoutMs, sleep: opts.sleep };
+  const watch = {
+    rootName: stackName,
+    print,
+    color: opts.color,
+    pollIntervalMs: opts.pollIntervalMs,
+    timeoutMs: opts.timeoutMs,
+    sleep: opts.sleep,
+  };
 
   if (!existing) {
     let stackId: string | undefined;
@@ -181,7 +202,9 @@ export async function deployStack(opts: DeployOptions): Promise<number> {
     await sleep(Math.min(5_000, 500 * 2 ** attempt));
   }
   if (described.Status === 'FAILED') {
-    await cfn.send(new DeleteChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName })).catch(() => undefined);
+    await cfn
+      .send(new DeleteChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName }))
+      .catch(() => undefined);
     if (noChanges.test(described.StatusReason ?? '')) {
       print(`\nNo changes: stack ${stackName} is already up to date.`);
       return 0;
@@ -190,17 +213,26 @@ export async function deployStack(opts: DeployOptions): Promise<number> {
   }
 
   const changes: Change[] = [...(described.Changes ?? [])];
-  for (let token = described.NextToken; token; ) {
-    const page = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName, NextToken: token }));
+  for (let token = described.NextToken; token;) {
+    const page = await cfn.send(
+      new DescribeChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName, NextToken: token }),
+    );
     changes.push(...(page.Changes ?? []));
     token = page.NextToken;
   }
-  print(`\nUpdating stack ${stackName} through change set ${changeSetName}: ${changes.length ? `${changes.length} resource change(s)` : 'parameter changes only'}`);
+  print(
+    `\nUpdating stack ${stackName} through change set ${changeSetName}: ${changes.length ? `${changes.length} resource change(s)` : 'parameter changes only'}`,
+  );
   for (const c of changes) print(describeChange(c));
   print('');
   try {
     await cfn.send(
-      new ExecuteChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName, DisableRollback: opts.disableRollback, ClientRequestToken: clientRequestToken }),
+      new ExecuteChangeSetCommand({
+        ChangeSetName: changeSetId,
+        StackName: stackName,
+        DisableRollback: opts.disableRollback,
+        ClientRequestToken: clientRequestToken,
+      }),
     );
   } catch (err) {
     throw new Error(`CloudFormation refused to execute change set ${changeSetName}: ${describeError(err)}`);

@@ -34,7 +34,11 @@ export async function destroyStack(opts: DestroyOptions): Promise<number> {
     print(`Stack ${stackName} does not exist: nothing to delete.`);
     return 0;
   }
-  if (existing.status.endsWith('_IN_PROGRESS') && existing.status !== 'DELETE_IN_PROGRESS' && existing.status !== 'REVIEW_IN_PROGRESS') {
+  if (
+    existing.status.endsWith('_IN_PROGRESS') &&
+    existing.status !== 'DELETE_IN_PROGRESS' &&
+    existing.status !== 'REVIEW_IN_PROGRESS'
+  ) {
     throw new Error(`stack ${stackName} is busy (${existing.status}); wait until it settles, then destroy it`);
   }
   // Recorded before the delete: nested stacks can only be found while their parents still list them.
@@ -44,7 +48,9 @@ export async function destroyStack(opts: DestroyOptions): Promise<number> {
   } else {
     try {
       // The token makes an SDK retry of this request the same request to CloudFormation.
-      await cfn.send(new DeleteStackCommand({ StackName: existing.stackId, ClientRequestToken: `kubecfn-destroy-${randomUUID()}` }));
+      await cfn.send(
+        new DeleteStackCommand({ StackName: existing.stackId, ClientRequestToken: `kubecfn-destroy-${randomUUID()}` }),
+      );
     } catch (err) {
       throw new Error(`CloudFormation refused to delete stack ${stackName}: ${describeError(err)}`);
     }

@@ -139,7 +139,14 @@ export function formatElapsed(ms: number): string {
   return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
-const ansi = { red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', bold: '\x1b[1m', dim: '\x1b[2m', reset: '\x1b[0m' };
+const ansi = {
+  red: '\x1b[31m',
+  green: '\x1b[32m',
+  yellow: '\x1b[33m',
+  bold: '\x1b[1m',
+  dim: '\x1b[2m',
+  reset: '\x1b[0m',
+};
 
 /** Wraps text in an ANSI colour when `on`. */
 export function paint(on: boolean | undefined, style: keyof typeof ansi, text: string): string {
@@ -249,7 +256,13 @@ export async function watchStack(api: StackApi, opts: WatchOptions): Promise<Wat
 
   const track = (stackId: string, path: string[], baselineEventId?: string): boolean => {
     if (byId.has(stackId)) return false;
-    const t: Tracked = { stackId, path, label: path.length ? path.join('/') : opts.rootName, baselineEventId, childrenListed: false };
+    const t: Tracked = {
+      stackId,
+      path,
+      label: path.length ? path.join('/') : opts.rootName,
+      baselineEventId,
+      childrenListed: false,
+    };
     tracked.push(t);
     byId.set(stackId, t);
     return true;
@@ -277,7 +290,11 @@ export async function watchStack(api: StackApi, opts: WatchOptions): Promise<Wat
       const res = await api.listEvents(t.stackId, token);
       let reachedKnown = false;
       for (const e of res.events) {
-        if (e.eventId === t.lastSeenEventId || e.eventId === t.baselineEventId || (cutoff !== undefined && e.timestamp.getTime() < cutoff)) {
+        if (
+          e.eventId === t.lastSeenEventId ||
+          e.eventId === t.baselineEventId ||
+          (cutoff !== undefined && e.timestamp.getTime() < cutoff)
+        ) {
           reachedKnown = true;
           break;
         }
@@ -292,7 +309,9 @@ export async function watchStack(api: StackApi, opts: WatchOptions): Promise<Wat
 
   const displayName = (t: Tracked, e: StackEvent): string =>
     // A stack's own events carry its full (generated) name; the logical id in the parent reads better.
-    e.logicalId === e.stackName && (e.physicalId === t.stackId || !e.physicalId) ? (t.path.at(-1) ?? opts.rootName) : e.logicalId;
+    e.logicalId === e.stackName && (e.physicalId === t.stackId || !e.physicalId)
+      ? (t.path.at(-1) ?? opts.rootName)
+      : e.logicalId;
 
   let headerPrinted = false;
   const emit = (batch: { e: StackEvent; t: Tracked; order: number }[]) => {
@@ -310,7 +329,12 @@ export async function watchStack(api: StackApi, opts: WatchOptions): Promise<Wat
     }
     for (const { e, t } of batch) {
       printedIds.add(e.eventId);
-      const shown: DisplayedEvent = { ...e, logicalId: displayName(t, e), stackLabel: t.label, elapsedMs: e.timestamp.getTime() - (t0 ?? 0) };
+      const shown: DisplayedEvent = {
+        ...e,
+        logicalId: displayName(t, e),
+        stackLabel: t.label,
+        elapsedMs: e.timestamp.getTime() - (t0 ?? 0),
+      };
       printed.push(shown);
       opts.print(formatEvent(shown, opts.color, stackWidth));
     }
@@ -335,7 +359,12 @@ export async function watchStack(api: StackApi, opts: WatchOptions): Promise<Wat
         for (const e of await poll(t)) {
           batch.push({ e, t, order: i });
           if (e.physicalId === t.stackId && e.type === 'AWS::CloudFormation::Stack') t.status = e.status;
-          if (e.type === 'AWS::CloudFormation::Stack' && e.physicalId && e.physicalId !== t.stackId && e.logicalId !== e.stackName) {
+          if (
+            e.type === 'AWS::CloudFormation::Stack' &&
+            e.physicalId &&
+            e.physicalId !== t.stackId &&
+            e.logicalId !== e.stackName
+          ) {
             await trackRef(t, { logicalId: e.logicalId, physicalId: e.physicalId });
           }
         }
@@ -372,7 +401,14 @@ export async function watchStack(api: StackApi, opts: WatchOptions): Promise<Wat
       opts.print(`  (could not read the stack's progress: ${(err as Error).message}; retrying)`);
     }
     if (Date.now() >= deadline) {
-      return { status, reason, events: printed, rootCauses: rootCauses(printed), timedOut: true, elapsedMs: Date.now() - started };
+      return {
+        status,
+        reason,
+        events: printed,
+        rootCauses: rootCauses(printed),
+        timedOut: true,
+        elapsedMs: Date.now() - started,
+      };
     }
     await sleep(interval);
   }
@@ -389,15 +425,27 @@ export function formatOutcome(stackName: string, expected: string, result: Watch
   const took = formatElapsed(result.elapsedMs);
   if (result.timedOut) {
     return [
-      paint(color, 'yellow', `Stopped watching ${stackName} after ${took}: it is still ${result.status}. The operation carries on in CloudFormation.`),
+      paint(
+        color,
+        'yellow',
+        `Stopped watching ${stackName} after ${took}: it is still ${result.status}. The operation carries on in CloudFormation.`,
+      ),
     ];
   }
   if (result.status === expected) return [paint(color, 'green', `${stackName}: ${result.status} in ${took}.`)];
-  const lines = [paint(color, 'red', `${stackName}: ${result.status} in ${took}${result.reason ? ` (${result.reason})` : ''}: the operation failed.`)];
+  const lines = [
+    paint(
+      color,
+      'red',
+      `${stackName}: ${result.status} in ${took}${result.reason ? ` (${result.reason})` : ''}: the operation failed.`,
+    ),
+  ];
   if (result.rootCauses.length) {
     lines.push(result.rootCauses.length === 1 ? 'Root cause:' : 'Root causes:');
     for (const e of result.rootCauses.slice(0, 10)) {
-      lines.push(`  ✗ ${e.stackLabel} / ${e.logicalId} (${e.type}) ${e.status}: ${paint(color, 'bold', (e.reason ?? 'no reason given').replace(/\s+/g, ' '))}`);
+      lines.push(
+        `  ✗ ${e.stackLabel} / ${e.logicalId} (${e.type}) ${e.status}: ${paint(color, 'bold', (e.reason ?? 'no reason given').replace(/\s+/g, ' '))}`,
+      );
     }
     if (result.rootCauses.length > 10) lines.push(`  … and ${result.rootCauses.length - 10} more above.`);
   }

@@ -19,7 +19,6 @@ import { startCloudEmulation, type CloudEmulation } from './aws/cloud-emulation'
 
 const execFileAsync = promisify(execFile);
 
-
 /** The bucket `npm start` publishes to in the local S3 (any valid name works). */
 export const localBucket = 'kubecfn-local-quickstart';
 export const localRegion = 'us-east-1';
@@ -72,7 +71,9 @@ export class LocalDeployment {
       stops.push(() => cluster.stop());
       // Nodes come from the stack's managed node groups, as in EKS: drop the default fake nodes.
       const kubectl = await ensureKubectl();
-      await execFileAsync(kubectl, ['delete', 'nodes', '--all', '--wait=true'], { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath } });
+      await execFileAsync(kubectl, ['delete', 'nodes', '--all', '--wait=true'], {
+        env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath },
+      });
       print(`  Kubernetes ${cluster.version} at ${cluster.server} (${seconds(t)})`);
 
       t = Date.now();
@@ -87,7 +88,11 @@ export class LocalDeployment {
       t = Date.now();
       const charts = await startChartMirror({ dir, helm: await ensureHelm() });
       stops.push(() => charts.stop());
-      const cloud = await startCloudEmulation({ kubeconfigPath: cluster.kubeconfigPath, region: localRegion, log: (m) => appendFileSync(join(dir, 'cloud.log'), `${m}\n`) });
+      const cloud = await startCloudEmulation({
+        kubeconfigPath: cluster.kubeconfigPath,
+        region: localRegion,
+        log: (m) => appendFileSync(join(dir, 'cloud.log'), `${m}\n`),
+      });
       stops.push(() => cloud.stop());
 
       const helm = await ensureHelm();
@@ -112,7 +117,9 @@ export class LocalDeployment {
         clusterAccessFile: accessFile,
         chartWantsFile: charts.wantsFile,
       });
-      print(`  Lambda service at ${lambda.endpoint} running ${providerPackages.map((p) => p.name).join(', ')}; chart mirror and cloud controllers up (${seconds(t)})`);
+      print(
+        `  Lambda service at ${lambda.endpoint} running ${providerPackages.map((p) => p.name).join(', ')}; chart mirror and cloud controllers up (${seconds(t)})`,
+      );
 
       // The providers' structured log lines, as CloudWatch Logs would keep them.
       const logPath = join(dir, 'lambda.log');
@@ -120,7 +127,10 @@ export class LocalDeployment {
       const poll = setInterval(() => {
         while (seen < lambda.invocations.length) {
           const inv = lambda.invocations[seen++];
-          appendFileSync(logPath, `--- ${inv.functionName} ${inv.requestId} ${inv.durationMs} ms${inv.timedOut ? ' TIMED OUT' : ''}${inv.errorMessage ? ` ${inv.errorType}: ${inv.errorMessage}` : ''}\n${inv.logs}\n`);
+          appendFileSync(
+            logPath,
+            `--- ${inv.functionName} ${inv.requestId} ${inv.durationMs} ms${inv.timedOut ? ' TIMED OUT' : ''}${inv.errorMessage ? ` ${inv.errorType}: ${inv.errorMessage}` : ''}\n${inv.logs}\n`,
+          );
         }
       }, 500);
       poll.unref();
@@ -162,7 +172,11 @@ export class LocalDeployment {
   }
 
   private async describe(stackName: string) {
-    const cfn = new CloudFormationClient({ region: localRegion, endpoint: this.aws.moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const cfn = new CloudFormationClient({
+      region: localRegion,
+      endpoint: this.aws.moto.endpoint,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
     try {
       return (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
     } finally {
@@ -184,7 +198,10 @@ export class LocalDeployment {
   async kubectl(args: string[]): Promise<string> {
     const kubectl = await ensureKubectl();
     try {
-      const { stdout } = await execFileAsync(kubectl, args, { env: { ...process.env, KUBECONFIG: this.cluster.kubeconfigPath }, maxBuffer: 16 << 20 });
+      const { stdout } = await execFileAsync(kubectl, args, {
+        env: { ...process.env, KUBECONFIG: this.cluster.kubeconfigPath },
+        maxBuffer: 16 << 20,
+      });
       return stdout;
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
@@ -196,9 +213,16 @@ export class LocalDeployment {
   async helmReleases(): Promise<Array<{ name: string; namespace: string; chart: string; status: string }>> {
     const helm = await ensureHelm();
     const { stdout } = await execFileAsync(helm, ['list', '--all-namespaces', '--all', '--output', 'json'], {
-      env: { ...process.env, KUBECONFIG: this.cluster.kubeconfigPath, HELM_CACHE_HOME: join(this.dir, 'helm-cache'), HELM_CONFIG_HOME: join(this.dir, 'helm-config') },
+      env: {
+        ...process.env,
+        KUBECONFIG: this.cluster.kubeconfigPath,
+        HELM_CACHE_HOME: join(this.dir, 'helm-cache'),
+        HELM_CONFIG_HOME: join(this.dir, 'helm-config'),
+      },
     });
-    return (JSON.parse(stdout || '[]') as Array<{ name: string; namespace: string; chart: string; status: string }>).map((r) => ({
+    return (
+      JSON.parse(stdout || '[]') as Array<{ name: string; namespace: string; chart: string; status: string }>
+    ).map((r) => ({
       name: r.name,
       namespace: r.namespace,
       chart: r.chart,
@@ -234,7 +258,13 @@ export class LocalDeployment {
       'mutatingwebhookconfigurations',
       'validatingwebhookconfigurations',
     ];
-    const out = await this.kubectl(['get', kinds.join(','), '--all-namespaces', '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name}{"\\n"}{end}']);
+    const out = await this.kubectl([
+      'get',
+      kinds.join(','),
+      '--all-namespaces',
+      '-o',
+      'jsonpath={range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name}{"\\n"}{end}',
+    ]);
     return new Set(out.split('\n').filter((l) => l.includes('/')));
   }
 

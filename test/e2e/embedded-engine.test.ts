@@ -50,10 +50,13 @@ const functionTemplate = `
 /** The stack's final status, with the failed events' reasons appended when it is not `expected`. */
 async function settle(stack: string, expected?: string): Promise<string> {
   for (let i = 0; i < 600; i++) {
-    const status = (await cfn.send(new DescribeStacksCommand({ StackName: stack }))).Stacks?.[0]?.StackStatus ?? 'UNKNOWN';
+    const status =
+      (await cfn.send(new DescribeStacksCommand({ StackName: stack }))).Stacks?.[0]?.StackStatus ?? 'UNKNOWN';
     if (!status.endsWith('_IN_PROGRESS')) {
       if (expected === undefined || status === expected) return status;
-      const failures = (await events(stack)).filter((e) => e.ResourceStatus?.endsWith('FAILED')).map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason}`);
+      const failures = (await events(stack))
+        .filter((e) => e.ResourceStatus?.endsWith('FAILED'))
+        .map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason}`);
       return `${status} (${failures.join('; ')})`;
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -70,13 +73,25 @@ async function events(stack: string): Promise<StackEvent[]> {
 const requests = async (logicalId: string) => {
   await lambda.idle();
   return lambda.invocations
-    .map((i) => i.event as { RequestType?: string; LogicalResourceId?: string; PhysicalResourceId?: string; ResourceProperties?: Record<string, unknown> })
+    .map(
+      (i) =>
+        i.event as {
+          RequestType?: string;
+          LogicalResourceId?: string;
+          PhysicalResourceId?: string;
+          ResourceProperties?: Record<string, unknown>;
+        },
+    )
     .filter((e) => e.LogicalResourceId === logicalId);
 };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kubecfn-engine-test-'));
-  const { zipFile } = await bundleProvider(resolve(__dirname, '../fixtures/fault-provider/fault-provider.ts'), join(dir, 'packages'), 'FaultProvider');
+  const { zipFile } = await bundleProvider(
+    resolve(__dirname, '../fixtures/fault-provider/fault-provider.ts'),
+    join(dir, 'packages'),
+    'FaultProvider',
+  );
   aws = await startEmbeddedAws({ dir });
   lambda = await LocalLambda.start([
     { name: 'FaultProvider', zipFile, timeoutSeconds: 20, environment: { AWS_ENDPOINT_URL: aws.moto.endpoint } },
@@ -84,7 +99,13 @@ beforeAll(async () => {
   aws.configure({ lambdaEndpoint: lambda.endpoint, packages: { FaultProvider: 'FaultProvider' } });
   const s3 = new S3Client({ region: 'us-east-1', endpoint: aws.moto.endpoint, forcePathStyle: true, credentials });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'p/functions/packages/FaultProvider/lambda.zip', Body: readFileSync(zipFile) }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'p/functions/packages/FaultProvider/lambda.zip',
+      Body: readFileSync(zipFile),
+    }),
+  );
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
@@ -158,7 +179,12 @@ Outputs:
     // CloudFormation's request: every scalar as a string.
     const [create] = await requests('Fault');
     expect(create!.RequestType).toBe('Create');
-    expect(create!.ResourceProperties).toMatchObject({ Steps: '3', Enabled: 'true', ServiceTimeout: '60', Name: 'first' });
+    expect(create!.ResourceProperties).toMatchObject({
+      Steps: '3',
+      Enabled: 'true',
+      ServiceTimeout: '60',
+      Name: 'first',
+    });
   });
 
   test('refuses bad parameters synchronously, as CreateStack does', async () => {
@@ -168,10 +194,18 @@ Parameters:
 Resources:
   Handle: {Type: AWS::CloudFormation::WaitConditionHandle}
 `;
-    await expect(cfn.send(new CreateStackCommand({ StackName: 'badparam', TemplateBody: template, Parameters: [{ ParameterKey: 'Size', ParameterValue: 'huge' }] }))).rejects.toThrow(
-      "Parameter 'Size' must be one of AllowedValues",
+    await expect(
+      cfn.send(
+        new CreateStackCommand({
+          StackName: 'badparam',
+          TemplateBody: template,
+          Parameters: [{ ParameterKey: 'Size', ParameterValue: 'huge' }],
+        }),
+      ),
+    ).rejects.toThrow("Parameter 'Size' must be one of AllowedValues");
+    await expect(cfn.send(new CreateStackCommand({ StackName: 'badparam', TemplateBody: template }))).rejects.toThrow(
+      'Parameters: [Size] must have values',
     );
-    await expect(cfn.send(new CreateStackCommand({ StackName: 'badparam', TemplateBody: template }))).rejects.toThrow('Parameters: [Size] must have values');
   });
 
   test('a failed custom resource rolls the stack back, deleting what was created', async () => {
@@ -190,14 +224,19 @@ ${functionTemplate}
     expect(await settle('rollback')).toBe('ROLLBACK_COMPLETE');
     const all = await events('rollback');
     const failed = all.find((e) => e.LogicalResourceId === 'Bad' && e.ResourceStatus === 'CREATE_FAILED');
-    expect(failed?.ResourceStatusReason).toMatch(/^Received response status \[FAILED\] from custom resource\. Message returned: .*deliberate failure in the handler/);
-    expect(all.find((e) => e.LogicalResourceId === 'rollback' && e.ResourceStatus === 'ROLLBACK_IN_PROGRESS')?.ResourceStatusReason).toBe(
-      'The following resource(s) failed to create: [Bad]. Rollback requested by user.',
+    expect(failed?.ResourceStatusReason).toMatch(
+      /^Received response status \[FAILED\] from custom resource\. Message returned: .*deliberate failure in the handler/,
     );
+    expect(
+      all.find((e) => e.LogicalResourceId === 'rollback' && e.ResourceStatus === 'ROLLBACK_IN_PROGRESS')
+        ?.ResourceStatusReason,
+    ).toBe('The following resource(s) failed to create: [Bad]. Rollback requested by user.');
     // Both custom resources got their Delete: the one that worked and the one that failed (its marker id).
     expect((await requests('Good')).map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
     expect((await requests('Bad')).map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
-    expect(all.filter((e) => e.ResourceStatus === 'DELETE_COMPLETE').map((e) => e.LogicalResourceId)).toEqual(expect.arrayContaining(['Good', 'Bad', 'Provider', 'Role']));
+    expect(all.filter((e) => e.ResourceStatus === 'DELETE_COMPLETE').map((e) => e.LogicalResourceId)).toEqual(
+      expect.arrayContaining(['Good', 'Bad', 'Provider', 'Role']),
+    );
   });
 });
 
@@ -216,10 +255,18 @@ ${functionTemplate}
     expect(await settle('replace', 'UPDATE_COMPLETE')).toBe('UPDATE_COMPLETE');
     const sent = await requests('Swap');
     expect(sent.map((e) => e.RequestType)).toEqual(['Create', 'Update', 'Delete']);
-    expect(sent[1]).toMatchObject({ PhysicalResourceId: 'one-create', OldResourceProperties: expect.objectContaining({ Name: 'one' }) });
-    expect(sent[2]).toMatchObject({ PhysicalResourceId: 'one-create', ResourceProperties: expect.objectContaining({ Name: 'one' }) });
+    expect(sent[1]).toMatchObject({
+      PhysicalResourceId: 'one-create',
+      OldResourceProperties: expect.objectContaining({ Name: 'one' }),
+    });
+    expect(sent[2]).toMatchObject({
+      PhysicalResourceId: 'one-create',
+      ResourceProperties: expect.objectContaining({ Name: 'one' }),
+    });
     const statuses = (await events('replace')).map((e) => String(e.ResourceStatus));
-    expect(statuses.indexOf('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS')).toBeLessThan(statuses.lastIndexOf('DELETE_COMPLETE'));
+    expect(statuses.indexOf('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS')).toBeLessThan(
+      statuses.lastIndexOf('DELETE_COMPLETE'),
+    );
   });
 });
 
@@ -243,8 +290,14 @@ Conditions:
     await cfn.send(new UpdateStackCommand({ StackName: 'flaky', TemplateBody: template('throw') }));
     expect(await settle('flaky')).toBe('UPDATE_ROLLBACK_COMPLETE');
     const sent = await requests('Flaky');
-    expect(sent.map((e) => `${e.RequestType} ${String(e.ResourceProperties?.Mode)}`)).toEqual(['Create ok', 'Update throw', 'Update ok']);
-    const reasons = (await events('flaky')).filter((e) => e.ResourceStatus === 'UPDATE_FAILED').map((e) => e.ResourceStatusReason);
+    expect(sent.map((e) => `${e.RequestType} ${String(e.ResourceProperties?.Mode)}`)).toEqual([
+      'Create ok',
+      'Update throw',
+      'Update ok',
+    ]);
+    const reasons = (await events('flaky'))
+      .filter((e) => e.ResourceStatus === 'UPDATE_FAILED')
+      .map((e) => e.ResourceStatusReason);
     expect(reasons[0]).toMatch(/deliberate failure in the handler/);
     // A resource whose condition is false is never created.
     expect(await requests('Added')).toEqual([]);
@@ -265,7 +318,8 @@ describe('delete', () => {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        authorization: 'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0',
       },
       body: 'Action=DescribeVpcs&Version=2016-11-15',
     });

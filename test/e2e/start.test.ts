@@ -18,11 +18,15 @@ interface Run {
 
 function runStart(args: string[]): Promise<Run> {
   return new Promise((ok, fail) => {
-    const child = spawn(resolve(repoRoot, 'node_modules', '.bin', 'tsx'), [resolve(repoRoot, 'scripts', 'start.ts'), ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      resolve(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [resolve(repoRoot, 'scripts', 'start.ts'), ...args],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, FORCE_COLOR: '0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
@@ -59,13 +63,30 @@ describe('npm start -- --once', () => {
 
   test('creates the whole stack tree: root, VPC, EKS, functions, node groups, add-ons, Jenkins', () => {
     expect(run.output).toMatch(/kubecfn: CREATE_COMPLETE/);
-    for (const nested of ['VPCStack', 'EKSStack', 'EKSStack/FunctionsStack', 'EKSStack/SystemNodeGroupStack', 'EKSStack/AgentNodeGroupStack', 'EKSStack/AddonsStack', 'EKSStack/JenkinsStack']) {
-      expect(run.output).toMatch(new RegExp(`${nested.replace('/', '\\/')}\\s+${nested.split('/').pop()}\\s+AWS::CloudFormation::Stack\\s+CREATE_COMPLETE`));
+    for (const nested of [
+      'VPCStack',
+      'EKSStack',
+      'EKSStack/FunctionsStack',
+      'EKSStack/SystemNodeGroupStack',
+      'EKSStack/AgentNodeGroupStack',
+      'EKSStack/AddonsStack',
+      'EKSStack/JenkinsStack',
+    ]) {
+      expect(run.output).toMatch(
+        new RegExp(
+          `${nested.replace('/', '\\/')}\\s+${nested.split('/').pop()}\\s+AWS::CloudFormation::Stack\\s+CREATE_COMPLETE`,
+        ),
+      );
     }
   });
 
   test('applies the custom resources to the cluster through the providers', () => {
-    for (const logical of ['LoadBalancerControllerRelease', 'JenkinsNamespaceAndStorage', 'JenkinsRelease', 'JenkinsLoadBalancer']) {
+    for (const logical of [
+      'LoadBalancerControllerRelease',
+      'JenkinsNamespaceAndStorage',
+      'JenkinsRelease',
+      'JenkinsLoadBalancer',
+    ]) {
       expect(run.output).toMatch(new RegExp(`${logical}\\s+Custom::\\w+\\s+CREATE_COMPLETE`));
     }
     expect(run.output).toMatch(/release installed: jenkins \(namespace jenkins\) jenkins-\S+ deployed/);

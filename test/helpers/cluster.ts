@@ -19,14 +19,20 @@ import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '
  */
 export function useLocalCluster(opts: LocalClusterOptions = {}): () => LocalCluster {
   let cluster: LocalCluster | undefined;
-  beforeAll(async () => {
-    cluster = await startLocalCluster(opts);
-  }, 2 * 60 * 60_000);
+  beforeAll(
+    async () => {
+      cluster = await startLocalCluster(opts);
+    },
+    2 * 60 * 60_000,
+  );
   afterAll(async () => {
     await cluster?.stop();
   }, 60_000);
   return () => {
-    if (!cluster) throw new Error('useLocalCluster: the cluster is not running (call useLocalCluster() at describe level, not inside a test)');
+    if (!cluster)
+      throw new Error(
+        'useLocalCluster: the cluster is not running (call useLocalCluster() at describe level, not inside a test)',
+      );
     return cluster;
   };
 }

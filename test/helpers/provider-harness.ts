@@ -8,8 +8,15 @@ import { cfnEvent } from './events';
 export const packageZip = (provider: string) => resolve(__dirname, '../../functions/packages', provider, 'lambda.zip');
 
 /** Environment that points the bundled providers at a local control plane instead of DescribeCluster. */
-export function clusterAccessEnv(cluster: { server: string; caData: string; token: string }, clusterName = 'local'): Record<string, string> {
-  return { KUBECFN_CLUSTER_ACCESS: JSON.stringify({ [clusterName]: { server: cluster.server, caData: cluster.caData, token: cluster.token } }) };
+export function clusterAccessEnv(
+  cluster: { server: string; caData: string; token: string },
+  clusterName = 'local',
+): Record<string, string> {
+  return {
+    KUBECFN_CLUSTER_ACCESS: JSON.stringify({
+      [clusterName]: { server: cluster.server, caData: cluster.caData, token: cluster.token },
+    }),
+  };
 }
 
 export interface Exchange {
@@ -71,7 +78,10 @@ export class ProviderHarness {
       invocations,
       bodies,
       get answer() {
-        if (bodies.length !== 1) throw new Error(`expected exactly one answer, got ${bodies.length}; logs:\n${invocations.map((i) => i.logs).join('\n')}`);
+        if (bodies.length !== 1)
+          throw new Error(
+            `expected exactly one answer, got ${bodies.length}; logs:\n${invocations.map((i) => i.logs).join('\n')}`,
+          );
         return bodies[0]!;
       },
     };

@@ -69,7 +69,9 @@ describe('create', () => {
     expect(first.timedOut).toBe(false);
     expect(bodies).toHaveLength(1);
     expect(bodies[0]!.Status).toBe('FAILED');
-    expect(bodies[0]!.Reason).toMatch(/^Custom::Fault did not finish before the Lambda function's timeout; the step was still running \d+ s in \(log: /);
+    expect(bodies[0]!.Reason).toMatch(
+      /^Custom::Fault did not finish before the Lambda function's timeout; the step was still running \d+ s in \(log: /,
+    );
     expect(first.durationMs).toBeLessThan(6000);
   });
 
@@ -92,16 +94,40 @@ describe('create', () => {
 
   test.each([
     ['a missing required property', {}, 'Mode: required property is missing'],
-    ['a value outside an enum', { Mode: 'sideways' }, 'Mode: expected one of ok | throw | hang | big-error | big-data | change-id | continue | fail-create, got "sideways"'],
+    [
+      'a value outside an enum',
+      { Mode: 'sideways' },
+      'Mode: expected one of ok | throw | hang | big-error | big-data | change-id | continue | fail-create, got "sideways"',
+    ],
     ['a non-integer', { Mode: 'ok', Steps: 'three' }, 'Steps: expected a whole number, got "three"'],
     ['an integer below its minimum', { Mode: 'ok', Steps: '0' }, 'Steps: expected a whole number ≥ 1'],
     ['a non-boolean', { Mode: 'ok', Enabled: 'yes' }, 'Enabled: expected "true" or "false", got "yes"'],
     ['malformed YAML', { Mode: 'ok', Document: 'a: [1, 2' }, 'Document: expected a YAML or JSON document:'],
-    ['a YAML scalar where a document is expected', { Mode: 'ok', Document: 'just text' }, 'Document: expected a map or a list (as YAML/JSON text or a native value), got "just text"'],
-    ['a bad nested object in a list', { Mode: 'ok', Items: '[{"Key": ""}]' }, 'Items[0].Key: expected a non-empty string'],
-    ['a nested value of the wrong type', { Mode: 'ok', Items: [{ Key: 'a', Value: 'many' }] }, 'Items[0].Value: expected a whole number, got "many"'],
-    ['a string that breaks its pattern', { Mode: 'ok', Name: 'Not_OK' }, 'Name: expected lower-case letters, digits and hyphens'],
-    ['an unknown property', { Mode: 'ok', Colour: 'blue' }, 'Colour: unknown property; expected one of Mode, Name, Steps, StepMs, Enabled, Document, Items, Password'],
+    [
+      'a YAML scalar where a document is expected',
+      { Mode: 'ok', Document: 'just text' },
+      'Document: expected a map or a list (as YAML/JSON text or a native value), got "just text"',
+    ],
+    [
+      'a bad nested object in a list',
+      { Mode: 'ok', Items: '[{"Key": ""}]' },
+      'Items[0].Key: expected a non-empty string',
+    ],
+    [
+      'a nested value of the wrong type',
+      { Mode: 'ok', Items: [{ Key: 'a', Value: 'many' }] },
+      'Items[0].Value: expected a whole number, got "many"',
+    ],
+    [
+      'a string that breaks its pattern',
+      { Mode: 'ok', Name: 'Not_OK' },
+      'Name: expected lower-case letters, digits and hyphens',
+    ],
+    [
+      'an unknown property',
+      { Mode: 'ok', Colour: 'blue' },
+      'Colour: unknown property; expected one of Mode, Name, Steps, StepMs, Enabled, Document, Items, Password',
+    ],
   ])('%s is answered FAILED naming the property and what was expected', async (_, properties, expected) => {
     const { first, bodies } = await send('Create', properties);
     expect(bodies).toHaveLength(1);
@@ -112,11 +138,24 @@ describe('create', () => {
   });
 
   test('string forms of every property type are parsed into their values', async () => {
-    const { bodies } = await send('Create', { Mode: 'ok', Steps: '3', Enabled: 'FALSE', Document: 'a: 1\nb: [x, y]', Items: '[{"Key": "k", "Value": "7"}]' });
+    const { bodies } = await send('Create', {
+      Mode: 'ok',
+      Steps: '3',
+      Enabled: 'FALSE',
+      Document: 'a: 1\nb: [x, y]',
+      Items: '[{"Key": "k", "Value": "7"}]',
+    });
     expect(bodies).toEqual([
       expect.objectContaining({
         Status: 'SUCCESS',
-        Data: { Name: 'fault', Pids: '', Enabled: 'false', Steps: '3', Items: '[{"Key":"k","Value":7}]', Document: '{"a":1,"b":["x","y"]}' },
+        Data: {
+          Name: 'fault',
+          Pids: '',
+          Enabled: 'false',
+          Steps: '3',
+          Items: '[{"Key":"k","Value":7}]',
+          Document: '{"a":1,"b":["x","y"]}',
+        },
       }),
     ]);
   });
@@ -154,22 +193,41 @@ describe('create', () => {
 
   test('a failed Create answers the marker id, and the rollback Delete of that id succeeds at once', async () => {
     const created = await send('Create', { Mode: 'fail-create' });
-    expect(created.bodies[0]).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/^create failed after applying something/) });
+    expect(created.bodies[0]).toMatchObject({
+      Status: 'FAILED',
+      Reason: expect.stringMatching(/^create failed after applying something/),
+    });
     const markerId = created.bodies[0]!.PhysicalResourceId;
     // The rollback Delete carries properties that would throw if the delete step ran.
     const deleted = await send('Delete', { Mode: 'throw' }, { extra: { PhysicalResourceId: markerId } });
-    expect(deleted.bodies).toEqual([{ Status: 'SUCCESS', PhysicalResourceId: markerId, StackId: deleted.event.StackId, RequestId: deleted.event.RequestId, LogicalResourceId: 'TestResource' }]);
+    expect(deleted.bodies).toEqual([
+      {
+        Status: 'SUCCESS',
+        PhysicalResourceId: markerId,
+        StackId: deleted.event.StackId,
+        RequestId: deleted.event.RequestId,
+        LogicalResourceId: 'TestResource',
+      },
+    ]);
   });
 });
 
 describe('update', () => {
   test('an Update whose step returns another physical id answers it (CloudFormation then deletes the old one)', async () => {
-    const { bodies } = await send('Update', { Mode: 'change-id', Name: 'renamed' }, { extra: { PhysicalResourceId: 'renamed-create', OldResourceProperties: { Mode: 'change-id' } } });
+    const { bodies } = await send(
+      'Update',
+      { Mode: 'change-id', Name: 'renamed' },
+      { extra: { PhysicalResourceId: 'renamed-create', OldResourceProperties: { Mode: 'change-id' } } },
+    );
     expect(bodies).toEqual([expect.objectContaining({ Status: 'SUCCESS', PhysicalResourceId: 'renamed-update' })]);
   });
 
   test('a failed Update keeps the current physical id', async () => {
-    const { bodies } = await send('Update', { Mode: 'throw' }, { extra: { PhysicalResourceId: 'keep-me', OldResourceProperties: { Mode: 'ok' } } });
+    const { bodies } = await send(
+      'Update',
+      { Mode: 'throw' },
+      { extra: { PhysicalResourceId: 'keep-me', OldResourceProperties: { Mode: 'ok' } } },
+    );
     expect(bodies).toEqual([expect.objectContaining({ Status: 'FAILED', PhysicalResourceId: 'keep-me' })]);
   });
 });
@@ -177,7 +235,13 @@ describe('update', () => {
 describe('delete', () => {
   test('a Delete that throws is answered FAILED with the current physical id', async () => {
     const { bodies } = await send('Delete', { Mode: 'throw' }, { extra: { PhysicalResourceId: 'doomed' } });
-    expect(bodies).toEqual([expect.objectContaining({ Status: 'FAILED', PhysicalResourceId: 'doomed', Reason: expect.stringMatching(/^Custom::Fault Delete failed: deliberate failure/) })]);
+    expect(bodies).toEqual([
+      expect.objectContaining({
+        Status: 'FAILED',
+        PhysicalResourceId: 'doomed',
+        Reason: expect.stringMatching(/^Custom::Fault Delete failed: deliberate failure/),
+      }),
+    ]);
   });
 });
 
@@ -193,7 +257,12 @@ describe('response delivery', () => {
   });
 
   test('an unreachable response endpoint is retried, logged, and the invocation still ends before its deadline', async () => {
-    const event = cfnEvent('Create', 'Custom::Fault', { Mode: 'ok' }, { ResponseURL: 'http://127.0.0.1:9/cfn-response/void?X-Amz-Signature=SECRETSIGNATUREvoid' });
+    const event = cfnEvent(
+      'Create',
+      'Custom::Fault',
+      { Mode: 'ok' },
+      { ResponseURL: 'http://127.0.0.1:9/cfn-response/void?X-Amz-Signature=SECRETSIGNATUREvoid' },
+    );
     const inv = await h.lambda.invoke('FaultProvider', event);
     expect(inv.timedOut).toBe(false);
     expect(inv.logs).toContain('response not delivered');
@@ -204,7 +273,11 @@ describe('response delivery', () => {
 
 describe('continuation', () => {
   test('work longer than one invocation continues in fresh invocations and is answered once', async () => {
-    const { bodies, invocations } = await send('Create', { Mode: 'continue', Steps: '3', StepMs: '4000' }, { fn: 'StepProvider' });
+    const { bodies, invocations } = await send(
+      'Create',
+      { Mode: 'continue', Steps: '3', StepMs: '4000' },
+      { fn: 'StepProvider' },
+    );
     expect(invocations).toHaveLength(3);
     expect(invocations.every((i) => !i.timedOut)).toBe(true);
     expect(bodies).toHaveLength(1);
@@ -216,7 +289,11 @@ describe('continuation', () => {
   });
 
   test('continuation past the ServiceTimeout is answered FAILED once, naming the timeout', async () => {
-    const { bodies, invocations } = await send('Create', { Mode: 'continue', Steps: '20', StepMs: '1500', ServiceTimeout: '6' }, { fn: 'ShortProvider' });
+    const { bodies, invocations } = await send(
+      'Create',
+      { Mode: 'continue', Steps: '20', StepMs: '1500', ServiceTimeout: '6' },
+      { fn: 'ShortProvider' },
+    );
     expect(invocations.length).toBeGreaterThanOrEqual(2);
     expect(bodies).toHaveLength(1);
     expect(bodies[0]!.Status).toBe('FAILED');
@@ -226,7 +303,9 @@ describe('continuation', () => {
 
 describe('concurrency', () => {
   test('ten concurrent first invocations of a function are each answered once', async () => {
-    const exchanges = await Promise.all(Array.from({ length: 10 }, () => send('Create', { Mode: 'ok' }, { fn: 'ColdProvider' })));
+    const exchanges = await Promise.all(
+      Array.from({ length: 10 }, () => send('Create', { Mode: 'ok' }, { fn: 'ColdProvider' })),
+    );
     for (const x of exchanges) expect(x.answer.Status).toBe('SUCCESS');
   });
 });
@@ -236,7 +315,8 @@ describe('logs', () => {
     const { first, event } = await send('Create', { Mode: 'ok', Password: 'hunter2-secret' });
     const lines = first.logs.split('\n').filter((l) => l.trim());
     expect(lines.length).toBeGreaterThanOrEqual(3);
-    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ requestId: event.RequestId, resourceType: 'Custom::Fault' });
+    for (const line of lines)
+      expect(JSON.parse(line)).toMatchObject({ requestId: event.RequestId, resourceType: 'Custom::Fault' });
     expect(first.logs).not.toContain('SECRETSIGNATURE');
     expect(first.logs).not.toContain('SECRETCRED');
     expect(first.logs).not.toContain('hunter2-secret');

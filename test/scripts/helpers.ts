@@ -26,7 +26,11 @@ export function runScript(script: string, args: string[], endpoint: string): Pro
     const env: NodeJS.ProcessEnv = { ...process.env, ...motoEnv(endpoint), NO_COLOR: '1' };
     delete env.FORCE_COLOR;
     delete env.AWS_PROFILE;
-    const child = spawn('npx', ['tsx', `scripts/${script}.ts`, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npx', ['tsx', `scripts/${script}.ts`, ...args], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -64,10 +68,16 @@ export async function fixtureTree(opts: { packages?: boolean } = {}): Promise<st
   if (opts.packages !== false) {
     for (const provider of ['KubeProvider', 'HelmProvider']) {
       mkdirSync(join(root, 'functions', 'packages', provider), { recursive: true });
-      writeFileSync(join(root, 'functions', 'packages', provider, 'lambda.zip'), await zipOf('index.js', `exports.handler = async () => '${provider}';\n`));
+      writeFileSync(
+        join(root, 'functions', 'packages', provider, 'lambda.zip'),
+        await zipOf('index.js', `exports.handler = async () => '${provider}';\n`),
+      );
     }
     mkdirSync(join(root, 'functions', 'packages', 'HelmLayer'), { recursive: true });
-    writeFileSync(join(root, 'functions', 'packages', 'HelmLayer', 'layer.zip'), await zipOf('helm/helm', '#!/bin/sh\necho helm\n'));
+    writeFileSync(
+      join(root, 'functions', 'packages', 'HelmLayer', 'layer.zip'),
+      await zipOf('helm/helm', '#!/bin/sh\necho helm\n'),
+    );
   }
   return root;
 }

@@ -11,7 +11,12 @@ let s3: S3Client;
 let tree: string;
 
 const s3In = (region: string) =>
-  new S3Client({ endpoint: moto.endpoint, region, forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  new S3Client({
+    endpoint: moto.endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -62,7 +67,11 @@ describe('publish', () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'qs-layout' }));
 
     // when
-    const run = await runScript('publish', ['--bucket', 'qs-layout', '--prefix', 'team/kubecfn/', '--region', 'us-east-1', '--root', tree], moto.endpoint);
+    const run = await runScript(
+      'publish',
+      ['--bucket', 'qs-layout', '--prefix', 'team/kubecfn/', '--region', 'us-east-1', '--root', tree],
+      moto.endpoint,
+    );
 
     // then
     expect(run.stderr).not.toMatch(/error/i);
@@ -77,13 +86,21 @@ describe('publish', () => {
   });
 
   test('prints the launch-stack URLs of both entrypoints and the equivalent commands', async () => {
-    await s3In('eu-west-1').send(new CreateBucketCommand({ Bucket: 'qs-urls', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    await s3In('eu-west-1').send(
+      new CreateBucketCommand({ Bucket: 'qs-urls', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }),
+    );
 
-    const run = await runScript('publish', ['--bucket', 'qs-urls', '--region', 'eu-west-1', '--root', tree], moto.endpoint);
+    const run = await runScript(
+      'publish',
+      ['--bucket', 'qs-urls', '--region', 'eu-west-1', '--root', tree],
+      moto.endpoint,
+    );
 
     expect(run.code).toBe(0);
     const templateUrl = (entry: string) =>
-      encodeURIComponent(`https://qs-urls.s3.eu-west-1.amazonaws.com/kubecfn/templates/kubecfn-entrypoint-${entry}.template.yaml`);
+      encodeURIComponent(
+        `https://qs-urls.s3.eu-west-1.amazonaws.com/kubecfn/templates/kubecfn-entrypoint-${entry}.template.yaml`,
+      );
     for (const entry of ['new-vpc', 'existing-vpc']) {
       expect(run.stdout).toContain(
         `https://console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/create/review?templateURL=${templateUrl(entry)}` +
@@ -93,8 +110,12 @@ describe('publish', () => {
     expect(run.stdout).toMatch(/aws cloudformation deploy --region eu-west-1 --stack-name kubecfn/);
     expect(run.stdout).toContain('--template-file templates/kubecfn-entrypoint-new-vpc.template.yaml');
     expect(run.stdout).toContain('--capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND');
-    expect(run.stdout).toContain('--parameter-overrides QSS3BucketName=qs-urls QSS3KeyPrefix=kubecfn/ QSS3BucketRegion=eu-west-1');
-    expect(run.stdout).toContain('npm run deploy -- --stack-name kubecfn --template new-vpc --bucket qs-urls --prefix kubecfn/ --region eu-west-1');
+    expect(run.stdout).toContain(
+      '--parameter-overrides QSS3BucketName=qs-urls QSS3KeyPrefix=kubecfn/ QSS3BucketRegion=eu-west-1',
+    );
+    expect(run.stdout).toContain(
+      'npm run deploy -- --stack-name kubecfn --template new-vpc --bucket qs-urls --prefix kubecfn/ --region eu-west-1',
+    );
     // the default prefix was used
     expect(await keysUnder('qs-urls', '')).toEqual(fixtureKeys.map((k) => `kubecfn/${k}`));
   });
@@ -126,16 +147,28 @@ describe('publish', () => {
     expect(without.stderr).toContain('bucket qs-missing does not exist');
     expect(without.stderr).toContain('--create-bucket');
 
-    const created = await runScript('publish', ['--bucket', 'qs-missing', '--create-bucket', '--root', tree], moto.endpoint);
+    const created = await runScript(
+      'publish',
+      ['--bucket', 'qs-missing', '--create-bucket', '--root', tree],
+      moto.endpoint,
+    );
     expect(created.code).toBe(0);
     expect(created.stdout).toContain('Created bucket qs-missing');
-    expect(await keysUnder('qs-missing', 'kubecfn/templates/')).toContain('kubecfn/templates/kubecfn-entrypoint-new-vpc.template.yaml');
+    expect(await keysUnder('qs-missing', 'kubecfn/templates/')).toContain(
+      'kubecfn/templates/kubecfn-entrypoint-new-vpc.template.yaml',
+    );
   });
 
   test('a bucket in another region than --region is refused, naming the right one', async () => {
-    await s3In('eu-west-1').send(new CreateBucketCommand({ Bucket: 'qs-in-eu', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    await s3In('eu-west-1').send(
+      new CreateBucketCommand({ Bucket: 'qs-in-eu', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }),
+    );
 
-    const run = await runScript('publish', ['--bucket', 'qs-in-eu', '--region', 'us-east-1', '--root', tree], moto.endpoint);
+    const run = await runScript(
+      'publish',
+      ['--bucket', 'qs-in-eu', '--region', 'us-east-1', '--root', tree],
+      moto.endpoint,
+    );
 
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('bucket qs-in-eu is in eu-west-1, not us-east-1: pass --region eu-west-1');
@@ -180,30 +213,37 @@ describe('publish', () => {
   });
 
   // The real templates and packages are other work in progress: publish them once they exist.
-  const realTree = ['templates/kubecfn-entrypoint-new-vpc.template.yaml', 'templates/kubecfn-entrypoint-existing-vpc.template.yaml', 'functions/packages'].every(
-    (p) => existsSync(join(repoRoot, p)),
+  const realTree = [
+    'templates/kubecfn-entrypoint-new-vpc.template.yaml',
+    'templates/kubecfn-entrypoint-existing-vpc.template.yaml',
+    'functions/packages',
+  ].every((p) => existsSync(join(repoRoot, p)));
+  (realTree ? test : test.skip)(
+    'publishes the repository itself: every template, submodule template and package',
+    async () => {
+      await s3.send(new CreateBucketCommand({ Bucket: 'qs-real' }));
+
+      const run = await runScript('publish', ['--bucket', 'qs-real', '--region', 'us-east-1'], moto.endpoint);
+
+      expect(run.stderr).not.toMatch(/error/i);
+      expect(run.code).toBe(0);
+      const submodules = readdirSync(join(repoRoot, 'submodules')).map((s) => `submodules/${s}/templates`);
+      const expected = [
+        ...filesUnder(repoRoot, 'templates').filter((f) => /\.(ya?ml|json)$/.test(f)),
+        ...submodules.flatMap((d) => filesUnder(repoRoot, d)).filter((f) => /\.(ya?ml|json)$/.test(f)),
+        ...filesUnder(repoRoot, 'functions/packages'),
+      ]
+        .filter((f) => !f.split('/').some((part) => part.startsWith('.')))
+        .map((f) => `kubecfn/${f}`)
+        .sort();
+      const keys = await keysUnder('qs-real', '');
+      expect(keys).toEqual(expected);
+      expect(keys).toContain('kubecfn/templates/kubecfn-entrypoint-new-vpc.template.yaml');
+      expect(keys.some((k) => k.startsWith('kubecfn/functions/packages/') && k.endsWith('.zip'))).toBe(true);
+      const entry = await objectOf('qs-real', 'kubecfn/templates/kubecfn-entrypoint-new-vpc.template.yaml');
+      expect(
+        entry.body.equals(readFileSync(join(repoRoot, 'templates', 'kubecfn-entrypoint-new-vpc.template.yaml'))),
+      ).toBe(true);
+    },
   );
-  (realTree ? test : test.skip)('publishes the repository itself: every template, submodule template and package', async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'qs-real' }));
-
-    const run = await runScript('publish', ['--bucket', 'qs-real', '--region', 'us-east-1'], moto.endpoint);
-
-    expect(run.stderr).not.toMatch(/error/i);
-    expect(run.code).toBe(0);
-    const submodules = readdirSync(join(repoRoot, 'submodules')).map((s) => `submodules/${s}/templates`);
-    const expected = [
-      ...filesUnder(repoRoot, 'templates').filter((f) => /\.(ya?ml|json)$/.test(f)),
-      ...submodules.flatMap((d) => filesUnder(repoRoot, d)).filter((f) => /\.(ya?ml|json)$/.test(f)),
-      ...filesUnder(repoRoot, 'functions/packages'),
-    ]
-      .filter((f) => !f.split('/').some((part) => part.startsWith('.')))
-      .map((f) => `kubecfn/${f}`)
-      .sort();
-    const keys = await keysUnder('qs-real', '');
-    expect(keys).toEqual(expected);
-    expect(keys).toContain('kubecfn/templates/kubecfn-entrypoint-new-vpc.template.yaml');
-    expect(keys.some((k) => k.startsWith('kubecfn/functions/packages/') && k.endsWith('.zip'))).toBe(true);
-    const entry = await objectOf('qs-real', 'kubecfn/templates/kubecfn-entrypoint-new-vpc.template.yaml');
-    expect(entry.body.equals(readFileSync(join(repoRoot, 'templates', 'kubecfn-entrypoint-new-vpc.template.yaml')))).toBe(true);
-  });
 });

@@ -36,13 +36,19 @@ describe('URLs', () => {
   });
 
   test('China and GovCloud regions use their own console', () => {
-    expect(launchStackUrl({ ...location, region: 'cn-northwest-1' }, 'new-vpc')).toMatch(/^https:\/\/console\.amazonaws\.cn\/cloudformation\/home\?region=cn-northwest-1#/);
-    expect(launchStackUrl({ ...location, region: 'us-gov-west-1' }, 'new-vpc')).toMatch(/^https:\/\/console\.amazonaws-us-gov\.com\//);
+    expect(launchStackUrl({ ...location, region: 'cn-northwest-1' }, 'new-vpc')).toMatch(
+      /^https:\/\/console\.amazonaws\.cn\/cloudformation\/home\?region=cn-northwest-1#/,
+    );
+    expect(launchStackUrl({ ...location, region: 'us-gov-west-1' }, 'new-vpc')).toMatch(
+      /^https:\/\/console\.amazonaws-us-gov\.com\//,
+    );
   });
 });
 
 describe('checks', () => {
-  test.each(['kubecfn/', 'team-a/kubecfn/', 'v1.2/'])('prefix %s is accepted', (p) => expect(validatePrefix(p)).toBeUndefined());
+  test.each(['kubecfn/', 'team-a/kubecfn/', 'v1.2/'])('prefix %s is accepted', (p) =>
+    expect(validatePrefix(p)).toBeUndefined(),
+  );
   test.each([
     ['kubecfn', 'must end with "/"'],
     ['/kubecfn/', 'must not start with "/"'],
@@ -50,7 +56,9 @@ describe('checks', () => {
     ['kube cfn/', 'may hold only'],
   ])('prefix %s is refused: %s', (p, message) => expect(validatePrefix(p)).toContain(message));
 
-  test.each(['abc', 'my-qs-bucket', 'a'.repeat(63)])('bucket %s is accepted', (b) => expect(validateBucket(b)).toBeUndefined());
+  test.each(['abc', 'my-qs-bucket', 'a'.repeat(63)])('bucket %s is accepted', (b) =>
+    expect(validateBucket(b)).toBeUndefined(),
+  );
   test.each(['ab', 'My-Bucket', 'my.bucket', '-bucket', 'bucket-', 'a'.repeat(64)])('bucket %s is refused', (b) =>
     expect(validateBucket(b)).toMatch(/^--bucket must be/),
   );
@@ -72,7 +80,11 @@ describe('checks', () => {
 
 describe('parseKeyValues', () => {
   test('splits on the first "=" only', () => {
-    expect(parseKeyValues('--param', ['Cidr=10.0.0.0/16', 'Values=a=b', 'Empty='])).toEqual({ Cidr: '10.0.0.0/16', Values: 'a=b', Empty: '' });
+    expect(parseKeyValues('--param', ['Cidr=10.0.0.0/16', 'Values=a=b', 'Empty='])).toEqual({
+      Cidr: '10.0.0.0/16',
+      Values: 'a=b',
+      Empty: '',
+    });
   });
 
   test.each([
@@ -87,6 +99,8 @@ describe('parseKeyValues', () => {
   test('minutes', () => {
     expect(parseMinutes('--timeout', undefined, 180)).toBe(180 * 60_000);
     expect(parseMinutes('--timeout', '0.5', 180)).toBe(30_000);
-    expect(() => parseMinutes('--timeout', '-1', 180)).toThrow('--timeout expects a positive number of minutes (got "-1")');
+    expect(() => parseMinutes('--timeout', '-1', 180)).toThrow(
+      '--timeout expects a positive number of minutes (got "-1")',
+    );
   });
 });

@@ -44,7 +44,15 @@ class ScriptedCloudFormation implements StackApi {
   }
 
   /** Appends an event to `stackName`'s stream, `seconds` after t0. */
-  event(stackName: string, seconds: number, logicalId: string, type: string, status: string, reason?: string, physicalId?: string): void {
+  event(
+    stackName: string,
+    seconds: number,
+    logicalId: string,
+    type: string,
+    status: string,
+    reason?: string,
+    physicalId?: string,
+  ): void {
     const stack = this.stacks.get(arn(stackName))!;
     const own = logicalId === stackName;
     stack.events.push({
@@ -74,8 +82,18 @@ class ScriptedCloudFormation implements StackApi {
 
   async describeStack(nameOrId: string): Promise<StackSummary | undefined> {
     this.calls.push(`describeStack ${nameOrId}`);
-    const stack = this.stacks.get(nameOrId) ?? [...this.stacks.values()].find((s) => s.name === nameOrId && s.status !== 'DELETE_COMPLETE');
-    return stack && { stackId: arn(stack.name), stackName: stack.name, status: stack.status, reason: stack.reason, parameters: {} };
+    const stack =
+      this.stacks.get(nameOrId) ??
+      [...this.stacks.values()].find((s) => s.name === nameOrId && s.status !== 'DELETE_COMPLETE');
+    return (
+      stack && {
+        stackId: arn(stack.name),
+        stackName: stack.name,
+        status: stack.status,
+        reason: stack.reason,
+        parameters: {},
+      }
+    );
   }
 
   async listEvents(stackId: string, nextToken?: string): Promise<{ events: StackEvent[]; nextToken?: string }> {
@@ -108,7 +126,15 @@ function failingCreate(cfn: ScriptedCloudFormation): string {
       cfn.event('kc', 2, 'ProviderRole', 'AWS::IAM::Role', 'CREATE_IN_PROGRESS');
       cfn.addStack('kc-VPCStack-1AB2');
       cfn.event('kc-VPCStack-1AB2', 3, 'kc-VPCStack-1AB2', STACK, 'CREATE_IN_PROGRESS', 'User Initiated');
-      cfn.event('kc', 3, 'VPCStack', STACK, 'CREATE_IN_PROGRESS', 'Resource creation Initiated', arn('kc-VPCStack-1AB2'));
+      cfn.event(
+        'kc',
+        3,
+        'VPCStack',
+        STACK,
+        'CREATE_IN_PROGRESS',
+        'Resource creation Initiated',
+        arn('kc-VPCStack-1AB2'),
+      );
       cfn.stacks.get(root)!.children.push({ logicalId: 'VPCStack', physicalId: arn('kc-VPCStack-1AB2') });
     },
     () => {
@@ -122,8 +148,22 @@ function failingCreate(cfn: ScriptedCloudFormation): string {
         'CREATE_FAILED',
         'Resource handler returned message: "The maximum number of addresses has been reached. (Service: Ec2, Status Code: 400)"',
       );
-      cfn.event('kc-VPCStack-1AB2', 96, 'PrivateSubnet1', 'AWS::EC2::Subnet', 'CREATE_FAILED', 'Resource creation cancelled');
-      cfn.event('kc-VPCStack-1AB2', 96, 'kc-VPCStack-1AB2', STACK, 'ROLLBACK_IN_PROGRESS', 'The following resource(s) failed to create: [PrivateSubnet1, NATGateway1]. Rollback requested by user.');
+      cfn.event(
+        'kc-VPCStack-1AB2',
+        96,
+        'PrivateSubnet1',
+        'AWS::EC2::Subnet',
+        'CREATE_FAILED',
+        'Resource creation cancelled',
+      );
+      cfn.event(
+        'kc-VPCStack-1AB2',
+        96,
+        'kc-VPCStack-1AB2',
+        STACK,
+        'ROLLBACK_IN_PROGRESS',
+        'The following resource(s) failed to create: [PrivateSubnet1, NATGateway1]. Rollback requested by user.',
+      );
     },
     () => {
       cfn.event('kc-VPCStack-1AB2', 120, 'NATGateway1', 'AWS::EC2::NatGateway', 'DELETE_COMPLETE');
@@ -138,7 +178,14 @@ function failingCreate(cfn: ScriptedCloudFormation): string {
         arn('kc-VPCStack-1AB2'),
       );
       cfn.event('kc', 122, 'ProviderRole', 'AWS::IAM::Role', 'CREATE_FAILED', 'Resource creation cancelled');
-      cfn.event('kc', 123, 'kc', STACK, 'ROLLBACK_IN_PROGRESS', 'The following resource(s) failed to create: [VPCStack, ProviderRole]. Rollback requested by user.');
+      cfn.event(
+        'kc',
+        123,
+        'kc',
+        STACK,
+        'ROLLBACK_IN_PROGRESS',
+        'The following resource(s) failed to create: [VPCStack, ProviderRole]. Rollback requested by user.',
+      );
     },
     () => {
       cfn.event('kc', 150, 'ProviderRole', 'AWS::IAM::Role', 'DELETE_COMPLETE');
@@ -157,7 +204,13 @@ describe('watchStack', () => {
     const lines: string[] = [];
 
     // when
-    const code = await watchAndReport(cfn, { rootStackId, rootName: 'kc', expected: 'CREATE_COMPLETE', print: (l) => lines.push(l), sleep: cfn.step });
+    const code = await watchAndReport(cfn, {
+      rootStackId,
+      rootName: 'kc',
+      expected: 'CREATE_COMPLETE',
+      print: (l) => lines.push(l),
+      sleep: cfn.step,
+    });
 
     // then
     expect(code).toBe(1);
@@ -205,7 +258,13 @@ describe('watchStack', () => {
     const lines: string[] = [];
 
     // when
-    const result = await watchStack(cfn, { rootStackId: root, rootName: 'kc', snapshot, print: (l) => lines.push(l), sleep: cfn.step });
+    const result = await watchStack(cfn, {
+      rootStackId: root,
+      rootName: 'kc',
+      snapshot,
+      print: (l) => lines.push(l),
+      sleep: cfn.step,
+    });
 
     // then
     expect(result.status).toBe('UPDATE_COMPLETE');
@@ -229,13 +288,25 @@ describe('watchStack', () => {
     cfn.stacks.get(eks)!.children.push({ logicalId: 'SpotNodes', physicalId: nodes });
     cfn.event('kc', 0, 'kc', STACK, 'CREATE_IN_PROGRESS', 'User Initiated');
     cfn.event('kc-EKSStack-X', 1, 'kc-EKSStack-X', STACK, 'CREATE_IN_PROGRESS', 'User Initiated');
-    cfn.event('kc-EKSStack-X-SpotNodes-Y', 2, 'kc-EKSStack-X-SpotNodes-Y', STACK, 'CREATE_IN_PROGRESS', 'User Initiated');
+    cfn.event(
+      'kc-EKSStack-X-SpotNodes-Y',
+      2,
+      'kc-EKSStack-X-SpotNodes-Y',
+      STACK,
+      'CREATE_IN_PROGRESS',
+      'User Initiated',
+    );
     cfn.event('kc-EKSStack-X-SpotNodes-Y', 3, 'kc-EKSStack-X-SpotNodes-Y', STACK, 'CREATE_COMPLETE');
     cfn.event('kc-EKSStack-X', 4, 'kc-EKSStack-X', STACK, 'CREATE_COMPLETE');
     cfn.event('kc', 5, 'kc', STACK, 'CREATE_COMPLETE');
 
     // when
-    const result = await watchStack(cfn, { rootStackId: root, rootName: 'kc', print: () => undefined, sleep: cfn.step });
+    const result = await watchStack(cfn, {
+      rootStackId: root,
+      rootName: 'kc',
+      print: () => undefined,
+      sleep: cfn.step,
+    });
 
     // then: all of it, in time order, by label
     expect(result.events.map((e) => `${e.stackLabel} ${e.logicalId} ${e.status}`)).toEqual([
@@ -273,10 +344,18 @@ describe('watchStack', () => {
     );
 
     // when
-    const result = await watchStack(cfn, { rootStackId: root, rootName: 'kc', snapshot, print: () => undefined, sleep: cfn.step });
+    const result = await watchStack(cfn, {
+      rootStackId: root,
+      rootName: 'kc',
+      snapshot,
+      print: () => undefined,
+      sleep: cfn.step,
+    });
 
     // then
-    expect(result.events.map((e) => `${formatElapsed(e.elapsedMs)} ${e.stackLabel} ${e.logicalId} ${e.status}`)).toEqual([
+    expect(
+      result.events.map((e) => `${formatElapsed(e.elapsedMs)} ${e.stackLabel} ${e.logicalId} ${e.status}`),
+    ).toEqual([
       '0:00 kc kc DELETE_IN_PROGRESS',
       '0:01 kc VPCStack DELETE_IN_PROGRESS',
       '0:02 VPCStack VPCStack DELETE_IN_PROGRESS',
@@ -299,7 +378,13 @@ describe('watchStack', () => {
     cfn.script(() => cfn.event('kc', 30, 'kc', STACK, 'DELETE_COMPLETE'));
     const lines: string[] = [];
 
-    const code = await watchAndReport(cfn, { rootStackId: root, rootName: 'kc', expected: 'DELETE_COMPLETE', print: (l) => lines.push(l), sleep: cfn.step });
+    const code = await watchAndReport(cfn, {
+      rootStackId: root,
+      rootName: 'kc',
+      expected: 'DELETE_COMPLETE',
+      print: (l) => lines.push(l),
+      sleep: cfn.step,
+    });
 
     expect(code).toBe(0);
     expect(lines).toContain("  (could not read the stack's progress: socket hang up; retrying)");
@@ -313,10 +398,19 @@ describe('watchStack', () => {
     cfn.event('kc', 0, 'kc', STACK, 'CREATE_IN_PROGRESS', 'User Initiated');
     const lines: string[] = [];
 
-    const code = await watchAndReport(cfn, { rootStackId: root, rootName: 'kc', expected: 'CREATE_COMPLETE', timeoutMs: 0, print: (l) => lines.push(l), sleep: cfn.step });
+    const code = await watchAndReport(cfn, {
+      rootStackId: root,
+      rootName: 'kc',
+      expected: 'CREATE_COMPLETE',
+      timeoutMs: 0,
+      print: (l) => lines.push(l),
+      sleep: cfn.step,
+    });
 
     expect(code).toBe(1);
-    expect(lines.at(-1)).toMatch(/^Stopped watching kc after \d+:\d\d: it is still CREATE_IN_PROGRESS\. The operation carries on in CloudFormation\.$/);
+    expect(lines.at(-1)).toMatch(
+      /^Stopped watching kc after \d+:\d\d: it is still CREATE_IN_PROGRESS\. The operation carries on in CloudFormation\.$/,
+    );
   });
 });
 
@@ -339,7 +433,10 @@ describe('rootCauses', () => {
         ev('UPDATE_IN_PROGRESS'),
         cause,
         ev('UPDATE_FAILED', 'Resource update cancelled'),
-        ev('UPDATE_FAILED', 'Embedded stack arn:aws:cloudformation:eu-west-1:1:stack/a/b was not successfully updated. Currently in UPDATE_ROLLBACK_IN_PROGRESS with reason: The following resource(s) failed to update: [Jenkins].'),
+        ev(
+          'UPDATE_FAILED',
+          'Embedded stack arn:aws:cloudformation:eu-west-1:1:stack/a/b was not successfully updated. Currently in UPDATE_ROLLBACK_IN_PROGRESS with reason: The following resource(s) failed to update: [Jenkins].',
+        ),
       ]),
     ).toEqual([cause]);
   });
@@ -351,7 +448,13 @@ describe('rootCauses', () => {
 
   test('a failure without a reason still counts, and the summary says so', () => {
     const failed = { ...ev('CREATE_FAILED'), stackLabel: 'kc', elapsedMs: 0 };
-    const lines = formatOutcome('kc', 'CREATE_COMPLETE', { status: 'ROLLBACK_COMPLETE', events: [failed], rootCauses: rootCauses([failed]), timedOut: false, elapsedMs: 0 });
+    const lines = formatOutcome('kc', 'CREATE_COMPLETE', {
+      status: 'ROLLBACK_COMPLETE',
+      events: [failed],
+      rootCauses: rootCauses([failed]),
+      timedOut: false,
+      elapsedMs: 0,
+    });
     expect(lines).toContain('  ✗ kc / X (AWS::X::Y) CREATE_FAILED: no reason given');
   });
 });

@@ -74,8 +74,16 @@ function cfnTags(): (ScalarTag | CollectionTag)[] {
       tag,
       resolve: (value: string) => ({ [key]: short === 'GetAtt' ? value.split(/\.(.*)/s, 2) : value }),
     } as ScalarTag);
-    tags.push({ tag, collection: 'seq', resolve: (seq: YAMLSeq) => ({ [key]: seq.toJSON() }) } as unknown as CollectionTag);
-    tags.push({ tag, collection: 'map', resolve: (map: YAMLMap) => ({ [key]: map.toJSON() }) } as unknown as CollectionTag);
+    tags.push({
+      tag,
+      collection: 'seq',
+      resolve: (seq: YAMLSeq) => ({ [key]: seq.toJSON() }),
+    } as unknown as CollectionTag);
+    tags.push({
+      tag,
+      collection: 'map',
+      resolve: (map: YAMLMap) => ({ [key]: map.toJSON() }),
+    } as unknown as CollectionTag);
   }
   return tags;
 }
@@ -112,12 +120,17 @@ function walkFiles(dir: string, accept: (name: string) => boolean): string[] {
 /** Every template in the repository: templates/** and submodules/<name>/templates/**. */
 export function allTemplatePaths(): string[] {
   const isTemplate = (n: string) => /\.template\.ya?ml$/.test(n);
-  const subs = readdirSync(join(repoRoot, 'submodules')).flatMap((s) => walkFiles(`submodules/${s}/templates`, isTemplate));
+  const subs = readdirSync(join(repoRoot, 'submodules')).flatMap((s) =>
+    walkFiles(`submodules/${s}/templates`, isTemplate),
+  );
   return [...walkFiles('templates', isTemplate), ...subs];
 }
 
 /** The two entrypoints users launch. */
-export const entrypointPaths = ['templates/kubecfn-entrypoint-new-vpc.template.yaml', 'templates/kubecfn-entrypoint-existing-vpc.template.yaml'];
+export const entrypointPaths = [
+  'templates/kubecfn-entrypoint-new-vpc.template.yaml',
+  'templates/kubecfn-entrypoint-existing-vpc.template.yaml',
+];
 
 /** Visits every node of a value, depth first, with its path. */
 export function walk(value: unknown, visit: (node: unknown, path: string[]) => void, path: string[] = []): void {
@@ -147,7 +160,9 @@ export function referencedNames(value: unknown): Set<string> {
     if (typeof sub === 'string') subVariables(sub).forEach((n) => names.add(n));
     if (Array.isArray(sub) && typeof sub[0] === 'string') {
       const own = new Set(Object.keys((sub[1] as Record<string, unknown>) ?? {}));
-      subVariables(sub[0]).filter((n) => !own.has(n)).forEach((n) => names.add(n));
+      subVariables(sub[0])
+        .filter((n) => !own.has(n))
+        .forEach((n) => names.add(n));
     }
   });
   return names;
@@ -193,7 +208,8 @@ export function dependencies(template: Template, logicalId: string): Set<string>
   const r = template.Resources[logicalId]!;
   const deps = new Set<string>();
   for (const d of [r.DependsOn ?? []].flat()) deps.add(d);
-  for (const n of referencedNames({ Properties: r.Properties, Metadata: r.Metadata })) if (n in template.Resources) deps.add(n);
+  for (const n of referencedNames({ Properties: r.Properties, Metadata: r.Metadata }))
+    if (n in template.Resources) deps.add(n);
   return deps;
 }
 

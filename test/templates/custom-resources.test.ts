@@ -12,7 +12,12 @@ import { allTemplatePaths, loadTemplate, walk, type Template } from './cfn-templ
 
 /** Per type: its provider, its schema, the attributes its Data carries, its TimeoutSeconds default. */
 const types: Record<string, { provider: string; schema: z.ZodType; attributes: string[]; defaultTimeout?: number }> = {
-  'Custom::KubeManifest': { provider: 'KubeProvider', schema: kubeManifestSchema, attributes: ['ObjectCount', 'Objects'], defaultTimeout: 300 },
+  'Custom::KubeManifest': {
+    provider: 'KubeProvider',
+    schema: kubeManifestSchema,
+    attributes: ['ObjectCount', 'Objects'],
+    defaultTimeout: 300,
+  },
   'Custom::KubeGet': { provider: 'KubeProvider', schema: kubeGetSchema, attributes: ['Value'], defaultTimeout: 300 },
   'Custom::AwsAuth': { provider: 'KubeProvider', schema: awsAuthSchema, attributes: [] },
   'Custom::HelmRelease': {
@@ -42,7 +47,9 @@ function resolve(t: Template, value: unknown): unknown {
     return d !== undefined && d !== '' ? String(d) : `${name.toLowerCase().replace(/[^a-z0-9]/g, '')}-value`;
   };
   const sub = (text: string, vars: Record<string, unknown>) =>
-    text.replace(/\$\{([^!}][^}]*)\}/g, (_, v: string) => (v in vars ? String(resolve(t, vars[v])) : placeholder(v.split('.')[0]!)));
+    text.replace(/\$\{([^!}][^}]*)\}/g, (_, v: string) =>
+      v in vars ? String(resolve(t, vars[v])) : placeholder(v.split('.')[0]!),
+    );
   if (Array.isArray(value)) return value.map((v) => resolve(t, v));
   if (!value || typeof value !== 'object') return value;
   const o = value as Record<string, unknown>;
@@ -50,7 +57,9 @@ function resolve(t: Template, value: unknown): unknown {
   if ('Fn::GetAtt' in o) return 'attribute-value';
   if ('Fn::Sub' in o) {
     const s = o['Fn::Sub'];
-    return typeof s === 'string' ? sub(s, {}) : sub((s as [string, Record<string, unknown>])[0], (s as [string, Record<string, unknown>])[1]);
+    return typeof s === 'string'
+      ? sub(s, {})
+      : sub((s as [string, Record<string, unknown>])[0], (s as [string, Record<string, unknown>])[1]);
   }
   if ('Fn::If' in o) return resolve(t, (o['Fn::If'] as unknown[])[1]);
   if ('Fn::Join' in o) {
@@ -63,7 +72,8 @@ function resolve(t: Template, value: unknown): unknown {
 /** CloudFormation passes every scalar as a string. */
 function asCloudFormationSends(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(asCloudFormationSends);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asCloudFormationSends(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asCloudFormationSends(v)]));
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
 }
 
@@ -123,5 +133,7 @@ test('templates read only attributes the resources return', () => {
 
 test('a misspelt property would be caught', () => {
   // The check above is only worth something if the schemas reject what they do not know.
-  expect(() => parseProperties(kubeGetSchema, { ClusterName: 'c', Object: 'service/x', JsonPth: '{.a}' })).toThrow(/JsonPth/);
+  expect(() => parseProperties(kubeGetSchema, { ClusterName: 'c', Object: 'service/x', JsonPth: '{.a}' })).toThrow(
+    /JsonPth/,
+  );
 });

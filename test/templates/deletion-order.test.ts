@@ -24,7 +24,8 @@ describe('the EKS stack', () => {
 
   test.each(nodeGroups)('%s is deleted before the cluster, after its networking add-ons', (nodeGroup) => {
     expect(dependsTransitively(eks, nodeGroup, 'Cluster')).toBe(true);
-    for (const addon of ['VpcCniAddon', 'KubeProxyAddon', 'PodIdentityAgentAddon']) expect([addon, dependsTransitively(eks, nodeGroup, addon)]).toEqual([addon, true]);
+    for (const addon of ['VpcCniAddon', 'KubeProxyAddon', 'PodIdentityAgentAddon'])
+      expect([addon, dependsTransitively(eks, nodeGroup, addon)]).toEqual([addon, true]);
   });
 
   test.each(['AddonsStack', 'JenkinsStack', 'GitLabRunnerStack', 'KubeProviderAccessEntry', 'HelmProviderAccessEntry'])(
@@ -41,7 +42,10 @@ describe('the EKS stack', () => {
 
 describe('the add-ons stack', () => {
   const others = Object.entries(addons.Resources)
-    .filter(([id, r]) => (r.Type.startsWith('Custom::') || r.Type === 'AWS::EKS::Addon') && id !== 'LoadBalancerControllerRelease')
+    .filter(
+      ([id, r]) =>
+        (r.Type.startsWith('Custom::') || r.Type === 'AWS::EKS::Addon') && id !== 'LoadBalancerControllerRelease',
+    )
     .map(([id]) => id);
 
   test('has add-ons besides the load balancer controller', () => {
@@ -70,7 +74,10 @@ test('the Jenkins example: URL, then release (its Service and load balancer, its
   expect(dependsTransitively(jenkins, 'JenkinsRelease', 'JenkinsNamespaceAndStorage')).toBe(true);
 });
 
-describe.each(['templates/kubecfn-entrypoint-new-vpc.template.yaml', 'templates/kubecfn-entrypoint-existing-vpc.template.yaml'])('%s', (path) => {
+describe.each([
+  'templates/kubecfn-entrypoint-new-vpc.template.yaml',
+  'templates/kubecfn-entrypoint-existing-vpc.template.yaml',
+])('%s', (path) => {
   const t = loadTemplate(path);
 
   test('the bastion goes before the cluster', () => {

@@ -23,7 +23,11 @@ const allowed = new Set(policy.Statement.flatMap((s) => [s.Action].flat()));
  * type (a new type in a template fails the coverage test until it is added here and to the policy).
  */
 const callsPerType: Record<string, string[]> = {
-  'AWS::CloudFormation::Stack': ['cloudformation:CreateStack', 'cloudformation:DeleteStack', 'cloudformation:DescribeStacks'],
+  'AWS::CloudFormation::Stack': [
+    'cloudformation:CreateStack',
+    'cloudformation:DeleteStack',
+    'cloudformation:DescribeStacks',
+  ],
   'AWS::CloudFormation::WaitConditionHandle': [],
   'AWS::EC2::VPC': ['ec2:CreateVpc', 'ec2:DeleteVpc', 'ec2:ModifyVpcAttribute', 'ec2:DescribeVpcs'],
   'AWS::EC2::InternetGateway': ['ec2:CreateInternetGateway', 'ec2:DeleteInternetGateway'],
@@ -36,19 +40,43 @@ const callsPerType: Record<string, string[]> = {
   'AWS::EC2::NatGateway': ['ec2:CreateNatGateway', 'ec2:DeleteNatGateway'],
   'AWS::EC2::VPCEndpoint': ['ec2:CreateVpcEndpoint', 'ec2:DeleteVpcEndpoints'],
   'AWS::EC2::FlowLog': ['ec2:CreateFlowLogs', 'ec2:DeleteFlowLogs', 'iam:PassRole'],
-  'AWS::EC2::SecurityGroup': ['ec2:CreateSecurityGroup', 'ec2:DeleteSecurityGroup', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress'],
+  'AWS::EC2::SecurityGroup': [
+    'ec2:CreateSecurityGroup',
+    'ec2:DeleteSecurityGroup',
+    'ec2:AuthorizeSecurityGroupIngress',
+    'ec2:RevokeSecurityGroupEgress',
+  ],
   'AWS::EC2::LaunchTemplate': ['ec2:CreateLaunchTemplate', 'ec2:DeleteLaunchTemplate'],
   'AWS::EC2::Instance': ['ec2:RunInstances', 'ec2:TerminateInstances', 'iam:PassRole'],
   'AWS::EFS::FileSystem': ['elasticfilesystem:CreateFileSystem', 'elasticfilesystem:DeleteFileSystem'],
-  'AWS::EFS::MountTarget': ['elasticfilesystem:CreateMountTarget', 'elasticfilesystem:DeleteMountTarget', 'ec2:CreateNetworkInterface'],
-  'AWS::EKS::Cluster': ['eks:CreateCluster', 'eks:DeleteCluster', 'eks:DescribeCluster', 'iam:PassRole', 'kms:CreateGrant', 'kms:DescribeKey'],
+  'AWS::EFS::MountTarget': [
+    'elasticfilesystem:CreateMountTarget',
+    'elasticfilesystem:DeleteMountTarget',
+    'ec2:CreateNetworkInterface',
+  ],
+  'AWS::EKS::Cluster': [
+    'eks:CreateCluster',
+    'eks:DeleteCluster',
+    'eks:DescribeCluster',
+    'iam:PassRole',
+    'kms:CreateGrant',
+    'kms:DescribeKey',
+  ],
   'AWS::EKS::Nodegroup': ['eks:CreateNodegroup', 'eks:DeleteNodegroup', 'iam:PassRole', 'iam:CreateServiceLinkedRole'],
   'AWS::EKS::Addon': ['eks:CreateAddon', 'eks:DeleteAddon', 'eks:DescribeAddon'],
   'AWS::EKS::AccessEntry': ['eks:CreateAccessEntry', 'eks:DeleteAccessEntry', 'eks:AssociateAccessPolicy'],
-  'AWS::EKS::PodIdentityAssociation': ['eks:CreatePodIdentityAssociation', 'eks:DeletePodIdentityAssociation', 'iam:PassRole'],
+  'AWS::EKS::PodIdentityAssociation': [
+    'eks:CreatePodIdentityAssociation',
+    'eks:DeletePodIdentityAssociation',
+    'iam:PassRole',
+  ],
   'AWS::IAM::Role': ['iam:CreateRole', 'iam:DeleteRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy'],
   'AWS::IAM::RolePolicy': ['iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
-  'AWS::IAM::InstanceProfile': ['iam:CreateInstanceProfile', 'iam:DeleteInstanceProfile', 'iam:AddRoleToInstanceProfile'],
+  'AWS::IAM::InstanceProfile': [
+    'iam:CreateInstanceProfile',
+    'iam:DeleteInstanceProfile',
+    'iam:AddRoleToInstanceProfile',
+  ],
   'AWS::KMS::Key': ['kms:CreateKey', 'kms:ScheduleKeyDeletion', 'kms:EnableKeyRotation'],
   'AWS::KMS::Alias': ['kms:CreateAlias', 'kms:DeleteAlias'],
   'AWS::Logs::LogGroup': ['logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:PutRetentionPolicy'],
@@ -59,7 +87,9 @@ const callsPerType: Record<string, string[]> = {
 };
 
 const typesInTemplates = new Set(
-  allTemplatePaths().flatMap((p) => Object.values(loadTemplate(p).Resources).map((r) => (r.Type.startsWith('Custom::') ? 'Custom::' : r.Type))),
+  allTemplatePaths().flatMap((p) =>
+    Object.values(loadTemplate(p).Resources).map((r) => (r.Type.startsWith('Custom::') ? 'Custom::' : r.Type)),
+  ),
 );
 
 /** The IAM service prefix of a resource type's service, e.g. AWS::EFS::FileSystem → elasticfilesystem. */
@@ -91,20 +121,27 @@ test('no statement allows Action "*" or a whole service, and no action is listed
 test('covers every AWS service whose resource types the templates declare', () => {
   const services = new Set([...typesInTemplates].map(servicePrefix));
   // AMI IDs come from public SSM parameters (AWS::SSM::Parameter::Value<...> parameter types).
-  const usesSsmParameters = allTemplatePaths().some((p) => Object.values(loadTemplate(p).Parameters ?? {}).some((x) => x.Type.startsWith('AWS::SSM::Parameter::Value')));
+  const usesSsmParameters = allTemplatePaths().some((p) =>
+    Object.values(loadTemplate(p).Parameters ?? {}).some((x) => x.Type.startsWith('AWS::SSM::Parameter::Value')),
+  );
   if (usesSsmParameters) services.add('ssm');
   const prefixes = new Set([...allowed].map((a) => a.split(':')[0]));
   expect([...services].filter((s) => !prefixes.has(s))).toEqual([]);
-  expect(services).toEqual(new Set(['cloudformation', 'ec2', 'eks', 'elasticfilesystem', 'iam', 'kms', 'lambda', 'logs', 'ssm']));
+  expect(services).toEqual(
+    new Set(['cloudformation', 'ec2', 'eks', 'elasticfilesystem', 'iam', 'kms', 'lambda', 'logs', 'ssm']),
+  );
 });
 
 test('knows the calls for every resource type the templates declare', () => {
   expect([...typesInTemplates].filter((t) => !(t in callsPerType))).toEqual([]);
 });
 
-test.each(Object.entries(callsPerType).filter(([t]) => typesInTemplates.has(t)))('allows what %s needs: %j', (_type, calls) => {
-  expect(calls.filter((c) => !allowed.has(c))).toEqual([]);
-});
+test.each(Object.entries(callsPerType).filter(([t]) => typesInTemplates.has(t)))(
+  'allows what %s needs: %j',
+  (_type, calls) => {
+    expect(calls.filter((c) => !allowed.has(c))).toEqual([]);
+  },
+);
 
 test('passes roles only to the services the templates give them to', () => {
   const passRole = policy.Statement.find((s) => [s.Action].flat().includes('iam:PassRole'))!;

@@ -20,7 +20,8 @@ function parameterRows(path: string): { name: string; label: string; def: string
     .map((m) => ({ name: m[1]!, label: m[2]!, def: m[3]! }));
 }
 
-const shownDefault = (d: string | number | undefined) => (d === undefined ? '**required**' : d === '' ? '*(empty)*' : `\`${d}\``);
+const shownDefault = (d: string | number | undefined) =>
+  d === undefined ? '**required**' : d === '' ? '*(empty)*' : `\`${d}\``;
 
 describe.each(allTemplatePaths())('%s', (path) => {
   const t = loadTemplate(path);
@@ -31,12 +32,16 @@ describe.each(allTemplatePaths())('%s', (path) => {
   });
 
   test('shows each parameter with its console label and default', () => {
-    const labels = (t.Metadata!['AWS::CloudFormation::Interface'] as { ParameterLabels: Record<string, { default: string }> }).ParameterLabels;
+    const labels = (
+      t.Metadata!['AWS::CloudFormation::Interface'] as { ParameterLabels: Record<string, { default: string }> }
+    ).ParameterLabels;
     const problems = rows.flatMap((r) => {
       const p = t.Parameters![r.name]!;
       const out: string[] = [];
-      if (r.def !== shownDefault(p.Default)) out.push(`${r.name}: default ${r.def}, template says ${shownDefault(p.Default)}`);
-      if (r.label !== labels[r.name]!.default.replace(/\|/g, '\\|')) out.push(`${r.name}: label ${r.label}, template says ${labels[r.name]!.default}`);
+      if (r.def !== shownDefault(p.Default))
+        out.push(`${r.name}: default ${r.def}, template says ${shownDefault(p.Default)}`);
+      if (r.label !== labels[r.name]!.default.replace(/\|/g, '\\|'))
+        out.push(`${r.name}: label ${r.label}, template says ${labels[r.name]!.default}`);
       return out;
     });
     expect(problems).toEqual([]);
@@ -129,6 +134,8 @@ describe('the cost table', () => {
       GravitonPartition: 'Disabled',
       UpgradeSupportType: 'STANDARD',
     });
-    expect(String(loadTemplate('submodules/bastion/templates/bastion.template.yaml').Parameters!.RootVolumeSize!.Default)).toBe('20');
+    expect(
+      String(loadTemplate('submodules/bastion/templates/bastion.template.yaml').Parameters!.RootVolumeSize!.Default),
+    ).toBe('20');
   });
 });

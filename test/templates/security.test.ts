@@ -22,7 +22,8 @@ function statements(t: Template): { where: string; s: Statement }[] {
     if (!Array.isArray(st)) return;
     st.forEach((s, i) => {
       // A conditional statement is {Fn::If: [cond, statement, AWS::NoValue]}; its branches are visited on their own.
-      if (s && typeof s === 'object' && 'Effect' in s) out.push({ where: [...path, 'Statement', String(i)].join('.'), s: s as Statement });
+      if (s && typeof s === 'object' && 'Effect' in s)
+        out.push({ where: [...path, 'Statement', String(i)].join('.'), s: s as Statement });
     });
   });
   return out;
@@ -35,16 +36,22 @@ describe('IAM', () => {
     expect(templates.flatMap(({ t }) => statements(t)).length).toBeGreaterThan(20);
   });
 
-  test.each(templates)('$path: no statement allows Action "*" or a whole service ("svc:*"), none uses NotAction', ({ t }) => {
-    const problems = statements(t).flatMap(({ where, s }) => [
-      ...actionsOf(s).filter((a) => a === '*' || /^[a-z0-9-]+:\*$/.test(a)).map((a) => `${where}: ${a}`),
-      ...(s.NotAction ? [`${where}: NotAction`] : []),
-    ]);
-    expect(problems).toEqual([]);
-  });
+  test.each(templates)(
+    '$path: no statement allows Action "*" or a whole service ("svc:*"), none uses NotAction',
+    ({ t }) => {
+      const problems = statements(t).flatMap(({ where, s }) => [
+        ...actionsOf(s)
+          .filter((a) => a === '*' || /^[a-z0-9-]+:\*$/.test(a))
+          .map((a) => `${where}: ${a}`),
+        ...(s.NotAction ? [`${where}: NotAction`] : []),
+      ]);
+      expect(problems).toEqual([]);
+    },
+  );
 
   test.each(templates)('$path: no broad AWS managed policy is attached', ({ t }) => {
-    const broad = /policy\/(AdministratorAccess|PowerUserAccess|IAMFullAccess|ReadOnlyAccess|AmazonS3FullAccess|AmazonEC2FullAccess)$/;
+    const broad =
+      /policy\/(AdministratorAccess|PowerUserAccess|IAMFullAccess|ReadOnlyAccess|AmazonS3FullAccess|AmazonEC2FullAccess)$/;
     const problems: string[] = [];
     walk(t.Resources, (node, path) => {
       if (path.at(-2) !== 'ManagedPolicyArns') return;
@@ -56,12 +63,23 @@ describe('IAM', () => {
 
   test('roles that pods assume trust only the EKS pod identity service', () => {
     const podRoles = templates.flatMap(({ t }) =>
-      Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties).includes('pods.eks.amazonaws.com')),
+      Object.entries(t.Resources).filter(
+        ([, r]) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties).includes('pods.eks.amazonaws.com'),
+      ),
     );
     expect(podRoles.length).toBeGreaterThanOrEqual(4);
     for (const [id, r] of podRoles) {
       const trust = (r.Properties!.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement;
-      expect([id, trust]).toEqual([id, [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }]]);
+      expect([id, trust]).toEqual([
+        id,
+        [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'pods.eks.amazonaws.com' },
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
+          },
+        ],
+      ]);
     }
   });
 });
@@ -90,25 +108,32 @@ describe('instances', () => {
     for (const m of mappings) expect(m.Ebs?.Encrypted).toBe(true);
   });
 
-  test.each(templates)('$path: instances and node groups launch only from its launch templates; no launch configurations', ({ t }) => {
-    const problems: string[] = [];
-    for (const [id, r] of Object.entries(t.Resources)) {
-      if (r.Type === 'AWS::AutoScaling::LaunchConfiguration') problems.push(`${id}: launch configuration`);
-      if (r.Type === 'AWS::EC2::Instance' || r.Type === 'AWS::EKS::Nodegroup') {
-        const lt = r.Properties!.LaunchTemplate as Record<string, unknown> | undefined;
-        const ref = JSON.stringify(lt?.LaunchTemplateId ?? lt?.Id ?? null);
-        const target = /"Ref":"([^"]+)"/.exec(ref)?.[1];
-        if (!target || t.Resources[target]?.Type !== 'AWS::EC2::LaunchTemplate') problems.push(`${id}: not launched from a launch template of this template`);
+  test.each(templates)(
+    '$path: instances and node groups launch only from its launch templates; no launch configurations',
+    ({ t }) => {
+      const problems: string[] = [];
+      for (const [id, r] of Object.entries(t.Resources)) {
+        if (r.Type === 'AWS::AutoScaling::LaunchConfiguration') problems.push(`${id}: launch configuration`);
+        if (r.Type === 'AWS::EC2::Instance' || r.Type === 'AWS::EKS::Nodegroup') {
+          const lt = r.Properties!.LaunchTemplate as Record<string, unknown> | undefined;
+          const ref = JSON.stringify(lt?.LaunchTemplateId ?? lt?.Id ?? null);
+          const target = /"Ref":"([^"]+)"/.exec(ref)?.[1];
+          if (!target || t.Resources[target]?.Type !== 'AWS::EC2::LaunchTemplate')
+            problems.push(`${id}: not launched from a launch template of this template`);
+        }
+        if (r.Type === 'AWS::EC2::Volume' && r.Properties!.Encrypted !== true)
+          problems.push(`${id}: unencrypted volume`);
       }
-      if (r.Type === 'AWS::EC2::Volume' && r.Properties!.Encrypted !== true) problems.push(`${id}: unencrypted volume`);
-    }
-    expect(problems).toEqual([]);
-  });
+      expect(problems).toEqual([]);
+    },
+  );
 });
 
 describe('data at rest', () => {
   test('EFS file systems are encrypted', () => {
-    const fs = templates.flatMap(({ t }) => Object.values(t.Resources).filter((r) => r.Type === 'AWS::EFS::FileSystem'));
+    const fs = templates.flatMap(({ t }) =>
+      Object.values(t.Resources).filter((r) => r.Type === 'AWS::EFS::FileSystem'),
+    );
     expect(fs.length).toBeGreaterThan(0);
     for (const f of fs) expect(f.Properties!.Encrypted).toBe(true);
   });
@@ -119,7 +144,12 @@ describe('data at rest', () => {
     for (const k of keys) expect(k.Properties!.EnableKeyRotation).toBe(true);
     const cluster = loadTemplate('templates/kubecfn-eks.template.yaml').Resources.Cluster!;
     expect(cluster.Properties!.EncryptionConfig).toEqual([
-      { Resources: ['secrets'], Provider: { KeyArn: { 'Fn::If': ['CreateKmsKey', { 'Fn::GetAtt': ['SecretsKey', 'Arn'] }, { Ref: 'SecretsKmsKeyArn' }] } } },
+      {
+        Resources: ['secrets'],
+        Provider: {
+          KeyArn: { 'Fn::If': ['CreateKmsKey', { 'Fn::GetAtt': ['SecretsKey', 'Arn'] }, { Ref: 'SecretsKmsKeyArn' }] },
+        },
+      },
     ]);
   });
 
@@ -132,7 +162,8 @@ describe('data at rest', () => {
         const text = typeof m === 'string' ? m : (m as { 'Fn::Sub'?: unknown })['Fn::Sub'];
         for (const doc of String(Array.isArray(text) ? text[0] : text).split(/^---$/m)) {
           const o = parse(doc) as { kind?: string; provisioner?: string } | null;
-          if (o?.kind === 'StorageClass' && o.provisioner === 'ebs.csi.aws.com') classes.push(o as Record<string, unknown>);
+          if (o?.kind === 'StorageClass' && o.provisioner === 'ebs.csi.aws.com')
+            classes.push(o as Record<string, unknown>);
         }
       }
     }
@@ -142,46 +173,54 @@ describe('data at rest', () => {
 });
 
 describe('network exposure by default', () => {
-  test.each(templates)('$path: 0.0.0.0/0 appears only as an egress or route destination, never as a default', ({ t }) => {
-    const problems: string[] = [];
-    walk(t, (node, path) => {
-      if (typeof node !== 'string' || !/(^|[^0-9])0\.0\.0\.0\/0|::\/0/.test(node)) return;
-      const allowed =
-        path.includes('SecurityGroupEgress') ||
-        path.at(-1) === 'DestinationCidrBlock' ||
-        path[0] === 'Rules' || // the rules that reject it
-        /Description$/.test(path.at(-1) ?? '');
-      if (!allowed) problems.push(path.join('.'));
-    });
-    for (const [name, p] of Object.entries(t.Parameters ?? {})) {
-      if (String(p.Default ?? '').includes('0.0.0.0/0')) problems.push(`Parameters.${name}.Default`);
-    }
-    expect(problems).toEqual([]);
-  });
-
-  test.each(templates)('$path: security-group ingress comes from another group or from a parameter that defaults to nothing', ({ t }) => {
-    const problems: string[] = [];
-    const rules: { where: string; rule: Record<string, unknown> }[] = [];
-    for (const [id, r] of Object.entries(t.Resources)) {
-      if (r.Type === 'AWS::EC2::SecurityGroupIngress') rules.push({ where: id, rule: r.Properties! });
-      if (r.Type === 'AWS::EC2::SecurityGroup') {
-        walk(r.Properties!.SecurityGroupIngress, (node, path) => {
-          if (node && typeof node === 'object' && 'IpProtocol' in node) rules.push({ where: `${id}.${path.join('.')}`, rule: node as Record<string, unknown> });
-        });
+  test.each(templates)(
+    '$path: 0.0.0.0/0 appears only as an egress or route destination, never as a default',
+    ({ t }) => {
+      const problems: string[] = [];
+      walk(t, (node, path) => {
+        if (typeof node !== 'string' || !/(^|[^0-9])0\.0\.0\.0\/0|::\/0/.test(node)) return;
+        const allowed =
+          path.includes('SecurityGroupEgress') ||
+          path.at(-1) === 'DestinationCidrBlock' ||
+          path[0] === 'Rules' || // the rules that reject it
+          /Description$/.test(path.at(-1) ?? '');
+        if (!allowed) problems.push(path.join('.'));
+      });
+      for (const [name, p] of Object.entries(t.Parameters ?? {})) {
+        if (String(p.Default ?? '').includes('0.0.0.0/0')) problems.push(`Parameters.${name}.Default`);
       }
-    }
-    for (const { where, rule } of rules) {
-      if (rule.SourceSecurityGroupId) continue;
-      const cidr = JSON.stringify(rule.CidrIp ?? rule.CidrIpv6 ?? null);
-      const param = /^\{"Ref":"([^"]+)"\}$/.exec(cidr)?.[1];
-      if (!param || t.Parameters?.[param]?.Default !== '') problems.push(`${where}: ingress from ${cidr}`);
-    }
-    expect(problems).toEqual([]);
-  });
+      expect(problems).toEqual([]);
+    },
+  );
+
+  test.each(templates)(
+    '$path: security-group ingress comes from another group or from a parameter that defaults to nothing',
+    ({ t }) => {
+      const problems: string[] = [];
+      const rules: { where: string; rule: Record<string, unknown> }[] = [];
+      for (const [id, r] of Object.entries(t.Resources)) {
+        if (r.Type === 'AWS::EC2::SecurityGroupIngress') rules.push({ where: id, rule: r.Properties! });
+        if (r.Type === 'AWS::EC2::SecurityGroup') {
+          walk(r.Properties!.SecurityGroupIngress, (node, path) => {
+            if (node && typeof node === 'object' && 'IpProtocol' in node)
+              rules.push({ where: `${id}.${path.join('.')}`, rule: node as Record<string, unknown> });
+          });
+        }
+      }
+      for (const { where, rule } of rules) {
+        if (rule.SourceSecurityGroupId) continue;
+        const cidr = JSON.stringify(rule.CidrIp ?? rule.CidrIpv6 ?? null);
+        const param = /^\{"Ref":"([^"]+)"\}$/.exec(cidr)?.[1];
+        if (!param || t.Parameters?.[param]?.Default !== '') problems.push(`${where}: ingress from ${cidr}`);
+      }
+      expect(problems).toEqual([]);
+    },
+  );
 
   test('subnets never give instances a public address on their own', () => {
     for (const { t } of templates) {
-      for (const r of Object.values(t.Resources)) if (r.Type === 'AWS::EC2::Subnet') expect(r.Properties!.MapPublicIpOnLaunch).not.toBe(true);
+      for (const r of Object.values(t.Resources))
+        if (r.Type === 'AWS::EC2::Subnet') expect(r.Properties!.MapPublicIpOnLaunch).not.toBe(true);
     }
   });
 

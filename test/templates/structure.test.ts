@@ -19,7 +19,11 @@ import {
 const templates = allTemplatePaths();
 
 /** What `npm run build` writes (functions/packages is git-ignored). */
-const buildOutputs = ['functions/packages/KubeProvider/lambda.zip', 'functions/packages/HelmProvider/lambda.zip', 'functions/packages/HelmLayer/layer.zip'];
+const buildOutputs = [
+  'functions/packages/KubeProvider/lambda.zip',
+  'functions/packages/HelmProvider/lambda.zip',
+  'functions/packages/HelmLayer/layer.zip',
+];
 
 describe('every template', () => {
   test('the repository holds the layout DESIGN.md describes', () => {
@@ -46,7 +50,10 @@ describe('every template', () => {
     const t = loadTemplate(path);
     expect(t.Description).toEqual(expect.any(String));
     const iface = t.Metadata?.['AWS::CloudFormation::Interface'] as
-      | { ParameterGroups: { Label: { default: string }; Parameters: string[] }[]; ParameterLabels: Record<string, { default: string }> }
+      | {
+          ParameterGroups: { Label: { default: string }; Parameters: string[] }[];
+          ParameterLabels: Record<string, { default: string }>;
+        }
       | undefined;
     const params = Object.keys(t.Parameters ?? {});
     if (!params.length) return;
@@ -60,7 +67,8 @@ describe('every template', () => {
       if (times !== 1) problems.push(`${p}: in ${times} parameter groups`);
     }
     for (const g of grouped) if (!params.includes(g)) problems.push(`group lists ${g}, which is not a parameter`);
-    for (const l of Object.keys(iface!.ParameterLabels)) if (!params.includes(l)) problems.push(`label for ${l}, which is not a parameter`);
+    for (const l of Object.keys(iface!.ParameterLabels))
+      if (!params.includes(l)) problems.push(`label for ${l}, which is not a parameter`);
     expect(problems).toEqual([]);
   });
 });
@@ -75,13 +83,22 @@ describe('nested stacks', () => {
   test.each(parents)('%s: every TemplateURL works for any bucket, in the Quick Start layout', (path) => {
     for (const { logicalId, resource, path: child } of nestedStacks(loadTemplate(path))) {
       const sub = (resource.Properties!.TemplateURL as { 'Fn::Sub': [string, Record<string, unknown>] })['Fn::Sub'];
-      expect([logicalId, sub[0]]).toEqual([logicalId, `https://\${S3Bucket}.s3.\${S3Region}.\${AWS::URLSuffix}/\${QSS3KeyPrefix}${child}`]);
+      expect([logicalId, sub[0]]).toEqual([
+        logicalId,
+        `https://\${S3Bucket}.s3.\${S3Region}.\${AWS::URLSuffix}/\${QSS3KeyPrefix}${child}`,
+      ]);
       // The aws-quickstart convention: regional copies named <bucket>-<region>; any other bucket as given.
       expect([logicalId, sub[1]]).toEqual([
         logicalId,
         {
           S3Region: { 'Fn::If': ['UsingDefaultBucket', { Ref: 'AWS::Region' }, { Ref: 'QSS3BucketRegion' }] },
-          S3Bucket: { 'Fn::If': ['UsingDefaultBucket', { 'Fn::Sub': '${QSS3BucketName}-${AWS::Region}' }, { Ref: 'QSS3BucketName' }] },
+          S3Bucket: {
+            'Fn::If': [
+              'UsingDefaultBucket',
+              { 'Fn::Sub': '${QSS3BucketName}-${AWS::Region}' },
+              { Ref: 'QSS3BucketName' },
+            ],
+          },
         },
       ]);
       expect(existsSync(join(repoRoot, child))).toBe(true);
@@ -93,9 +110,11 @@ describe('nested stacks', () => {
     for (const { logicalId, resource, path: childPath } of nestedStacks(loadTemplate(path))) {
       const declared = loadTemplate(childPath).Parameters ?? {};
       const passed = (resource.Properties!.Parameters ?? {}) as Record<string, unknown>;
-      for (const name of Object.keys(passed)) if (!(name in declared)) problems.push(`${logicalId} passes ${name}, which ${childPath} does not declare`);
+      for (const name of Object.keys(passed))
+        if (!(name in declared)) problems.push(`${logicalId} passes ${name}, which ${childPath} does not declare`);
       for (const [name, p] of Object.entries(declared)) {
-        if (p.Default === undefined && !(name in passed)) problems.push(`${logicalId} leaves out ${name}, which ${childPath} requires`);
+        if (p.Default === undefined && !(name in passed))
+          problems.push(`${logicalId} leaves out ${name}, which ${childPath} requires`);
       }
     }
     expect(problems).toEqual([]);
@@ -126,7 +145,9 @@ function reach(path: string, name: string, found: string[], problems: string[]):
     // sibling stack's output of the same name that carries it (the cluster name from the EKS stack).
     const parent = loadTemplate(path);
     const refs = referencedNames(value);
-    const viaResource = [...refs].some((r) => parent.Resources[r] && referencedNames(parent.Resources[r]!.Properties).has(name));
+    const viaResource = [...refs].some(
+      (r) => parent.Resources[r] && referencedNames(parent.Resources[r]!.Properties).has(name),
+    );
     const viaOutput = JSON.stringify(value ?? null).includes(`"Outputs.${name}"`);
     if (refs.has(name) || viaResource || viaOutput) {
       found.push(`${path} → ${logicalId}`);
@@ -142,7 +163,12 @@ describe.each(entrypointPaths)('%s', (entry) => {
   const params = Object.keys(t.Parameters!);
 
   test('every parameter is used, and reaches every nested stack that declares it', () => {
-    const used = referencedNames({ Resources: t.Resources, Outputs: t.Outputs, Conditions: t.Conditions, Rules: t.Rules });
+    const used = referencedNames({
+      Resources: t.Resources,
+      Outputs: t.Outputs,
+      Conditions: t.Conditions,
+      Rules: t.Rules,
+    });
     const problems: string[] = [];
     for (const p of params) {
       if (!used.has(p)) problems.push(`${p} is not used`);
@@ -159,10 +185,17 @@ describe.each(entrypointPaths)('%s', (entry) => {
         if (!mine || name === 'ClusterName' || name === 'QSS3BucketName') continue; // entrypoint-specific meaning, checked below
         const norm = (v: unknown) => (v === undefined ? undefined : String(v));
         // A List<...> or CommaDelimitedList goes down a level as its comma-joined string.
-        const sameType = mine.Type === p.Type || (p.Type === 'String' && mine.Type.startsWith('List<')) || (p.Type === 'CommaDelimitedList' && mine.Type.startsWith('List<'));
+        const sameType =
+          mine.Type === p.Type ||
+          (p.Type === 'String' && mine.Type.startsWith('List<')) ||
+          (p.Type === 'CommaDelimitedList' && mine.Type.startsWith('List<'));
         if (!sameType) problems.push(`${name}: ${mine.Type} here, ${p.Type} in ${path}`);
-        if (p.Default !== undefined && norm(mine.Default) !== norm(p.Default)) problems.push(`${name}: default ${mine.Default} here, ${p.Default} in ${path}`);
-        if (p.AllowedValues && JSON.stringify(mine.AllowedValues?.map(String)) !== JSON.stringify(p.AllowedValues.map(String))) {
+        if (p.Default !== undefined && norm(mine.Default) !== norm(p.Default))
+          problems.push(`${name}: default ${mine.Default} here, ${p.Default} in ${path}`);
+        if (
+          p.AllowedValues &&
+          JSON.stringify(mine.AllowedValues?.map(String)) !== JSON.stringify(p.AllowedValues.map(String))
+        ) {
           problems.push(`${name}: allowed values differ from ${path}`);
         }
       }
@@ -181,7 +214,8 @@ describe.each(entrypointPaths)('%s', (entry) => {
     for (const path of templateTree(entry).slice(1)) {
       for (const [rule, body] of Object.entries(loadTemplate(path).Rules ?? {})) {
         const names = [...referencedNames(body)].filter((n) => !n.startsWith('AWS::'));
-        if (names.every((n) => n in t.Parameters!) && !t.Rules?.[rule]) problems.push(`${path} rule ${rule} is missing here`);
+        if (names.every((n) => n in t.Parameters!) && !t.Rules?.[rule])
+          problems.push(`${path} rule ${rule} is missing here`);
       }
     }
     expect(problems).toEqual([]);

@@ -27,7 +27,8 @@ export interface ObjectReader {
   get(location: S3Location, signal?: AbortSignal): Promise<Uint8Array>;
 }
 
-const endpointOverride = (service: string) => process.env[`AWS_ENDPOINT_URL_${service}`] || process.env.AWS_ENDPOINT_URL || undefined;
+const endpointOverride = (service: string) =>
+  process.env[`AWS_ENDPOINT_URL_${service}`] || process.env.AWS_ENDPOINT_URL || undefined;
 
 /** The default {@link ObjectReader}: S3 GetObject, following the bucket's region. */
 export async function s3ObjectReader(): Promise<ObjectReader> {
@@ -36,7 +37,9 @@ export async function s3ObjectReader(): Promise<ObjectReader> {
   const client = new S3Client({ forcePathStyle: endpointOverride('S3') !== undefined, followRegionRedirects: true });
   return {
     async get(location, signal) {
-      const out = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }), { abortSignal: signal });
+      const out = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }), {
+        abortSignal: signal,
+      });
       if (!out.Body) throw new Error(`s3://${location.bucket}/${location.key} has no body`);
       return out.Body.transformToByteArray();
     },
@@ -60,7 +63,10 @@ export function ecrRegistry(host: string): { accountId: string; region: string }
 /** Gets a registry password for ECR. */
 export interface EcrTokenSource {
   /** `{ username, password }` decoded from GetAuthorizationToken. */
-  token(registry: { accountId: string; region: string }, signal?: AbortSignal): Promise<{ username: string; password: string }>;
+  token(
+    registry: { accountId: string; region: string },
+    signal?: AbortSignal,
+  ): Promise<{ username: string; password: string }>;
 }
 
 /** The default {@link EcrTokenSource}: ECR GetAuthorizationToken in the registry's region. */
@@ -71,7 +77,9 @@ export async function ecrTokenSource(): Promise<EcrTokenSource> {
       const client = new ECRClient({ region: registry.region });
       // registryIds names the registry's account: the token is the same for every registry the role
       // may use, but an emulator (and a cross-account registry's audit trail) tells them apart.
-      const out = await client.send(new GetAuthorizationTokenCommand({ registryIds: [registry.accountId] }), { abortSignal: signal });
+      const out = await client.send(new GetAuthorizationTokenCommand({ registryIds: [registry.accountId] }), {
+        abortSignal: signal,
+      });
       const encoded = out.authorizationData?.[0]?.authorizationToken;
       if (!encoded) throw new Error('ECR GetAuthorizationToken returned no token');
       const decoded = Buffer.from(encoded, 'base64').toString('utf8');
@@ -90,7 +98,12 @@ export async function ecrTokenSource(): Promise<EcrTokenSource> {
  * @example
  * await loginToEcr(session.cli, '123456789012.dkr.ecr.eu-west-1.amazonaws.com', await ecrTokenSource(), ctx.signal);
  */
-export async function loginToEcr(cli: HelmCli, host: string, source: EcrTokenSource, signal?: AbortSignal): Promise<void> {
+export async function loginToEcr(
+  cli: HelmCli,
+  host: string,
+  source: EcrTokenSource,
+  signal?: AbortSignal,
+): Promise<void> {
   const registry = ecrRegistry(host);
   if (!registry) throw new Error(`${host} is not an ECR registry`);
   const { username, password } = await source.token(registry, signal);

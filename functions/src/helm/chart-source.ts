@@ -13,7 +13,14 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import { ResourceError } from '../runtime/errors';
-import { ecrRegistry, loginToEcr, parseS3Url, type EcrTokenSource, type ObjectReader, type S3Location } from './aws-sources';
+import {
+  ecrRegistry,
+  loginToEcr,
+  parseS3Url,
+  type EcrTokenSource,
+  type ObjectReader,
+  type S3Location,
+} from './aws-sources';
 import type { HelmSession } from './helm-session';
 
 export type ChartSource =
@@ -38,7 +45,8 @@ export function chartRoots(): string[] {
   return [process.env.LAMBDA_TASK_ROOT ?? '/var/task', '/opt'];
 }
 
-const describeSources = 'an oci:// reference, an s3:// URL of a packaged chart, a file:// path of a chart packaged with the function, or a chart name together with Repository';
+const describeSources =
+  'an oci:// reference, an s3:// URL of a packaged chart, a file:// path of a chart packaged with the function, or a chart name together with Repository';
 
 /**
  * Decides the chart's source; throws a ResourceError naming the property when the combination
@@ -55,27 +63,38 @@ export function parseChartSource(props: ChartProps): ChartSource {
 
   if (repository) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(chart)) {
-      throw new ResourceError(`Chart: expected a chart name when Repository is set, got the URL '${chart}'; leave Repository out for ${chart.split('://')[0]}:// charts`);
+      throw new ResourceError(
+        `Chart: expected a chart name when Repository is set, got the URL '${chart}'; leave Repository out for ${chart.split('://')[0]}:// charts`,
+      );
     }
     if (repository.startsWith('oci://')) {
       const reference = `${repository.replace(/\/+$/, '')}/${chart}`;
       return { kind: 'oci', reference, host: ociHost(reference, 'Repository'), ...(version ? { version } : {}) };
     }
     if (!/^https?:\/\/[^/\s]+/.test(repository)) {
-      throw new ResourceError(`Repository: expected an http(s):// chart repository URL or an oci:// registry path, got '${repository}'`);
+      throw new ResourceError(
+        `Repository: expected an http(s):// chart repository URL or an oci:// registry path, got '${repository}'`,
+      );
     }
     return { kind: 'repository', repository, chart, ...(version ? { version } : {}) };
   }
-  if (chart.startsWith('oci://')) return { kind: 'oci', reference: chart, host: ociHost(chart, 'Chart'), ...(version ? { version } : {}) };
+  if (chart.startsWith('oci://'))
+    return { kind: 'oci', reference: chart, host: ociHost(chart, 'Chart'), ...(version ? { version } : {}) };
 
-  if (version) throw new ResourceError(`Version: only applies to a chart from Repository or an oci:// reference; the chart '${chart}' is a packaged chart, whose version it carries itself`);
+  if (version)
+    throw new ResourceError(
+      `Version: only applies to a chart from Repository or an oci:// reference; the chart '${chart}' is a packaged chart, whose version it carries itself`,
+    );
   if (chart.startsWith('s3://')) {
     const location = parseS3Url(chart);
-    if (!location) throw new ResourceError(`Chart: expected s3://<bucket>/<key> of a packaged chart (.tgz), got '${chart}'`);
+    if (!location)
+      throw new ResourceError(`Chart: expected s3://<bucket>/<key> of a packaged chart (.tgz), got '${chart}'`);
     return { kind: 's3', location };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(chart) && !chart.startsWith('file://')) {
-    throw new ResourceError(`Chart: expected ${describeSources}; got '${chart}' (http(s) chart repositories go in Repository, with the chart's name in Chart)`);
+    throw new ResourceError(
+      `Chart: expected ${describeSources}; got '${chart}' (http(s) chart repositories go in Repository, with the chart's name in Chart)`,
+    );
   }
   return { kind: 'local', path: chart.replace(/^file:\/\//, '') };
 }
@@ -111,7 +130,12 @@ export interface ChartFetchers {
  * @example
  * const chartArgs = await prepareChart(parseChartSource(props), session, fetchers, ctx.signal);
  */
-export async function prepareChart(source: ChartSource, session: HelmSession, fetchers: ChartFetchers, signal?: AbortSignal): Promise<string[]> {
+export async function prepareChart(
+  source: ChartSource,
+  session: HelmSession,
+  fetchers: ChartFetchers,
+  signal?: AbortSignal,
+): Promise<string[]> {
   switch (source.kind) {
     case 'repository':
       return [source.chart, '--repo', source.repository, ...(source.version ? ['--version', source.version] : [])];
@@ -120,7 +144,10 @@ export async function prepareChart(source: ChartSource, session: HelmSession, fe
         try {
           await loginToEcr(session.cli, source.host, await fetchers.ecr(), signal);
         } catch (error) {
-          throw new ResourceError(`Chart: could not log in to the ECR registry ${source.host}: ${(error as Error).message}`, { cause: error });
+          throw new ResourceError(
+            `Chart: could not log in to the ECR registry ${source.host}: ${(error as Error).message}`,
+            { cause: error },
+          );
         }
       }
       return [source.reference, ...(source.version ? ['--version', source.version] : [])];
@@ -129,7 +156,10 @@ export async function prepareChart(source: ChartSource, session: HelmSession, fe
       try {
         body = await (await fetchers.objects()).get(source.location, signal);
       } catch (error) {
-        throw new ResourceError(`Chart: could not read s3://${source.location.bucket}/${source.location.key}: ${describeAwsError(error)}`, { cause: error });
+        throw new ResourceError(
+          `Chart: could not read s3://${source.location.bucket}/${source.location.key}: ${describeAwsError(error)}`,
+          { cause: error },
+        );
       }
       return [await session.writeFile('chart.tgz', body)];
     }
@@ -148,5 +178,7 @@ export async function prepareChart(source: ChartSource, session: HelmSession, fe
 /** An SDK error's name and message (`NoSuchKey: The specified key does not exist.`). */
 export function describeAwsError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  return error.name && error.name !== 'Error' && !error.message.startsWith(error.name) ? `${error.name}: ${error.message}` : error.message;
+  return error.name && error.name !== 'Error' && !error.message.startsWith(error.name)
+    ? `${error.name}: ${error.message}`
+    : error.message;
 }

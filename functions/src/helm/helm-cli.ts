@@ -31,7 +31,9 @@ export class HelmCommandError extends Error {
     readonly stderr: string,
     readonly signal: NodeJS.Signals | null = null,
   ) {
-    super(`helm ${command} ${signal ? `was killed (${signal})` : exitCode === null ? 'could not run' : `exited with ${exitCode}`}: ${tail(stderr) || '(no output)'}`);
+    super(
+      `helm ${command} ${signal ? `was killed (${signal})` : exitCode === null ? 'could not run' : `exited with ${exitCode}`}: ${tail(stderr) || '(no output)'}`,
+    );
     this.name = 'HelmCommandError';
   }
 
@@ -78,15 +80,42 @@ export class HelmCli {
       const child = execFile(
         this.binary,
         args,
-        { env: this.env, maxBuffer: MAX_BUFFER, encoding: 'utf8', killSignal: 'SIGKILL', ...(options.signal ? { signal: options.signal } : {}) },
+        {
+          env: this.env,
+          maxBuffer: MAX_BUFFER,
+          encoding: 'utf8',
+          killSignal: 'SIGKILL',
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
         (error, stdout, stderr) => {
           if (!error) return resolve({ stdout, stderr });
           const e = error as NodeJS.ErrnoException & { code?: number | string; signal?: NodeJS.Signals | null };
           if (e.code === 'ENOENT') {
-            return reject(new HelmCommandError(command, null, `helm binary not found at ${this.binary} (set HELM_BINARY, or attach the helm layer so that ${LAYER_HELM_PATH} exists)`));
+            return reject(
+              new HelmCommandError(
+                command,
+                null,
+                `helm binary not found at ${this.binary} (set HELM_BINARY, or attach the helm layer so that ${LAYER_HELM_PATH} exists)`,
+              ),
+            );
           }
-          if (e.name === 'AbortError') return reject(new HelmCommandError(command, null, `${stderr}\nhelm ${command} was stopped: the step ran out of time`, 'SIGKILL'));
-          reject(new HelmCommandError(command, typeof e.code === 'number' ? e.code : null, stderr || e.message, e.signal ?? null));
+          if (e.name === 'AbortError')
+            return reject(
+              new HelmCommandError(
+                command,
+                null,
+                `${stderr}\nhelm ${command} was stopped: the step ran out of time`,
+                'SIGKILL',
+              ),
+            );
+          reject(
+            new HelmCommandError(
+              command,
+              typeof e.code === 'number' ? e.code : null,
+              stderr || e.message,
+              e.signal ?? null,
+            ),
+          );
         },
       );
       if (options.stdin !== undefined) child.stdin?.end(options.stdin);

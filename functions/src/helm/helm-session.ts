@@ -29,7 +29,9 @@ export interface HelmSession {
  * @example
  * await writeFile(path, kubeconfigYaml(access), { mode: 0o600 });
  */
-export function kubeconfigYaml(access: Pick<ClusterAccess, 'server' | 'caData' | 'token' | 'clientCert' | 'clientKey'>): string {
+export function kubeconfigYaml(
+  access: Pick<ClusterAccess, 'server' | 'caData' | 'token' | 'clientCert' | 'clientKey'>,
+): string {
   const b64 = (pem: string) => Buffer.from(pem, 'utf8').toString('base64');
   const user: Record<string, string> = {};
   if (access.token) user.token = access.token;
@@ -38,7 +40,9 @@ export function kubeconfigYaml(access: Pick<ClusterAccess, 'server' | 'caData' |
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'cluster', cluster: { server: access.server, 'certificate-authority-data': b64(access.caData) } }],
+    clusters: [
+      { name: 'cluster', cluster: { server: access.server, 'certificate-authority-data': b64(access.caData) } },
+    ],
     users: [{ name: 'kubecfn', user }],
     contexts: [{ name: 'kubecfn', context: { cluster: 'cluster', user: 'kubecfn' } }],
     'current-context': 'kubecfn',
@@ -46,7 +50,17 @@ export function kubeconfigYaml(access: Pick<ClusterAccess, 'server' | 'caData' |
 }
 
 /** Proxy settings pass through to helm (a VPC may reach repositories only through one). */
-const PASSED_THROUGH = ['PATH', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
+const PASSED_THROUGH = [
+  'PATH',
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
+  'https_proxy',
+  'http_proxy',
+  'no_proxy',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+];
 
 /**
  * Opens a helm environment for `access`. The token in the kubeconfig is the one `access` holds;
@@ -62,7 +76,12 @@ const PASSED_THROUGH = ['PATH', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_
  */
 export async function openHelmSession(access: ClusterAccess, base = tmpdir()): Promise<HelmSession> {
   const dir = join(base, `helm-${randomBytes(6).toString('hex')}`);
-  const paths = { home: join(dir, 'home'), cache: join(dir, 'cache'), config: join(dir, 'config'), data: join(dir, 'data') };
+  const paths = {
+    home: join(dir, 'home'),
+    cache: join(dir, 'cache'),
+    config: join(dir, 'config'),
+    data: join(dir, 'data'),
+  };
   let kubeDir: string | undefined;
   try {
     await mkdir(dir, { mode: 0o700 });
@@ -81,7 +100,11 @@ export async function openHelmSession(access: ClusterAccess, base = tmpdir()): P
       KUBECONFIG: kubeconfig,
       // API discovery is helm's first cost on every run; a warm Lambda keeps /tmp, so the discovery
       // cache (group/version lists, no credentials) outlives the session, one per API server.
-      KUBECACHEDIR: join(base, 'kubecfn-kube-cache', createHash('sha256').update(access.server).digest('hex').slice(0, 16)),
+      KUBECACHEDIR: join(
+        base,
+        'kubecfn-kube-cache',
+        createHash('sha256').update(access.server).digest('hex').slice(0, 16),
+      ),
       // Secrets, the default; named so a stray HELM_DRIVER in the environment cannot change where releases live.
       HELM_DRIVER: 'secret',
     });
@@ -100,7 +123,10 @@ export async function openHelmSession(access: ClusterAccess, base = tmpdir()): P
       },
     };
   } catch (error) {
-    await Promise.all([rm(dir, { recursive: true, force: true }), kubeDir ? rm(kubeDir, { recursive: true, force: true }) : undefined]);
+    await Promise.all([
+      rm(dir, { recursive: true, force: true }),
+      kubeDir ? rm(kubeDir, { recursive: true, force: true }) : undefined,
+    ]);
     throw error;
   }
 }

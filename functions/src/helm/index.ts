@@ -3,7 +3,15 @@
  * sources (repository, OCI with ECR login, S3, packaged), values files, release operations and
  * readiness checks for waits that outlast one invocation.
  */
-export { HelmCli, HelmCommandError, helmBinary, LAYER_HELM_PATH, tail, type HelmResult, type HelmRunOptions } from './helm-cli';
+export {
+  HelmCli,
+  HelmCommandError,
+  helmBinary,
+  LAYER_HELM_PATH,
+  tail,
+  type HelmResult,
+  type HelmRunOptions,
+} from './helm-cli';
 export { openHelmSession, kubeconfigYaml, type HelmSession } from './helm-session';
 export {
   releaseHistory,
@@ -23,7 +31,25 @@ export {
   type Recovery,
   type UpgradeOptions,
 } from './release';
-export { parseChartSource, prepareChart, findLocalChart, chartRoots, describeAwsError, type ChartSource, type ChartProps, type ChartFetchers } from './chart-source';
-export { parseS3Url, ecrRegistry, loginToEcr, s3ObjectReader, ecrTokenSource, type S3Location, type ObjectReader, type EcrTokenSource } from './aws-sources';
+export {
+  parseChartSource,
+  prepareChart,
+  findLocalChart,
+  chartRoots,
+  describeAwsError,
+  type ChartSource,
+  type ChartProps,
+  type ChartFetchers,
+} from './chart-source';
+export {
+  parseS3Url,
+  ecrRegistry,
+  loginToEcr,
+  s3ObjectReader,
+  ecrTokenSource,
+  type S3Location,
+  type ObjectReader,
+  type EcrTokenSource,
+} from './aws-sources';
 export { writeValuesFiles, type ValuesProps } from './values';
 export { watchedObjects, checkReadiness, notReadyReason, type WatchedObject } from './readiness';

@@ -15,7 +15,16 @@ export interface WatchedObject {
   name: string;
 }
 
-const WATCHED_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Pod', 'PersistentVolumeClaim', 'Service']);
+const WATCHED_KINDS = new Set([
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'ReplicaSet',
+  'ReplicationController',
+  'Pod',
+  'PersistentVolumeClaim',
+  'Service',
+]);
 
 /**
  * The objects of a release's manifest that helm would wait for, namespaced to the release's
@@ -29,7 +38,12 @@ export function watchedObjects(manifest: string, releaseNamespace: string): Watc
   for (const doc of parseAllDocuments(manifest)) {
     const o = doc.toJS() as Partial<KubeObject> | null;
     if (!o?.kind || !o.apiVersion || !o.metadata?.name || !WATCHED_KINDS.has(o.kind)) continue;
-    out.push({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace ?? releaseNamespace, name: o.metadata.name });
+    out.push({
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      namespace: o.metadata.namespace ?? releaseNamespace,
+      name: o.metadata.name,
+    });
   }
   return out;
 }
@@ -53,10 +67,14 @@ export function notReadyReason(o: Obj): string | undefined {
     case 'Deployment': {
       if (spec.paused) return undefined; // helm skips paused deployments
       const replicas = spec.replicas ?? 1;
-      const maxUnavailable = spec.strategy?.type === 'Recreate' ? 0 : intOrPercent(spec.strategy?.rollingUpdate?.maxUnavailable, replicas, '25%');
+      const maxUnavailable =
+        spec.strategy?.type === 'Recreate'
+          ? 0
+          : intOrPercent(spec.strategy?.rollingUpdate?.maxUnavailable, replicas, '25%');
       const expected = replicas - maxUnavailable;
       if (!generationSeen) return 'rollout not observed yet';
-      if ((status.updatedReplicas ?? 0) < replicas) return `${status.updatedReplicas ?? 0} of ${replicas} replicas updated`;
+      if ((status.updatedReplicas ?? 0) < replicas)
+        return `${status.updatedReplicas ?? 0} of ${replicas} replicas updated`;
       if ((status.readyReplicas ?? 0) < expected) return `${status.readyReplicas ?? 0} of ${expected} replicas ready`;
       return undefined;
     }
@@ -65,9 +83,11 @@ export function notReadyReason(o: Obj): string | undefined {
       const replicas = spec.replicas ?? 1;
       const partition = spec.updateStrategy?.rollingUpdate?.partition ?? 0;
       if (!generationSeen) return 'rollout not observed yet';
-      if ((status.updatedReplicas ?? 0) < replicas - partition) return `${status.updatedReplicas ?? 0} of ${replicas - partition} replicas updated`;
+      if ((status.updatedReplicas ?? 0) < replicas - partition)
+        return `${status.updatedReplicas ?? 0} of ${replicas - partition} replicas updated`;
       if ((status.readyReplicas ?? 0) < replicas) return `${status.readyReplicas ?? 0} of ${replicas} replicas ready`;
-      if (partition === 0 && status.currentRevision !== status.updateRevision) return 'update not rolled out to every replica yet';
+      if (partition === 0 && status.currentRevision !== status.updateRevision)
+        return 'update not rolled out to every replica yet';
       return undefined;
     }
     case 'DaemonSet': {
@@ -75,7 +95,8 @@ export function notReadyReason(o: Obj): string | undefined {
       const desired = status.desiredNumberScheduled ?? 0;
       const expected = desired - intOrPercent(spec.updateStrategy?.rollingUpdate?.maxUnavailable, desired, '1');
       if (!generationSeen) return 'rollout not observed yet';
-      if ((status.updatedNumberScheduled ?? 0) < desired) return `${status.updatedNumberScheduled ?? 0} of ${desired} pods updated`;
+      if ((status.updatedNumberScheduled ?? 0) < desired)
+        return `${status.updatedNumberScheduled ?? 0} of ${desired} pods updated`;
       if ((status.numberReady ?? 0) < expected) return `${status.numberReady ?? 0} of ${expected} pods ready`;
       return undefined;
     }
@@ -83,11 +104,15 @@ export function notReadyReason(o: Obj): string | undefined {
     case 'ReplicationController': {
       const replicas = spec.replicas ?? 1;
       if (!generationSeen) return 'not observed yet';
-      return (status.readyReplicas ?? 0) >= replicas ? undefined : `${status.readyReplicas ?? 0} of ${replicas} replicas ready`;
+      return (status.readyReplicas ?? 0) >= replicas
+        ? undefined
+        : `${status.readyReplicas ?? 0} of ${replicas} replicas ready`;
     }
     case 'Pod': {
       if (status.phase === 'Succeeded') return undefined;
-      const ready = (status.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+      const ready = (status.conditions ?? []).some(
+        (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+      );
       return ready ? undefined : `pod ${status.phase ?? 'Pending'}, not ready`;
     }
     case 'PersistentVolumeClaim':
@@ -95,7 +120,12 @@ export function notReadyReason(o: Obj): string | undefined {
     case 'Service': {
       if (spec.type === 'ExternalName') return undefined;
       if (spec.clusterIP !== 'None' && !spec.clusterIP) return 'no cluster IP yet';
-      if (spec.type === 'LoadBalancer' && !(spec.externalIPs?.length > 0) && !(status.loadBalancer?.ingress?.length > 0)) return 'load balancer not provisioned yet';
+      if (
+        spec.type === 'LoadBalancer' &&
+        !(spec.externalIPs?.length > 0) &&
+        !(status.loadBalancer?.ingress?.length > 0)
+      )
+        return 'load balancer not provisioned yet';
       return undefined;
     }
     default:

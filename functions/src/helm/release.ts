@@ -33,15 +33,18 @@ export const PENDING_STATUSES = ['pending-install', 'pending-upgrade', 'pending-
 export const isPending = (status: string | undefined) => (PENDING_STATUSES as readonly string[]).includes(status ?? '');
 
 /** helm says this when the release (or its whole namespace) does not exist. */
-export const isReleaseNotFound = (error: unknown) => error instanceof HelmCommandError && /release: not found|release not found/i.test(error.stderr);
+export const isReleaseNotFound = (error: unknown) =>
+  error instanceof HelmCommandError && /release: not found|release not found/i.test(error.stderr);
 
 /** helm's answer for a release whose last operation is still marked as running. */
 export const isOperationInProgress = (error: unknown) =>
-  error instanceof HelmCommandError && /another operation \(install\/upgrade\/rollback\) is in progress/i.test(error.stderr);
+  error instanceof HelmCommandError &&
+  /another operation \(install\/upgrade\/rollback\) is in progress/i.test(error.stderr);
 
 /** helm's answers when `--wait` (or a hook) ran out of time. */
 export const isTimeout = (error: unknown) =>
-  error instanceof HelmCommandError && /context deadline exceeded|timed out waiting for the condition|timed out waiting/i.test(error.stderr);
+  error instanceof HelmCommandError &&
+  /context deadline exceeded|timed out waiting for the condition|timed out waiting/i.test(error.stderr);
 
 /** `--timeout` in the form helm parses; whole seconds, at least one. */
 export const helmDuration = (ms: number) => `${Math.max(1, Math.floor(ms / 1000))}s`;
@@ -59,9 +62,16 @@ export interface ReleaseRef {
  * const history = await releaseHistory(cli, { name: 'web', namespace: 'apps' }, ctx.signal);
  * const latest = history?.at(-1)?.status; // 'deployed'
  */
-export async function releaseHistory(cli: HelmCli, ref: ReleaseRef, signal?: AbortSignal): Promise<HistoryEntry[] | undefined> {
+export async function releaseHistory(
+  cli: HelmCli,
+  ref: ReleaseRef,
+  signal?: AbortSignal,
+): Promise<HistoryEntry[] | undefined> {
   try {
-    const entries = await cli.json<HistoryEntry[]>(['history', ref.name, '--namespace', ref.namespace, '--max', '20', '-o', 'json'], { signal });
+    const entries = await cli.json<HistoryEntry[]>(
+      ['history', ref.name, '--namespace', ref.namespace, '--max', '20', '-o', 'json'],
+      { signal },
+    );
     return [...entries].sort((a, b) => a.revision - b.revision);
   } catch (error) {
     if (isReleaseNotFound(error)) return undefined;
@@ -70,7 +80,11 @@ export async function releaseHistory(cli: HelmCli, ref: ReleaseRef, signal?: Abo
 }
 
 /** The release as `helm status` reports it, or `undefined` when it does not exist. */
-export async function releaseStatus(cli: HelmCli, ref: ReleaseRef, signal?: AbortSignal): Promise<HelmRelease | undefined> {
+export async function releaseStatus(
+  cli: HelmCli,
+  ref: ReleaseRef,
+  signal?: AbortSignal,
+): Promise<HelmRelease | undefined> {
   try {
     return await cli.json<HelmRelease>(['status', ref.name, '--namespace', ref.namespace, '-o', 'json'], { signal });
   } catch (error) {
@@ -102,9 +116,20 @@ export async function recoverRelease(
   const lastDeployed = [...history].reverse().find((h) => h.status === 'deployed' || h.status === 'superseded');
   if (isPending(latest.status)) {
     if (lastDeployed) {
-      await cli.run(['rollback', ref.name, String(lastDeployed.revision), '--namespace', ref.namespace, '--timeout', helmDuration(options.timeoutMs)], {
-        signal: options.signal,
-      });
+      await cli.run(
+        [
+          'rollback',
+          ref.name,
+          String(lastDeployed.revision),
+          '--namespace',
+          ref.namespace,
+          '--timeout',
+          helmDuration(options.timeoutMs),
+        ],
+        {
+          signal: options.signal,
+        },
+      );
       return 'rolled-back';
     }
     await uninstallRelease(cli, ref, { timeoutMs: options.timeoutMs, wait: true, signal: options.signal });
@@ -139,7 +164,19 @@ export interface UpgradeOptions extends ReleaseRef {
  * const release = await upgradeRelease(cli, { name: 'web', namespace: 'apps', chartArgs: ['./web'], valuesFiles: [], createNamespace: true, wait: true, skipCrds: false, timeoutMs: 300_000 });
  */
 export async function upgradeRelease(cli: HelmCli, o: UpgradeOptions): Promise<HelmRelease> {
-  const args = ['upgrade', '--install', o.name, ...o.chartArgs, '--namespace', o.namespace, '--reset-values', '--timeout', helmDuration(o.timeoutMs), '-o', 'json'];
+  const args = [
+    'upgrade',
+    '--install',
+    o.name,
+    ...o.chartArgs,
+    '--namespace',
+    o.namespace,
+    '--reset-values',
+    '--timeout',
+    helmDuration(o.timeoutMs),
+    '-o',
+    'json',
+  ];
   if (o.createNamespace) args.push('--create-namespace');
   if (o.wait) args.push('--wait');
   if (o.skipCrds) args.push('--skip-crds');

@@ -29,21 +29,30 @@ export async function writeValuesFiles(
   const files: string[] = [];
   if (props.ValuesUrl) {
     const location = parseS3Url(props.ValuesUrl);
-    if (!location) throw new ResourceError(`ValuesUrl: expected s3://<bucket>/<key> of a YAML values file, got '${props.ValuesUrl}'`);
+    if (!location)
+      throw new ResourceError(
+        `ValuesUrl: expected s3://<bucket>/<key> of a YAML values file, got '${props.ValuesUrl}'`,
+      );
     let text: string;
     try {
       text = Buffer.from(await (await objects()).get(location, signal)).toString('utf8');
     } catch (error) {
-      throw new ResourceError(`ValuesUrl: could not read ${props.ValuesUrl}: ${describeAwsError(error)}`, { cause: error });
+      throw new ResourceError(`ValuesUrl: could not read ${props.ValuesUrl}: ${describeAwsError(error)}`, {
+        cause: error,
+      });
     }
     let parsed: unknown;
     try {
       parsed = parse(text, { prettyErrors: false });
     } catch (error) {
-      throw new ResourceError(`ValuesUrl: ${props.ValuesUrl} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+      throw new ResourceError(
+        `ValuesUrl: ${props.ValuesUrl} is not valid YAML: ${(error as Error).message.split('\n')[0]}`,
+      );
     }
     if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) {
-      throw new ResourceError(`ValuesUrl: expected ${props.ValuesUrl} to hold a YAML map of values, got a ${Array.isArray(parsed) ? 'list' : typeof parsed}`);
+      throw new ResourceError(
+        `ValuesUrl: expected ${props.ValuesUrl} to hold a YAML map of values, got a ${Array.isArray(parsed) ? 'list' : typeof parsed}`,
+      );
     }
     files.push(await session.writeFile('values-url.yaml', text));
   }

@@ -217,25 +217,54 @@ export class KubeClient {
   }
 
   /** One HTTP exchange; connection failures reject with the socket's error (its `code` set). */
-  private send(method: string, path: string, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  private send(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
-        { protocol: this.url.protocol, hostname: this.url.hostname, port: this.url.port || 443, path, method, headers, agent: this.agent, signal, timeout: this.requestTimeoutMs },
+        {
+          protocol: this.url.protocol,
+          hostname: this.url.hostname,
+          port: this.url.port || 443,
+          path,
+          method,
+          headers,
+          agent: this.agent,
+          signal,
+          timeout: this.requestTimeoutMs,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
           res.on('error', reject);
         },
       );
       req.on('error', reject);
       // `timeout` is inactivity on the socket; a request that never gets an answer is abandoned.
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.requestTimeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      req.on('timeout', () =>
+        req.destroy(Object.assign(new Error(`no answer within ${this.requestTimeoutMs} ms`), { code: 'ETIMEDOUT' })),
+      );
       req.on('socket', (socket) => {
         // A kept-alive socket is connected already; a new one gets a short connect timeout.
         if (!socket.connecting) return;
         const timer = setTimeout(
-          () => req.destroy(Object.assign(new Error(`connect timed out after ${this.connectTimeoutMs} ms`), { code: 'ECONNECTTIMEOUT' })),
+          () =>
+            req.destroy(
+              Object.assign(new Error(`connect timed out after ${this.connectTimeoutMs} ms`), {
+                code: 'ECONNECTTIMEOUT',
+              }),
+            ),
           this.connectTimeoutMs,
         );
         socket.once('secureConnect', () => clearTimeout(timer));
@@ -254,9 +283,15 @@ export class KubeClient {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query.set(k, String(v));
     const fullPath = `${this.basePath}${path}${query.size ? `?${query}` : ''}`;
-    const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    const body =
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body);
     const known = unreachable.get(this.access.server);
-    if (known && Date.now() - known.at < UNREACHABLE_MEMO_MS) throw new KubeUnreachableError(this.access.server, this.access.clusterName, known.error);
+    if (known && Date.now() - known.at < UNREACHABLE_MEMO_MS)
+      throw new KubeUnreachableError(this.access.server, this.access.clusterName, known.error);
     for (let attempt = 0; ; attempt++) {
       options.signal?.throwIfAborted();
       const token = await this.bearer();
@@ -279,7 +314,11 @@ export class KubeClient {
           await sleep(100 * 2 ** attempt, options.signal);
           continue;
         }
-        if (UNREACHABLE.has(code) || TRANSIENT_SOCKET.has(code) || /certificate|self.signed|ssl|tls/i.test(String((error as Error).message))) {
+        if (
+          UNREACHABLE.has(code) ||
+          TRANSIENT_SOCKET.has(code) ||
+          /certificate|self.signed|ssl|tls/i.test(String((error as Error).message))
+        ) {
           unreachable.set(this.access.server, { error, at: Date.now() });
           throw new KubeUnreachableError(this.access.server, this.access.clusterName, error);
         }
@@ -289,7 +328,8 @@ export class KubeClient {
       if (res.status >= 200 && res.status < 300) return (text ? JSON.parse(text) : undefined) as T;
       if (options.retryErrorStatus !== false && shouldRetry(res.status, text, attempt)) {
         const retryAfter = Number(res.headers['retry-after']);
-        const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 5) * 1000 : 200 * 2 ** attempt;
+        const wait =
+          Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 5) * 1000 : 200 * 2 ** attempt;
         await sleep(wait * (0.75 + Math.random() / 2), options.signal);
         continue;
       }
@@ -317,7 +357,10 @@ export class KubeClient {
    * The resources served for `apiVersion` (`v1`, `apps/v1`), or `undefined` when the API server
    * does not serve that group/version. Cached; `refresh` asks again (after CRDs were applied).
    */
-  async resources(apiVersion: string, options: { refresh?: boolean; signal?: AbortSignal } = {}): Promise<ApiResource[] | undefined> {
+  async resources(
+    apiVersion: string,
+    options: { refresh?: boolean; signal?: AbortSignal } = {},
+  ): Promise<ApiResource[] | undefined> {
     let found = options.refresh ? undefined : this.discovery.get(apiVersion);
     if (!found) {
       found = this.fetchResources(apiVersion, options.signal);
@@ -329,7 +372,9 @@ export class KubeClient {
   }
 
   private async fetchResources(apiVersion: string, signal?: AbortSignal): Promise<ApiResource[] | undefined> {
-    const [group, version] = apiVersion.includes('/') ? (apiVersion.split('/', 2) as [string, string]) : ['', apiVersion];
+    const [group, version] = apiVersion.includes('/')
+      ? (apiVersion.split('/', 2) as [string, string])
+      : ['', apiVersion];
     const path = group ? `/apis/${group}/${version}` : `/api/${version}`;
     const list = await this.getOrUndefined<{ resources?: Array<Partial<ApiResource>> }>(path, signal);
     if (!list) return undefined;
@@ -348,7 +393,11 @@ export class KubeClient {
   }
 
   /** The resource serving `kind` in `apiVersion`, or `undefined` when the API server does not know it. */
-  async resourceFor(apiVersion: string, kind: string, options: { refresh?: boolean; signal?: AbortSignal } = {}): Promise<ApiResource | undefined> {
+  async resourceFor(
+    apiVersion: string,
+    kind: string,
+    options: { refresh?: boolean; signal?: AbortSignal } = {},
+  ): Promise<ApiResource | undefined> {
     let list = await this.resources(apiVersion, options);
     let found = list?.find((r) => r.kind === kind);
     if (!found && !options.refresh) {
@@ -361,7 +410,11 @@ export class KubeClient {
 
   /** Every group/version the server prefers (`v1` first), for resolving `kind/name` without a group. */
   async preferredVersions(signal?: AbortSignal): Promise<string[]> {
-    this.groupsCache ??= this.request<{ groups?: Array<{ preferredVersion?: { groupVersion?: string } }> }>('GET', '/apis', { signal }).then((list) => [
+    this.groupsCache ??= this.request<{ groups?: Array<{ preferredVersion?: { groupVersion?: string } }> }>(
+      'GET',
+      '/apis',
+      { signal },
+    ).then((list) => [
       'v1',
       ...(list.groups ?? []).map((g) => g.preferredVersion?.groupVersion).filter((v): v is string => !!v),
     ]);

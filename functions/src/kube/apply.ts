@@ -26,7 +26,11 @@ export const DEFAULT_CONCURRENCY = 16;
  * @example
  * const results = await mapPool(objects, 16, (o) => applyObject(client, o));
  */
-export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+export async function mapPool<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
   const results: PromiseSettledResult<R>[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -44,12 +48,19 @@ export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (ite
 }
 
 /** The first failure (in input order) as an error naming its object; others counted after it. */
-function throwFirstFailure(objects: readonly ManifestObject[], results: readonly PromiseSettledResult<unknown>[], what: string): void {
-  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ o: objects[i]!, error: r.reason as unknown }] : []));
+function throwFirstFailure(
+  objects: readonly ManifestObject[],
+  results: readonly PromiseSettledResult<unknown>[],
+  what: string,
+): void {
+  const failures = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [{ o: objects[i]!, error: r.reason as unknown }] : [],
+  );
   if (failures.length === 0) return;
   const [{ o, error }] = failures as [{ o: ManifestObject; error: unknown }];
   if (!(error instanceof KubeApiError)) throw error;
-  const more = failures.length > 1 ? ` (and ${failures.length - 1} more object${failures.length > 2 ? 's' : ''} failed)` : '';
+  const more =
+    failures.length > 1 ? ` (and ${failures.length - 1} more object${failures.length > 2 ? 's' : ''} failed)` : '';
   throw new ManifestError(
     `${o.source} (${describeObject(o)}): the API server ${what}: ${error.apiMessage}${more}`,
     failures.map((f) => f.o),
@@ -68,7 +79,10 @@ export interface ApplyOptions {
 /** The body sent for an object: as written, plus the owner annotation. */
 function applyBody(o: ManifestObject, owner: string | undefined): KubeObject {
   if (!owner) return o.body;
-  return { ...o.body, metadata: { ...o.body.metadata, annotations: { ...o.body.metadata.annotations, [OWNER_ANNOTATION]: owner } } };
+  return {
+    ...o.body,
+    metadata: { ...o.body.metadata, annotations: { ...o.body.metadata.annotations, [OWNER_ANNOTATION]: owner } },
+  };
 }
 
 /**
@@ -80,11 +94,20 @@ function applyBody(o: ManifestObject, owner: string | undefined): KubeObject {
  * @example
  * await applyObjects(client, objects.filter((o) => o.level === Level.Foundation), { owner });
  */
-export async function applyObjects(client: KubeClient, objects: readonly ManifestObject[], options: ApplyOptions = {}): Promise<void> {
+export async function applyObjects(
+  client: KubeClient,
+  objects: readonly ManifestObject[],
+  options: ApplyOptions = {},
+): Promise<void> {
   const results = await mapPool(objects, options.concurrency ?? DEFAULT_CONCURRENCY, async (o) => {
     if (!o.resource) throw new Error(`${o.source}: kind ${o.kind} was not resolved before the apply`);
     await client.request('PATCH', client.objectPath(o.resource, o.name, o.namespace), {
-      query: { fieldManager: FIELD_MANAGER, force: true, fieldValidation: 'Strict', ...(options.dryRun ? { dryRun: 'All' } : {}) },
+      query: {
+        fieldManager: FIELD_MANAGER,
+        force: true,
+        fieldValidation: 'Strict',
+        ...(options.dryRun ? { dryRun: 'All' } : {}),
+      },
       // JSON is YAML: the apply-patch content type takes it as is.
       contentType: 'application/apply-patch+yaml',
       body: applyBody(o, options.owner),
@@ -94,8 +117,11 @@ export async function applyObjects(client: KubeClient, objects: readonly Manifes
   if (options.dryRun) {
     // Objects whose namespace or kind is created by the same manifest cannot be checked yet, nor
     // can objects an admission webhook without dry-run support would see.
-    const uncheckable = (e: unknown) => e instanceof KubeApiError && (e.status === 404 || /does not support dry run/i.test(e.apiMessage));
-    const relevant = results.map((r) => (r.status === 'rejected' && uncheckable(r.reason) ? ({ status: 'fulfilled', value: undefined } as const) : r));
+    const uncheckable = (e: unknown) =>
+      e instanceof KubeApiError && (e.status === 404 || /does not support dry run/i.test(e.apiMessage));
+    const relevant = results.map((r) =>
+      r.status === 'rejected' && uncheckable(r.reason) ? ({ status: 'fulfilled', value: undefined } as const) : r,
+    );
     return throwFirstFailure(objects, relevant, 'rejected it (checked before changing anything)');
   }
   throwFirstFailure(objects, results, 'rejected it');
@@ -115,7 +141,11 @@ export interface NotReady {
  * const waiting = await readinessOfObjects(client, objects);
  * for (const w of waiting) console.log(`${w.object.source} is waiting for ${w.waitingFor}`);
  */
-export async function readinessOfObjects(client: KubeClient, objects: readonly ManifestObject[], options: { concurrency?: number; signal?: AbortSignal } = {}): Promise<NotReady[]> {
+export async function readinessOfObjects(
+  client: KubeClient,
+  objects: readonly ManifestObject[],
+  options: { concurrency?: number; signal?: AbortSignal } = {},
+): Promise<NotReady[]> {
   const checked = objects.filter((o) => o.resource && needsReadinessCheck(o.group, o.kind, o.body));
   const results = await mapPool(checked, options.concurrency ?? DEFAULT_CONCURRENCY, async (o) => {
     const live = await client.getOrUndefined(client.objectPath(o.resource!, o.name, o.namespace), options.signal);
@@ -139,7 +169,15 @@ export type DeleteState =
   | { state: 'deleting'; uid?: string; finalizers: string[] };
 
 /** Kinds whose objects own pods, directly or through ReplicaSets. */
-const WORKLOADS = new Set(['apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSet', 'apps/ReplicaSet', 'batch/Job', 'batch/CronJob', '/ReplicationController']);
+const WORKLOADS = new Set([
+  'apps/Deployment',
+  'apps/StatefulSet',
+  'apps/DaemonSet',
+  'apps/ReplicaSet',
+  'batch/Job',
+  'batch/CronJob',
+  '/ReplicationController',
+]);
 
 /**
  * How a deletion cascades, chosen per kind.
@@ -167,7 +205,11 @@ export function propagationPolicyFor(group: string, kind: string): 'Foreground' 
  * @example
  * const s = await deleteObject(client, o, { owner });
  */
-export async function deleteObject(client: KubeClient, o: ManifestObject, options: { owner?: string; signal?: AbortSignal } = {}): Promise<DeleteState> {
+export async function deleteObject(
+  client: KubeClient,
+  o: ManifestObject,
+  options: { owner?: string; signal?: AbortSignal } = {},
+): Promise<DeleteState> {
   if (!o.resource) return { state: 'gone' };
   const path = client.objectPath(o.resource, o.name, o.namespace);
   const live = await client.getOrUndefined(path, options.signal);
@@ -178,7 +220,12 @@ export async function deleteObject(client: KubeClient, o: ManifestObject, option
   if (live.metadata.deletionTimestamp) return { state: 'deleting', uid: live.metadata.uid, finalizers };
   try {
     const after = await client.request<KubeObject | { kind: 'Status' }>('DELETE', path, {
-      body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: propagationPolicyFor(o.group, o.kind), ...(live.metadata.uid ? { preconditions: { uid: live.metadata.uid } } : {}) },
+      body: {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        propagationPolicy: propagationPolicyFor(o.group, o.kind),
+        ...(live.metadata.uid ? { preconditions: { uid: live.metadata.uid } } : {}),
+      },
       signal: options.signal,
     });
     // The answer is a Status, or the object's last state: with a deletionTimestamp it still exists
@@ -199,7 +246,12 @@ export async function deleteObject(client: KubeClient, o: ManifestObject, option
  * @example
  * const s = await deletionState(client, o, uid); // { state: 'gone' } once it has disappeared
  */
-export async function deletionState(client: KubeClient, o: ManifestObject, uid: string | undefined, signal?: AbortSignal): Promise<DeleteState> {
+export async function deletionState(
+  client: KubeClient,
+  o: ManifestObject,
+  uid: string | undefined,
+  signal?: AbortSignal,
+): Promise<DeleteState> {
   if (!o.resource) return { state: 'gone' };
   const live = await client.getOrUndefined(client.objectPath(o.resource, o.name, o.namespace), signal);
   if (!live || (uid && live.metadata.uid !== uid)) return { state: 'gone' };
@@ -218,7 +270,9 @@ export async function deleteObjects(
   objects: readonly ManifestObject[],
   options: { owner?: string; concurrency?: number; signal?: AbortSignal } = {},
 ): Promise<Array<{ object: ManifestObject; state: DeleteState }>> {
-  const results = await mapPool(objects, options.concurrency ?? DEFAULT_CONCURRENCY, (o) => deleteObject(client, o, options));
+  const results = await mapPool(objects, options.concurrency ?? DEFAULT_CONCURRENCY, (o) =>
+    deleteObject(client, o, options),
+  );
   throwFirstFailure(objects, results, 'refused to delete it');
   return results.map((r, i) => ({ object: objects[i]!, state: (r as PromiseFulfilledResult<DeleteState>).value }));
 }

@@ -84,7 +84,11 @@ export class ClusterNotFoundError extends ClusterGoneError {
 /** The cluster's status is DELETING (a stack delete racing the cluster's own deletion). */
 export class ClusterDeletingError extends ClusterGoneError {
   constructor(clusterName: string, region: string) {
-    super(`ClusterName '${clusterName}': cluster is being deleted (status DELETING) in region ${region}`, clusterName, region);
+    super(
+      `ClusterName '${clusterName}': cluster is being deleted (status DELETING) in region ${region}`,
+      clusterName,
+      region,
+    );
   }
 }
 
@@ -123,7 +127,10 @@ function explicitFromEnv(clusterName: string): ExplicitClusterAccess | undefined
     try {
       text = readFileSync(raw, 'utf8');
     } catch (err) {
-      throw new Error(`${CLUSTER_ACCESS_ENV}: expected JSON or the path of a JSON file, could not read '${raw}': ${(err as Error).message}`, { cause: err });
+      throw new Error(
+        `${CLUSTER_ACCESS_ENV}: expected JSON or the path of a JSON file, could not read '${raw}': ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
   let json: unknown;
@@ -134,7 +141,9 @@ function explicitFromEnv(clusterName: string): ExplicitClusterAccess | undefined
   }
   const parsed = explicitMapSchema.safeParse(json);
   if (!parsed.success) {
-    throw new Error(`${CLUSTER_ACCESS_ENV}: expected {"<cluster name>": {"server", "caData", "token"?, "clientCert"?, "clientKey"?}}: ${z.prettifyError(parsed.error)}`);
+    throw new Error(
+      `${CLUSTER_ACCESS_ENV}: expected {"<cluster name>": {"server", "caData", "token"?, "clientCert"?, "clientKey"?}}: ${z.prettifyError(parsed.error)}`,
+    );
   }
   return parsed.data[clusterName] ?? parsed.data['*'];
 }
@@ -197,15 +206,23 @@ export async function getClusterAccess(opts: ClusterAccessOptions): Promise<Clus
     ({ cluster } = await eks.send(new DescribeClusterCommand({ name: clusterName })));
   } catch (err) {
     // By name as well: a second copy of the SDK (another bundle, a test's module registry) has its own class.
-    if (err instanceof ResourceNotFoundException || (err as Error).name === 'ResourceNotFoundException') throw new ClusterNotFoundError(clusterName, region, { cause: err });
-    throw new Error(`ClusterName '${clusterName}': DescribeCluster failed in region ${region}: ${(err as Error).message}`, { cause: err });
+    if (err instanceof ResourceNotFoundException || (err as Error).name === 'ResourceNotFoundException')
+      throw new ClusterNotFoundError(clusterName, region, { cause: err });
+    throw new Error(
+      `ClusterName '${clusterName}': DescribeCluster failed in region ${region}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   if (!cluster) throw new ClusterNotFoundError(clusterName, region);
 
   const status = cluster.status;
   if (status === 'DELETING') throw new ClusterDeletingError(clusterName, region);
   if (status === 'FAILED') {
-    throw new ClusterNotReadyError(`ClusterName '${clusterName}': cluster creation failed (status FAILED) in region ${region}; expected ACTIVE`, clusterName, status);
+    throw new ClusterNotReadyError(
+      `ClusterName '${clusterName}': cluster creation failed (status FAILED) in region ${region}; expected ACTIVE`,
+      clusterName,
+      status,
+    );
   }
   if (status === 'CREATING' || status === 'PENDING') {
     throw new ClusterNotReadyError(

@@ -32,7 +32,8 @@ function parseTemplate(template: string): Part[] {
     if (open > i) parts.push({ text: t.slice(i, open) });
     const close = matchingBrace(t, open);
     const inner = t.slice(open + 1, close).trim();
-    if (/^(range|end)\b/.test(inner)) throw new JsonPathError(`{${inner}}: range/end templates are not supported; use [*] to select every item`);
+    if (/^(range|end)\b/.test(inner))
+      throw new JsonPathError(`{${inner}}: range/end templates are not supported; use [*] to select every item`);
     if (/^"(.*)"$/.test(inner)) parts.push({ text: JSON.parse(inner) as string });
     else parts.push({ expression: toJsonPathPlus(inner), source: `{${inner}}` });
     i = close + 1;
@@ -96,7 +97,8 @@ function readName(e: string, start: number, emit: (name: string) => void): numbe
   return i;
 }
 
-const bracket = (name: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name).replace(/^"|"$/g, "'")}]`);
+const bracket = (name: string) =>
+  /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name).replace(/^"|"$/g, "'")}]`;
 
 function matchingBracket(e: string, open: number): number {
   let depth = 0;
@@ -113,7 +115,8 @@ function matchingBracket(e: string, open: number): number {
   throw new JsonPathError(`unclosed [ at position ${open + 1}`);
 }
 
-const render = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
+const render = (v: unknown) =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
 
 /**
  * Checks a template without evaluating it.
@@ -140,7 +143,9 @@ export function evaluateJsonPath(template: string, json: unknown): string | unde
       out += part.text;
       continue;
     }
-    const found = (JSONPath({ path: part.expression, json: json as object, wrap: true, eval: 'safe' }) as unknown[]).filter((v) => v !== null && v !== undefined && v !== '');
+    const found = (
+      JSONPath({ path: part.expression, json: json as object, wrap: true, eval: 'safe' }) as unknown[]
+    ).filter((v) => v !== null && v !== undefined && v !== '');
     if (found.length === 0) return undefined;
     out += found.map(render).join(' ');
   }

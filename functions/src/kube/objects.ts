@@ -41,12 +41,37 @@ export const Level = {
 } as const;
 export const LEVEL_COUNT = 5;
 
-const foundation = new Set(['Namespace', 'CustomResourceDefinition', 'PriorityClass', 'StorageClass', 'IngressClass', 'RuntimeClass']);
-const configuration = new Set([
-  'ServiceAccount', 'Secret', 'ConfigMap', 'PersistentVolume', 'PersistentVolumeClaim', 'ResourceQuota', 'LimitRange',
-  'NetworkPolicy', 'PodDisruptionBudget', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'PodSecurityPolicy',
+const foundation = new Set([
+  'Namespace',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'StorageClass',
+  'IngressClass',
+  'RuntimeClass',
 ]);
-const interceptor = new Set(['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'APIService']);
+const configuration = new Set([
+  'ServiceAccount',
+  'Secret',
+  'ConfigMap',
+  'PersistentVolume',
+  'PersistentVolumeClaim',
+  'ResourceQuota',
+  'LimitRange',
+  'NetworkPolicy',
+  'PodDisruptionBudget',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
+  'PodSecurityPolicy',
+]);
+const interceptor = new Set([
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'APIService',
+]);
 
 /** `apps/v1` → `apps`; `v1` → `` (the core group). */
 export const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
@@ -70,14 +95,16 @@ export function levelOf(group: string, kind: string): number {
 }
 
 /** The identity of an object: the same object whatever its apiVersion (`apps/Deployment/web/api`). */
-export const objectKey = (o: { group: string; kind: string; namespace: string; name: string }) => `${o.group}/${o.kind}/${o.namespace}/${o.name}`;
+export const objectKey = (o: { group: string; kind: string; namespace: string; name: string }) =>
+  `${o.group}/${o.kind}/${o.namespace}/${o.name}`;
 
 /** How an object is named in messages: `apps/v1 Deployment web/api`. */
 export const describeObject = (o: { body: KubeObject; namespace: string; name: string }) =>
   `${o.body.apiVersion} ${o.body.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
 
 /** How an object is listed in the `Objects` attribute: `Deployment/web/api`, `Namespace/web`. */
-export const listName = (o: { kind: string; namespace: string; name: string }) => `${o.kind}/${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+export const listName = (o: { kind: string; namespace: string; name: string }) =>
+  `${o.kind}/${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
 
 /** Thrown for a manifest the cluster cannot take; the message names the object and its place. */
 export class ManifestError extends Error {
@@ -98,7 +125,10 @@ export class ManifestError extends Error {
  * expandLists([{ apiVersion: 'v1', kind: 'List', items: [cm1, cm2] }], 'Manifest');
  * // → [{ source: 'Manifest[0].items[0]', body: cm1 }, { source: 'Manifest[0].items[1]', body: cm2 }]
  */
-export function expandLists(docs: readonly KubeObject[], property: string): Array<{ source: string; body: KubeObject }> {
+export function expandLists(
+  docs: readonly KubeObject[],
+  property: string,
+): Array<{ source: string; body: KubeObject }> {
   const out: Array<{ source: string; body: KubeObject }> = [];
   docs.forEach((doc, i) => {
     const items = (doc as { items?: unknown }).items;
@@ -116,9 +146,11 @@ function kindsFromCrds(docs: ReadonlyArray<{ body: KubeObject }>): Set<string> {
   const served = new Set<string>();
   for (const { body } of docs) {
     if (body.kind !== 'CustomResourceDefinition' || groupOf(body.apiVersion) !== 'apiextensions.k8s.io') continue;
-    const spec = body.spec as { group?: string; names?: { kind?: string }; versions?: Array<{ name?: string; served?: boolean }> } | undefined;
+    const spec = body.spec as
+      { group?: string; names?: { kind?: string }; versions?: Array<{ name?: string; served?: boolean }> } | undefined;
     for (const v of spec?.versions ?? []) {
-      if (spec?.group && spec.names?.kind && v.name && v.served !== false) served.add(`${spec.group}/${v.name}/${spec.names.kind}`);
+      if (spec?.group && spec.names?.kind && v.name && v.served !== false)
+        served.add(`${spec.group}/${v.name}/${spec.names.kind}`);
     }
   }
   return served;
@@ -144,16 +176,24 @@ export interface ResolveOptions {
  * @example
  * const objects = await resolveObjects(client, expandLists(docs, 'Manifest'), { defaultNamespace: 'web', unknownKinds: 'fail' });
  */
-export async function resolveObjects(client: KubeClient, docs: ReadonlyArray<{ source: string; body: KubeObject }>, options: ResolveOptions): Promise<ManifestObject[]> {
+export async function resolveObjects(
+  client: KubeClient,
+  docs: ReadonlyArray<{ source: string; body: KubeObject }>,
+  options: ResolveOptions,
+): Promise<ManifestObject[]> {
   const fromCrds = kindsFromCrds(docs);
   // Ask for every group/version at once: discovery is one request per group/version.
-  await Promise.all([...new Set(docs.map((d) => d.body.apiVersion))].map((v) => client.resources(v, { signal: options.signal })));
+  await Promise.all(
+    [...new Set(docs.map((d) => d.body.apiVersion))].map((v) => client.resources(v, { signal: options.signal })),
+  );
   const out: ManifestObject[] = [];
   const seen = new Map<string, string>();
   for (const { source, body } of docs) {
     const group = groupOf(body.apiVersion);
     const version = body.apiVersion.slice(group ? group.length + 1 : 0);
-    const resource = (await client.resources(body.apiVersion, { signal: options.signal }))?.find((r) => r.kind === body.kind);
+    const resource = (await client.resources(body.apiVersion, { signal: options.signal }))?.find(
+      (r) => r.kind === body.kind,
+    );
     const definedHere = fromCrds.has(`${group}/${version}/${body.kind}`);
     let obj: ManifestObject;
     if (resource) {
@@ -164,7 +204,16 @@ export async function resolveObjects(client: KubeClient, docs: ReadonlyArray<{ s
       // Served once the CRD is established; until then its scope is what the CRD says.
       const namespaced = crdScope(docs, group, body.kind) !== 'Cluster';
       const namespace = namespaced ? body.metadata.namespace || options.defaultNamespace : '';
-      obj = { source, body, group, kind: body.kind, name: body.metadata.name, namespace, level: Level.Custom, definedByManifest: true };
+      obj = {
+        source,
+        body,
+        group,
+        kind: body.kind,
+        name: body.metadata.name,
+        namespace,
+        level: Level.Custom,
+        definedByManifest: true,
+      };
     } else {
       // Discovery may be older than a CRD another resource applied since: ask once more.
       const fresh = await client.resourceFor(body.apiVersion, body.kind, { signal: options.signal });
@@ -174,12 +223,17 @@ export async function resolveObjects(client: KubeClient, docs: ReadonlyArray<{ s
         continue;
       } else {
         const who = `${body.apiVersion} ${body.kind} ${body.metadata.namespace ? `${body.metadata.namespace}/` : ''}${body.metadata.name}`;
-        throw new ManifestError(`${source} (${who}): the API server does not know kind ${body.kind} in ${body.apiVersion}`);
+        throw new ManifestError(
+          `${source} (${who}): the API server does not know kind ${body.kind} in ${body.apiVersion}`,
+        );
       }
     }
     const key = objectKey(obj);
     const earlier = seen.get(key);
-    if (earlier) throw new ManifestError(`${source} (${describeObject(obj)}): the same object as ${earlier}; each object may appear once`);
+    if (earlier)
+      throw new ManifestError(
+        `${source} (${describeObject(obj)}): the same object as ${earlier}; each object may appear once`,
+      );
     seen.set(key, source);
     out.push(obj);
   }
@@ -189,12 +243,19 @@ export async function resolveObjects(client: KubeClient, docs: ReadonlyArray<{ s
 function crdScope(docs: ReadonlyArray<{ body: KubeObject }>, group: string, kind: string): string | undefined {
   for (const { body } of docs) {
     const spec = body.spec as { group?: string; names?: { kind?: string }; scope?: string } | undefined;
-    if (body.kind === 'CustomResourceDefinition' && spec?.group === group && spec.names?.kind === kind) return spec.scope;
+    if (body.kind === 'CustomResourceDefinition' && spec?.group === group && spec.names?.kind === kind)
+      return spec.scope;
   }
   return undefined;
 }
 
-function place(source: string, body: KubeObject, group: string, resource: ApiResource, defaultNamespace: string): ManifestObject {
+function place(
+  source: string,
+  body: KubeObject,
+  group: string,
+  resource: ApiResource,
+  defaultNamespace: string,
+): ManifestObject {
   const namespace = resource.namespaced ? body.metadata.namespace || defaultNamespace : '';
   const metadata = { ...body.metadata };
   if (namespace) metadata.namespace = namespace;
@@ -211,7 +272,6 @@ function place(source: string, body: KubeObject, group: string, resource: ApiRes
   };
 }
 
-
 /**
  * Resolves objects still waiting for their CRD (call after the CRDs are established). Refreshes
  * discovery once for the group/versions involved.
@@ -220,16 +280,31 @@ function place(source: string, body: KubeObject, group: string, resource: ApiRes
  * @example
  * await resolvePending(client, objects, { defaultNamespace: 'web', unknownKinds: 'fail' });
  */
-export async function resolvePending(client: KubeClient, objects: ManifestObject[], options: ResolveOptions): Promise<void> {
+export async function resolvePending(
+  client: KubeClient,
+  objects: ManifestObject[],
+  options: ResolveOptions,
+): Promise<void> {
   const pending = objects.filter((o) => !o.resource);
-  await Promise.all([...new Set(pending.map((o) => o.body.apiVersion))].map((v) => client.resources(v, { refresh: true, signal: options.signal })));
+  await Promise.all(
+    [...new Set(pending.map((o) => o.body.apiVersion))].map((v) =>
+      client.resources(v, { refresh: true, signal: options.signal }),
+    ),
+  );
   for (const o of pending) {
-    const resource = (await client.resources(o.body.apiVersion, { signal: options.signal }))?.find((r) => r.kind === o.kind);
+    const resource = (await client.resources(o.body.apiVersion, { signal: options.signal }))?.find(
+      (r) => r.kind === o.kind,
+    );
     if (!resource) {
       if (options.unknownKinds === 'skip') continue;
-      throw new ManifestError(`${o.source} (${describeObject(o)}): the API server does not know kind ${o.kind} in ${o.body.apiVersion}`);
+      throw new ManifestError(
+        `${o.source} (${describeObject(o)}): the API server does not know kind ${o.kind} in ${o.body.apiVersion}`,
+      );
     }
-    Object.assign(o, place(o.source, o.body, o.group, resource, options.defaultNamespace), { level: o.level, definedByManifest: o.definedByManifest });
+    Object.assign(o, place(o.source, o.body, o.group, resource, options.defaultNamespace), {
+      level: o.level,
+      definedByManifest: o.definedByManifest,
+    });
   }
 }
 
@@ -237,7 +312,10 @@ export async function resolvePending(client: KubeClient, objects: ManifestObject
  * A comma-separated `Kind/namespace/name` list no longer than `max` characters; when cut, it ends
  * with `… (+N more)` so a reader knows the list is partial.
  */
-export function objectList(objects: ReadonlyArray<{ kind: string; namespace: string; name: string }>, max = 2048): string {
+export function objectList(
+  objects: ReadonlyArray<{ kind: string; namespace: string; name: string }>,
+  max = 2048,
+): string {
   const names = objects.map(listName);
   const all = names.join(',');
   if (all.length <= max) return all;

@@ -7,7 +7,8 @@
 import type { KubeClient, KubeObject } from './api-client';
 
 /** Ready, still waiting (and for what), or failed for good (and why). */
-export type Readiness = { state: 'ready' } | { state: 'waiting'; waitingFor: string } | { state: 'failed'; reason: string };
+export type Readiness =
+  { state: 'ready' } | { state: 'waiting'; waitingFor: string } | { state: 'failed'; reason: string };
 
 const ready: Readiness = { state: 'ready' };
 const waiting = (waitingFor: string): Readiness => ({ state: 'waiting', waitingFor });
@@ -19,7 +20,10 @@ interface Condition {
   reason?: string;
   message?: string;
 }
-type Live = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> & { conditions?: Condition[] } };
+type Live = KubeObject & {
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown> & { conditions?: Condition[] };
+};
 
 const condition = (o: Live, type: string) => o.status?.conditions?.find((c) => c.type === type);
 const num = (v: unknown, fallback = 0) => (typeof v === 'number' ? v : fallback);
@@ -56,7 +60,8 @@ function deployment(o: Live): Readiness {
   const stale = staleGeneration(o);
   if (stale) return stale;
   const progressing = condition(o, 'Progressing');
-  if (progressing?.reason === 'ProgressDeadlineExceeded') return failed(`rollout exceeded its progress deadline: ${progressing.message ?? ''}`.trim());
+  if (progressing?.reason === 'ProgressDeadlineExceeded')
+    return failed(`rollout exceeded its progress deadline: ${progressing.message ?? ''}`.trim());
   const want = num(o.spec?.replicas, 1);
   const updated = num(o.status?.updatedReplicas);
   const total = num(o.status?.replicas);
@@ -78,10 +83,12 @@ function statefulSet(o: Live): Readiness {
   const partition = num(strategy?.rollingUpdate?.partition);
   if (partition > 0) {
     const updated = num(o.status?.updatedReplicas);
-    if (updated < want - partition) return waiting(`${updated} of ${want - partition} replicas above the partition updated`);
+    if (updated < want - partition)
+      return waiting(`${updated} of ${want - partition} replicas above the partition updated`);
     return ready;
   }
-  if (o.status?.updateRevision !== o.status?.currentRevision) return waiting(`the rolling update to revision ${String(o.status?.updateRevision)}`);
+  if (o.status?.updateRevision !== o.status?.currentRevision)
+    return waiting(`the rolling update to revision ${String(o.status?.updateRevision)}`);
   return ready;
 }
 
@@ -99,7 +106,8 @@ function daemonSet(o: Live): Readiness {
 
 function job(o: Live): Readiness {
   const failedCond = condition(o, 'Failed');
-  if (failedCond?.status === 'True') return failed(`the Job failed: ${[failedCond.reason, failedCond.message].filter(Boolean).join(': ')}`);
+  if (failedCond?.status === 'True')
+    return failed(`the Job failed: ${[failedCond.reason, failedCond.message].filter(Boolean).join(': ')}`);
   if (condition(o, 'Complete')?.status === 'True') return ready;
   if ((o.spec as { suspend?: boolean }).suspend) return ready; // suspended on purpose: it will not complete
   return waiting(`completion (${num(o.status?.succeeded)} succeeded, ${num(o.status?.active)} active)`);
@@ -123,17 +131,24 @@ async function claim(o: Live, client: KubeClient, signal?: AbortSignal): Promise
   if (phase === 'Lost') return failed('the claim lost its volume (phase Lost)');
   // A WaitForFirstConsumer class (EKS's default gp2/gp3) binds only once a pod uses the claim:
   // waiting for Bound here would wait for ever.
-  const className = (o.spec as { storageClassName?: string }).storageClassName ?? (await defaultStorageClass(client, signal));
+  const className =
+    (o.spec as { storageClassName?: string }).storageClassName ?? (await defaultStorageClass(client, signal));
   if (className) {
-    const sc = await client.getOrUndefined<{ volumeBindingMode?: string }>(`/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(className)}`, signal);
+    const sc = await client.getOrUndefined<{ volumeBindingMode?: string }>(
+      `/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(className)}`,
+      signal,
+    );
     if (sc?.volumeBindingMode === 'WaitForFirstConsumer') return ready;
   }
   return waiting(`the claim to be bound (phase ${String(phase ?? 'Pending')})`);
 }
 
 async function defaultStorageClass(client: KubeClient, signal?: AbortSignal): Promise<string | undefined> {
-  const list = await client.request<{ items?: KubeObject[] }>('GET', '/apis/storage.k8s.io/v1/storageclasses', { signal });
-  return list.items?.find((sc) => sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')?.metadata.name;
+  const list = await client.request<{ items?: KubeObject[] }>('GET', '/apis/storage.k8s.io/v1/storageclasses', {
+    signal,
+  });
+  return list.items?.find((sc) => sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')
+    ?.metadata.name;
 }
 
 /**
@@ -144,7 +159,13 @@ async function defaultStorageClass(client: KubeClient, signal?: AbortSignal): Pr
  * const r = await readinessOf('apps', 'Deployment', live, client);
  * if (r.state === 'waiting') console.log(`waiting for ${r.waitingFor}`);
  */
-export async function readinessOf(group: string, kind: string, live: KubeObject, client: KubeClient, signal?: AbortSignal): Promise<Readiness> {
+export async function readinessOf(
+  group: string,
+  kind: string,
+  live: KubeObject,
+  client: KubeClient,
+  signal?: AbortSignal,
+): Promise<Readiness> {
   const o = live as Live;
   o.spec ??= {};
   switch (`${group}/${kind}`) {

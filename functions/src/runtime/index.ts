@@ -2,11 +2,43 @@
  * The custom-resource runtime: everything between CloudFormation and a resource's own steps.
  * No Kubernetes knowledge lives here.
  */
-export { createProvider, type ProviderOptions, type ResourceLoader, invocationMargin, overallMargin, DEFAULT_SERVICE_TIMEOUT } from './provider';
-export { defineResource, done, inProgress, type ResourceDefinition, type StepContext, type StepResult, type Done, type InProgress, type DataValue } from './resource';
+export {
+  createProvider,
+  type ProviderOptions,
+  type ResourceLoader,
+  invocationMargin,
+  overallMargin,
+  DEFAULT_SERVICE_TIMEOUT,
+} from './provider';
+export {
+  defineResource,
+  done,
+  inProgress,
+  type ResourceDefinition,
+  type StepContext,
+  type StepResult,
+  type Done,
+  type InProgress,
+  type DataValue,
+} from './resource';
 export { prop, parseProperties, formatPath, RUNTIME_PROPERTIES } from './properties';
 export { ResourceError, PropertyError, describeError } from './errors';
 export { serializeResponse, putResponse, MAX_RESPONSE_BYTES } from './respond';
 export { redactEvent, redactString, MASK } from './logger';
-export { defaultPhysicalId, createFailedId, isCreateFailedId, CREATE_FAILED_PREFIX, shortHash, MAX_PHYSICAL_ID } from './physical-id';
-export type { CloudFormationEvent, ResponseBody, LambdaContext, Continuation, ContinuationEvent, RequestType, RawProperties } from './types';
+export {
+  defaultPhysicalId,
+  createFailedId,
+  isCreateFailedId,
+  CREATE_FAILED_PREFIX,
+  shortHash,
+  MAX_PHYSICAL_ID,
+} from './physical-id';
+export type {
+  CloudFormationEvent,
+  ResponseBody,
+  LambdaContext,
+  Continuation,
+  ContinuationEvent,
+  RequestType,
+  RawProperties,
+} from './types';

@@ -29,8 +29,17 @@ export function redactEvent(event: CloudFormationEvent, sensitive: readonly stri
     for (const [k, v] of Object.entries(props)) out[k] = sensitive.includes(k) ? MASK : redactString(v);
     return out;
   };
-  const { ResponseURL: _url, ResourceProperties, OldResourceProperties, ...rest } = event as CloudFormationEvent & Record<string, unknown>;
-  const copy: Record<string, unknown> = { ...rest, ResponseURL: '<redacted>', ResourceProperties: mask(ResourceProperties) };
+  const {
+    ResponseURL: _url,
+    ResourceProperties,
+    OldResourceProperties,
+    ...rest
+  } = event as CloudFormationEvent & Record<string, unknown>;
+  const copy: Record<string, unknown> = {
+    ...rest,
+    ResponseURL: '<redacted>',
+    ResourceProperties: mask(ResourceProperties),
+  };
   if (OldResourceProperties) copy.OldResourceProperties = mask(OldResourceProperties);
   delete copy.KubecfnContinuation;
   return copy;
@@ -38,8 +47,13 @@ export function redactEvent(event: CloudFormationEvent, sensitive: readonly stri
 
 /** Strips signatures and credentials from any URL-looking text, recursively for objects. */
 export function redactString(value: unknown): unknown {
-  if (typeof value === 'string') return value.replace(/([?&](X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId)=)[^&\s"']+/gi, `$1${MASK}`);
+  if (typeof value === 'string')
+    return value.replace(
+      /([?&](X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId)=)[^&\s"']+/gi,
+      `$1${MASK}`,
+    );
   if (Array.isArray(value)) return value.map(redactString);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactString(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactString(v)]));
   return value;
 }

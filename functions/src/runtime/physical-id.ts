@@ -11,7 +11,8 @@ import type { CloudFormationEvent } from './types';
  */
 export const CREATE_FAILED_PREFIX = 'kubecfn:create-failed:';
 
-export const createFailedId = (event: CloudFormationEvent) => `${CREATE_FAILED_PREFIX}${event.LogicalResourceId}:${shortHash(event.RequestId)}`;
+export const createFailedId = (event: CloudFormationEvent) =>
+  `${CREATE_FAILED_PREFIX}${event.LogicalResourceId}:${shortHash(event.RequestId)}`;
 
 export const isCreateFailedId = (id: string | undefined) => id?.startsWith(CREATE_FAILED_PREFIX) ?? false;
 
@@ -27,7 +28,11 @@ export const MAX_PHYSICAL_ID = 1024;
  */
 export function defaultPhysicalId(event: CloudFormationEvent): string {
   const stackName = event.StackId.split('/')[1] ?? 'stack';
-  return `${stackName}-${event.LogicalResourceId}-${shortHash(`${event.StackId}|${event.LogicalResourceId}|${event.RequestId}`)}`.slice(0, MAX_PHYSICAL_ID);
+  return `${stackName}-${event.LogicalResourceId}-${shortHash(`${event.StackId}|${event.LogicalResourceId}|${event.RequestId}`)}`.slice(
+    0,
+    MAX_PHYSICAL_ID,
+  );
 }
 
-export const shortHash = (text: string, length = 12) => createHash('sha256').update(text).digest('hex').slice(0, length);
+export const shortHash = (text: string, length = 12) =>
+  createHash('sha256').update(text).digest('hex').slice(0, length);

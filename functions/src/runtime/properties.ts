@@ -58,21 +58,33 @@ export const prop = {
   string(options: { minLength?: number; maxLength?: number; pattern?: RegExp; patternDescription?: string } = {}) {
     let s = z.string({ error: (iss) => `expected a string, got ${preview(iss.input)}` });
     if (options.minLength !== undefined)
-      s = s.min(options.minLength, options.minLength === 1 ? 'expected a non-empty string' : `expected at least ${options.minLength} characters`);
-    if (options.maxLength !== undefined) s = s.max(options.maxLength, `expected at most ${options.maxLength} characters`);
+      s = s.min(
+        options.minLength,
+        options.minLength === 1 ? 'expected a non-empty string' : `expected at least ${options.minLength} characters`,
+      );
+    if (options.maxLength !== undefined)
+      s = s.max(options.maxLength, `expected at most ${options.maxLength} characters`);
     if (options.pattern)
-      s = s.regex(options.pattern, options.patternDescription ? `expected ${options.patternDescription}` : `expected to match ${options.pattern}`);
+      s = s.regex(
+        options.pattern,
+        options.patternDescription ? `expected ${options.patternDescription}` : `expected to match ${options.pattern}`,
+      );
     return z.preprocess((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v), s);
   },
 
   /** `true`/`false` in any case, as a string or a boolean. */
   boolean() {
-    return z.preprocess(toBoolean, z.boolean({ error: (iss) => `expected "true" or "false", got ${preview(iss.input)}` }));
+    return z.preprocess(
+      toBoolean,
+      z.boolean({ error: (iss) => `expected "true" or "false", got ${preview(iss.input)}` }),
+    );
   },
 
   /** A whole number, as a string or a number, within optional bounds. */
   integer(options: { min?: number; max?: number } = {}) {
-    let n = z.number({ error: (iss) => `expected a whole number, got ${preview(iss.input)}` }).int('expected a whole number');
+    let n = z
+      .number({ error: (iss) => `expected a whole number, got ${preview(iss.input)}` })
+      .int('expected a whole number');
     if (options.min !== undefined) n = n.min(options.min, `expected a whole number ≥ ${options.min}`);
     if (options.max !== undefined) n = n.max(options.max, `expected a whole number ≤ ${options.max}`);
     return z.preprocess(toInteger, n);
@@ -106,7 +118,10 @@ export const prop = {
           const out: unknown[] = [];
           for (const [i, doc] of list.entries()) {
             if (doc.errors.length > 0) {
-              ctx.addIssue({ code: 'custom', message: `document ${i + 1} is not valid YAML/JSON: ${firstLine(doc.errors[0])}` });
+              ctx.addIssue({
+                code: 'custom',
+                message: `document ${i + 1} is not valid YAML/JSON: ${firstLine(doc.errors[0])}`,
+              });
               return z.NEVER;
             }
             const js = doc.toJS();
@@ -120,9 +135,14 @@ export const prop = {
         return value;
       },
       z
-        .array(z.record(z.string(), z.unknown(), { error: (iss) => `expected each document to be a map, got ${preview(iss.input)}` }), {
-          error: (iss) => `expected YAML/JSON documents or a list of maps, got ${preview(iss.input)}`,
-        })
+        .array(
+          z.record(z.string(), z.unknown(), {
+            error: (iss) => `expected each document to be a map, got ${preview(iss.input)}`,
+          }),
+          {
+            error: (iss) => `expected YAML/JSON documents or a list of maps, got ${preview(iss.input)}`,
+          },
+        )
         .min(1, 'expected at least one document'),
     );
   },
@@ -132,24 +152,30 @@ export const prop = {
    * a JSON/YAML string or a comma-separated string (from a `CommaDelimitedList` parameter joined).
    */
   list<T extends z.ZodType>(item: T) {
-    return z.preprocess((value) => {
-      if (typeof value !== 'string') return value;
-      const trimmed = value.trim();
-      if (trimmed === '') return [];
-      if (trimmed.startsWith('[') || trimmed.startsWith('-')) {
-        try {
-          return parseYaml(trimmed);
-        } catch {
-          return value;
+    return z.preprocess(
+      (value) => {
+        if (typeof value !== 'string') return value;
+        const trimmed = value.trim();
+        if (trimmed === '') return [];
+        if (trimmed.startsWith('[') || trimmed.startsWith('-')) {
+          try {
+            return parseYaml(trimmed);
+          } catch {
+            return value;
+          }
         }
-      }
-      return trimmed.split(',').map((s) => s.trim());
-    }, z.array(item, { error: (iss) => `expected a list, got ${preview(iss.input)}` }));
+        return trimmed.split(',').map((s) => s.trim());
+      },
+      z.array(item, { error: (iss) => `expected a list, got ${preview(iss.input)}` }),
+    );
   },
 
   /** A nested map with its own schema, given natively or as a YAML/JSON string. */
   object<S extends z.ZodRawShape>(shape: S) {
-    return z.preprocess(parseDocumentString, z.strictObject(shape, { error: (iss) => `expected a map, got ${preview(iss.input)}` }));
+    return z.preprocess(
+      parseDocumentString,
+      z.strictObject(shape, { error: (iss) => `expected a map, got ${preview(iss.input)}` }),
+    );
   },
 };
 
@@ -171,11 +197,15 @@ export function parseProperties<T>(schema: z.ZodType<T>, raw: Record<string, unk
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeys(schemaAt(schema, issue.path));
       return issue.keys
-        .map((k) => `${formatPath([...issue.path, k])}: unknown property${known ? `; expected one of ${known.join(', ')}` : ''}`)
+        .map(
+          (k) =>
+            `${formatPath([...issue.path, k])}: unknown property${known ? `; expected one of ${known.join(', ')}` : ''}`,
+        )
         .join('; ');
     }
     const path = formatPath(issue.path);
-    if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined) return `${path}: required property is missing`;
+    if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined)
+      return `${path}: required property is missing`;
     return `${path}: ${issue.message}`;
   });
   throw new PropertyError([...new Set(problems)]);
@@ -195,7 +225,11 @@ const defOf = (schema: z.ZodType | undefined) => (schema as unknown as { _zod?: 
 function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
   let current: z.ZodType | undefined = schema;
   const unwrap = () => {
-    for (let def = defOf(current); def && ['pipe', 'optional', 'default', 'nullable'].includes(def.type); def = defOf(current)) {
+    for (
+      let def = defOf(current);
+      def && ['pipe', 'optional', 'default', 'nullable'].includes(def.type);
+      def = defOf(current)
+    ) {
       current = def.type === 'pipe' ? def.out : def.innerType;
     }
   };

@@ -30,15 +30,15 @@ export const DEFAULT_SERVICE_TIMEOUT = 3600;
  * Safety margin before the Lambda deadline: time to answer (with retries) after giving up.
  * A tenth of the time left, between 1.5 s and 20 s.
  */
-export const invocationMargin = (remainingMs: number) => Math.min(20_000, Math.max(1_500, Math.round(remainingMs * 0.1)));
+export const invocationMargin = (remainingMs: number) =>
+  Math.min(20_000, Math.max(1_500, Math.round(remainingMs * 0.1)));
 
 /** Margin before the overall deadline (ServiceTimeout): a tenth of it, between 1 s and 60 s. */
-export const overallMargin = (serviceTimeoutSeconds: number) => Math.min(60_000, Math.max(1_000, serviceTimeoutSeconds * 100));
+export const overallMargin = (serviceTimeoutSeconds: number) =>
+  Math.min(60_000, Math.max(1_000, serviceTimeoutSeconds * 100));
 
 type AnyDefinition = ResourceDefinition<unknown, unknown>;
-type Outcome =
-  | { kind: 'answer'; body: ResponseBody }
-  | { kind: 'continued' };
+type Outcome = { kind: 'answer'; body: ResponseBody } | { kind: 'continued' };
 
 class DeadlineError extends Error {}
 
@@ -53,7 +53,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
  *   resources: { 'Custom::KubeManifest': () => import('../resources/kube-manifest') },
  * });
  */
-export function createProvider(options: ProviderOptions): (event: CloudFormationEvent, context: LambdaContext) => Promise<void> {
+export function createProvider(
+  options: ProviderOptions,
+): (event: CloudFormationEvent, context: LambdaContext) => Promise<void> {
   const logger = createLogger(options.name);
   const definitions = new Map<string, Promise<AnyDefinition>>();
   const load = (type: string) => {
@@ -62,7 +64,9 @@ export function createProvider(options: ProviderOptions): (event: CloudFormation
       const loader = options.resources[type];
       if (!loader) {
         const known = Object.keys(options.resources).join(', ') || 'none';
-        return Promise.reject(new ResourceError(`ResourceType '${type}' is not handled by ${options.name}; it handles: ${known}`));
+        return Promise.reject(
+          new ResourceError(`ResourceType '${type}' is not handled by ${options.name}; it handles: ${known}`),
+        );
       }
       found = loader().then((m) => m.default as AnyDefinition);
       // A failed load is not cached: the next invocation may be on a fresh container.
@@ -114,7 +118,8 @@ export function createProvider(options: ProviderOptions): (event: CloudFormation
         logger.error('response not delivered', { error: describeError(error) });
       }
     };
-    const failedId = () => (event.RequestType === 'Create' ? createFailedId(event) : (event.PhysicalResourceId ?? createFailedId(event)));
+    const failedId = () =>
+      event.RequestType === 'Create' ? createFailedId(event) : (event.PhysicalResourceId ?? createFailedId(event));
     const fail = (reason: string, physicalId = continuation?.physicalId ?? failedId()) =>
       answer({ ...base, Status: 'FAILED', Reason: reason, PhysicalResourceId: physicalId });
 
@@ -134,23 +139,47 @@ export function createProvider(options: ProviderOptions): (event: CloudFormation
     let handedOver = false;
     let guard: NodeJS.Timeout | undefined;
     const timedOut = new Promise<Outcome>((resolve) => {
-      guard = setTimeout(() => {
-        // The next invocation owns the answer once the hand-over has started.
-        if (handedOver) return;
-        controller.abort(new DeadlineError(deadlineReason()));
-        resolve({ kind: 'answer', body: { ...base, Status: 'FAILED', Reason: deadlineReason(), PhysicalResourceId: continuation?.physicalId ?? failedId() } });
-      }, Math.max(0, deadline - Date.now()));
+      guard = setTimeout(
+        () => {
+          // The next invocation owns the answer once the hand-over has started.
+          if (handedOver) return;
+          controller.abort(new DeadlineError(deadlineReason()));
+          resolve({
+            kind: 'answer',
+            body: {
+              ...base,
+              Status: 'FAILED',
+              Reason: deadlineReason(),
+              PhysicalResourceId: continuation?.physicalId ?? failedId(),
+            },
+          });
+        },
+        Math.max(0, deadline - Date.now()),
+      );
     });
 
     try {
       const work = run(event, context, {
-        logger, load, continuation, startedAt, deadline, overallDeadline, signal: controller.signal, options, deadlineReason,
-        remainingMs: remainingAtStart, serviceTimeout, handingOver: () => (handedOver = true),
+        logger,
+        load,
+        continuation,
+        startedAt,
+        deadline,
+        overallDeadline,
+        signal: controller.signal,
+        options,
+        deadlineReason,
+        remainingMs: remainingAtStart,
+        serviceTimeout,
+        handingOver: () => (handedOver = true),
       });
       const outcome = await Promise.race([work, timedOut]);
       if (outcome.kind === 'answer') await answer(outcome.body);
     } catch (error) {
-      logger.error('unexpected error', { error: describeError(error), stack: error instanceof Error ? error.stack : undefined });
+      logger.error('unexpected error', {
+        error: describeError(error),
+        stack: error instanceof Error ? error.stack : undefined,
+      });
       await fail(describeError(error));
     } finally {
       clearTimeout(guard);
@@ -176,14 +205,18 @@ interface RunInput {
 async function run(event: CloudFormationEvent, context: LambdaContext, input: RunInput): Promise<Outcome> {
   const { logger, continuation } = input;
   const base = { StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId };
-  const failedId = event.RequestType === 'Create' ? createFailedId(event) : (event.PhysicalResourceId ?? createFailedId(event));
+  const failedId =
+    event.RequestType === 'Create' ? createFailedId(event) : (event.PhysicalResourceId ?? createFailedId(event));
   const failed = (reason: string, physicalId = continuation?.physicalId ?? failedId): Outcome => ({
     kind: 'answer',
     body: { ...base, Status: 'FAILED', Reason: reason, PhysicalResourceId: physicalId },
   });
 
   // A Create that failed left nothing behind; its rollback Delete has nothing to do.
-  logger.info('request received', { physicalResourceId: event.PhysicalResourceId, properties: Object.keys(event.ResourceProperties ?? {}) });
+  logger.info('request received', {
+    physicalResourceId: event.PhysicalResourceId,
+    properties: Object.keys(event.ResourceProperties ?? {}),
+  });
   if (event.RequestType === 'Delete' && isCreateFailedId(event.PhysicalResourceId)) {
     logger.info('delete of a resource whose create failed: nothing to do');
     return { kind: 'answer', body: { ...base, Status: 'SUCCESS', PhysicalResourceId: event.PhysicalResourceId! } };
@@ -194,10 +227,17 @@ async function run(event: CloudFormationEvent, context: LambdaContext, input: Ru
     definition = await input.load(event.ResourceType);
   } catch (error) {
     if (error instanceof ResourceError) return failed(error.message);
-    logger.error('resource module failed to load', { error: describeError(error), stack: error instanceof Error ? error.stack : undefined });
+    logger.error('resource module failed to load', {
+      error: describeError(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
     return failed(`${input.options.name} could not load the code for ${event.ResourceType}: ${describeError(error)}`);
   }
-  logger.info('request', { event: redactEvent(event, definition.sensitive), remainingMs: input.remainingMs, serviceTimeout: input.serviceTimeout });
+  logger.info('request', {
+    event: redactEvent(event, definition.sensitive),
+    remainingMs: input.remainingMs,
+    serviceTimeout: input.serviceTimeout,
+  });
 
   let props: unknown;
   let oldProps: unknown;
@@ -220,7 +260,9 @@ async function run(event: CloudFormationEvent, context: LambdaContext, input: Ru
 
   let physicalId =
     continuation?.physicalId ??
-    (event.RequestType === 'Create' ? (definition.physicalId?.(props, event) ?? defaultPhysicalId(event)) : event.PhysicalResourceId!);
+    (event.RequestType === 'Create'
+      ? (definition.physicalId?.(props, event) ?? defaultPhysicalId(event))
+      : event.PhysicalResourceId!);
   const context_ = (attempt: number): StepContext => ({
     event,
     requestType: event.RequestType,
@@ -277,20 +319,29 @@ async function run(event: CloudFormationEvent, context: LambdaContext, input: Ru
         await handOver(event, context, next, pollMs, input);
       } catch (error) {
         logger.error('could not continue in a new invocation', { error: describeError(error) });
-        return failed(`${event.ResourceType} needed more time but could not continue in a new invocation: ${describeError(error)}`);
+        return failed(
+          `${event.ResourceType} needed more time but could not continue in a new invocation: ${describeError(error)}`,
+        );
       }
       return { kind: 'continued' };
     }
   } catch (error) {
     if (input.signal.aborted) throw error; // the deadline guard has answered already
-    const reason = error instanceof ResourceError ? error.message : `${event.ResourceType} ${event.RequestType} failed: ${describeError(error)}`;
-    logger.error('step failed', { error: describeError(error), stack: error instanceof Error && !(error instanceof ResourceError) ? error.stack : undefined });
+    const reason =
+      error instanceof ResourceError
+        ? error.message
+        : `${event.ResourceType} ${event.RequestType} failed: ${describeError(error)}`;
+    logger.error('step failed', {
+      error: describeError(error),
+      stack: error instanceof Error && !(error instanceof ResourceError) ? error.stack : undefined,
+    });
     if (event.RequestType === 'Create') await cleanupFailedCreate(definition, props, context_(attempt), logger);
     return failed(reason);
   }
 
   if (result.physicalId) physicalId = result.physicalId;
-  if (physicalId.length > MAX_PHYSICAL_ID) return failed(`${event.ResourceType} produced a physical id longer than ${MAX_PHYSICAL_ID} characters`);
+  if (physicalId.length > MAX_PHYSICAL_ID)
+    return failed(`${event.ResourceType} produced a physical id longer than ${MAX_PHYSICAL_ID} characters`);
   return {
     kind: 'answer',
     body: {
@@ -303,12 +354,21 @@ async function run(event: CloudFormationEvent, context: LambdaContext, input: Ru
   };
 }
 
-async function handOver(event: CloudFormationEvent, context: LambdaContext, next: Continuation, pollMs: number, input: RunInput) {
+async function handOver(
+  event: CloudFormationEvent,
+  context: LambdaContext,
+  next: Continuation,
+  pollMs: number,
+  input: RunInput,
+) {
   const { KubecfnContinuation: _previous, ...original } = event as ContinuationEvent;
   const payload: ContinuationEvent = { ...original, KubecfnContinuation: next };
   // The wait before the next poll is spent here only if it fits; otherwise the next invocation polls at once.
   if (Date.now() + pollMs < input.deadline) await sleep(pollMs);
-  input.logger.info('continuing in a new invocation', { attempt: next.attempt, payloadBytes: Buffer.byteLength(JSON.stringify(payload)) });
+  input.logger.info('continuing in a new invocation', {
+    attempt: next.attempt,
+    payloadBytes: Buffer.byteLength(JSON.stringify(payload)),
+  });
   const continueIn = input.options.continueIn ?? invokeAsync;
   await continueIn(context.invokedFunctionArn, payload);
 }
@@ -317,7 +377,11 @@ async function invokeAsync(functionArn: string, payload: ContinuationEvent): Pro
   const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
   const client = new LambdaClient({});
   const out = await client.send(
-    new InvokeCommand({ FunctionName: functionArn, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)) }),
+    new InvokeCommand({
+      FunctionName: functionArn,
+      InvocationType: 'Event',
+      Payload: Buffer.from(JSON.stringify(payload)),
+    }),
   );
   if (out.StatusCode !== 202) throw new Error(`asynchronous self-invocation answered HTTP ${out.StatusCode}`);
 }
@@ -336,7 +400,10 @@ async function cleanupFailedCreate(definition: AnyDefinition, props: unknown, ct
   }
 }
 
-function toData(data: Record<string, DataValue> | undefined, attributes: readonly string[] | undefined): Record<string, string> | undefined {
+function toData(
+  data: Record<string, DataValue> | undefined,
+  attributes: readonly string[] | undefined,
+): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   for (const key of attributes ?? []) out[key] = '';
   for (const [k, v] of Object.entries(data ?? {})) out[k] = typeof v === 'string' ? v : String(v);

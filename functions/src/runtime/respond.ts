@@ -54,7 +54,7 @@ export function serializeResponse(response: ResponseBody, suffix = ''): string {
 
   if (body.Reason !== undefined) {
     const reasonBytes = bytes(JSON.stringify(body.Reason));
-    const budget = MAX_RESPONSE_BYTES - (bytes(text) - reasonBytes) - 2 /* quotes */ - 16 /* escaping slack */;
+    const budget = MAX_RESPONSE_BYTES - (bytes(text) - reasonBytes) - 2 /* quotes */ - 16; /* escaping slack */
     const tail = `${TRUNCATED}${suffix}`;
     let head = cutToBytes(response.Reason ?? '', Math.max(0, budget - bytes(tail)));
     body.Reason = head + tail;
@@ -104,7 +104,10 @@ export async function putResponse(url: string, body: string, options: SendOption
       lastError = `HTTP ${status}`;
       if (status < 500 && status !== 429) break;
     } catch (error) {
-      lastError = error instanceof Error ? `${(error as NodeJS.ErrnoException).code ?? error.name}: ${error.message}` : String(error);
+      lastError =
+        error instanceof Error
+          ? `${(error as NodeJS.ErrnoException).code ?? error.name}: ${error.message}`
+          : String(error);
       lastError = lastError.split(url).join('<response-url>');
     }
     if (attempt < attempts) {

@@ -31,7 +31,11 @@ export const providerName = (file: string) =>
  * await bundleProvider('functions/src/providers/kube-provider.ts', 'functions/packages');
  * // → functions/packages/KubeProvider/lambda.zip
  */
-export async function bundleProvider(entry: string, packagesDir: string, name = providerName(entry.split('/').pop()!)): Promise<BundleResult> {
+export async function bundleProvider(
+  entry: string,
+  packagesDir: string,
+  name = providerName(entry.split('/').pop()!),
+): Promise<BundleResult> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -58,5 +62,10 @@ export async function bundleProvider(entry: string, packagesDir: string, name = 
     { name: 'index.js', data: Buffer.from(code.contents) },
     { name: 'index.js.map', data: Buffer.from(map.contents) },
   ]);
-  return { provider: name, zipFile, codeBytes: code.contents.byteLength, unzippedBytes: code.contents.byteLength + map.contents.byteLength };
+  return {
+    provider: name,
+    zipFile,
+    codeBytes: code.contents.byteLength,
+    unzippedBytes: code.contents.byteLength + map.contents.byteLength,
+  };
 }

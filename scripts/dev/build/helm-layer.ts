@@ -66,7 +66,11 @@ function isCurrent(zipFile: string, stampFile: string, helmSha256: string): bool
   if (!existsSync(zipFile) || !existsSync(stampFile)) return false;
   try {
     const stamp = JSON.parse(readFileSync(stampFile, 'utf8')) as Stamp;
-    return stamp.helmSha256 === helmSha256 && stamp.entry === HELM_LAYER_ENTRY && stamp.zipSha256 === sha256(readFileSync(zipFile));
+    return (
+      stamp.helmSha256 === helmSha256 &&
+      stamp.entry === HELM_LAYER_ENTRY &&
+      stamp.zipSha256 === sha256(readFileSync(zipFile))
+    );
   } catch {
     return false;
   }

@@ -30,7 +30,12 @@ export async function writeDeterministicZip(file: string, entries: readonly ZipE
   await mkdir(dirname(file), { recursive: true });
   const zip = new ZipFile();
   for (const entry of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    zip.addBuffer(entry.data, entry.name, { mtime: FIXED_MTIME, mode: 0o100000 | (entry.mode ?? 0o644), compress: true, compressionLevel: 9 });
+    zip.addBuffer(entry.data, entry.name, {
+      mtime: FIXED_MTIME,
+      mode: 0o100000 | (entry.mode ?? 0o644),
+      compress: true,
+      compressionLevel: 9,
+    });
   }
   zip.end();
   await new Promise<void>((resolve, reject) => {
@@ -53,7 +58,10 @@ export function readZip(file: string): Promise<Map<string, { data: Buffer; mode:
           const chunks: Buffer[] = [];
           stream.on('data', (c: Buffer) => chunks.push(c));
           stream.on('end', () => {
-            files.set(entry.fileName, { data: Buffer.concat(chunks), mode: (entry.externalFileAttributes >>> 16) & 0o777 });
+            files.set(entry.fileName, {
+              data: Buffer.concat(chunks),
+              mode: (entry.externalFileAttributes >>> 16) & 0o777,
+            });
             zip.readEntry();
           });
           stream.on('error', reject);

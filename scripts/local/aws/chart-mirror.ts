@@ -191,7 +191,21 @@ export async function startChartMirror(opts: { dir: string; helm: string }): Pro
   const caCert = join(root, 'ca.crt');
   const leafKey = join(root, 'leaf.key');
   const wantsFile = join(root, 'wanted-charts.jsonl');
-  await execFileAsync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCert, '-days', '2', '-subj', '/CN=kubecfn local chart mirror CA']);
+  await execFileAsync('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    caKey,
+    '-out',
+    caCert,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=kubecfn local chart mirror CA',
+  ]);
   await execFileAsync('openssl', ['genrsa', '-out', leafKey, '2048']);
 
   const contexts = new Map<string, Promise<SecureContext>>();
@@ -205,7 +219,23 @@ export async function startChartMirror(opts: { dir: string; helm: string }): Pro
         const ext = join(root, 'certs', `${safe}.ext`);
         writeFileSync(ext, `subjectAltName=DNS:${host}\nextendedKeyUsage=serverAuth\n`);
         await execFileAsync('openssl', ['req', '-new', '-key', leafKey, '-out', csr, '-subj', `/CN=${host}`]);
-        await execFileAsync('openssl', ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-out', crt, '-days', '2', '-extfile', ext]);
+        await execFileAsync('openssl', [
+          'x509',
+          '-req',
+          '-in',
+          csr,
+          '-CA',
+          caCert,
+          '-CAkey',
+          caKey,
+          '-CAcreateserial',
+          '-out',
+          crt,
+          '-days',
+          '2',
+          '-extfile',
+          ext,
+        ]);
         return createSecureContext({ key: readFileSync(leafKey), cert: readFileSync(crt) });
       })();
       contexts.set(host, ctx);
@@ -223,7 +253,14 @@ export async function startChartMirror(opts: { dir: string; helm: string }): Pro
         mkdirSync(join(src, 'templates'), { recursive: true });
         writeFileSync(
           join(src, 'Chart.yaml'),
-          stringify({ apiVersion: 'v2', name, version, appVersion: version, description: `kubecfn local stand-in for chart ${name} ${version} (no network in local mode)`, type: 'application' }),
+          stringify({
+            apiVersion: 'v2',
+            name,
+            version,
+            appVersion: version,
+            description: `kubecfn local stand-in for chart ${name} ${version} (no network in local mode)`,
+            type: 'application',
+          }),
         );
         writeFileSync(join(src, 'values.yaml'), stringify(defaultValues));
         writeFileSync(join(src, 'templates', '_helpers.tpl'), helpers);
@@ -232,7 +269,12 @@ export async function startChartMirror(opts: { dir: string; helm: string }): Pro
         writeFileSync(join(src, 'templates', 'others.yaml'), others);
         const out = join(root, 'charts');
         await execFileAsync(opts.helm, ['package', src, '--destination', out], {
-          env: { ...process.env, HELM_CACHE_HOME: join(root, 'helm', 'cache'), HELM_CONFIG_HOME: join(root, 'helm', 'config'), HELM_DATA_HOME: join(root, 'helm', 'data') },
+          env: {
+            ...process.env,
+            HELM_CACHE_HOME: join(root, 'helm', 'cache'),
+            HELM_CONFIG_HOME: join(root, 'helm', 'config'),
+            HELM_DATA_HOME: join(root, 'helm', 'data'),
+          },
         });
         return join(out, `${key}.tgz`);
       })();

@@ -20,14 +20,19 @@ export interface CloudEmulation {
 }
 
 interface KubeconfigShape {
-  clusters: Array<{ cluster: { server: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string } }>;
+  clusters: Array<{
+    cluster: { server: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string };
+  }>;
   users: Array<{ user: { token?: string } }>;
 }
 
 /** The CSI drivers whose provisioning is emulated. */
 export const emulatedProvisioners = ['efs.csi.aws.com', 'ebs.csi.aws.com'] as const;
 
-type Obj = { metadata: { name: string; namespace?: string; annotations?: Record<string, string>; uid?: string }; [k: string]: unknown };
+type Obj = {
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; uid?: string };
+  [k: string]: unknown;
+};
 
 /**
  * Starts the emulation against the cluster of a kubeconfig (token authentication).
@@ -36,20 +41,43 @@ type Obj = { metadata: { name: string; namespace?: string; annotations?: Record<
  * const cloud = await startCloudEmulation({ kubeconfigPath: cluster.kubeconfigPath, region: 'us-east-1' });
  * await cloud.stop();
  */
-export async function startCloudEmulation(opts: { kubeconfigPath: string; region: string; log?: (m: string) => void }): Promise<CloudEmulation> {
+export async function startCloudEmulation(opts: {
+  kubeconfigPath: string;
+  region: string;
+  log?: (m: string) => void;
+}): Promise<CloudEmulation> {
   const config = parse(readFileSync(opts.kubeconfigPath, 'utf8')) as KubeconfigShape;
   const cluster = config.clusters[0]!.cluster;
-  const ca = cluster['certificate-authority-data'] ? Buffer.from(cluster['certificate-authority-data'], 'base64') : readFileSync(cluster['certificate-authority']!);
+  const ca = cluster['certificate-authority-data']
+    ? Buffer.from(cluster['certificate-authority-data'], 'base64')
+    : readFileSync(cluster['certificate-authority']!);
   const token = config.users[0]!.user.token ?? '';
   const server = new URL(cluster.server);
   const log = opts.log ?? (() => {});
 
   // Raw API JSON of several kinds (Services, claims, volumes, classes), read field by field below.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const call = (method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: any }> =>
+  const call = (
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  ): Promise<{ status: number; json: any }> =>
     new Promise((ok, fail) => {
       const req = request(
-        { host: server.hostname, port: server.port, path, method, ca, headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body ? { 'content-type': contentType } : {}) }, timeout: 10_000 },
+        {
+          host: server.hostname,
+          port: server.port,
+          path,
+          method,
+          ca,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(body ? { 'content-type': contentType } : {}),
+          },
+          timeout: 10_000,
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
@@ -74,10 +102,15 @@ export async function startCloudEmulation(opts: { kubeconfigPath: string; region
   const loadBalancers = async () => {
     const { status, json } = await call('GET', '/api/v1/services');
     if (status !== 200) return;
-    for (const svc of json.items as Array<Obj & { spec: { type?: string }; status?: { loadBalancer?: { ingress?: unknown[] } } }>) {
+    for (const svc of json.items as Array<
+      Obj & { spec: { type?: string }; status?: { loadBalancer?: { ingress?: unknown[] } } }
+    >) {
       if (svc.spec.type !== 'LoadBalancer' || svc.status?.loadBalancer?.ingress?.length) continue;
       const key = svc.metadata.uid ?? `${svc.metadata.namespace}/${svc.metadata.name}`;
-      const scheme = svc.metadata.annotations?.['service.beta.kubernetes.io/aws-load-balancer-scheme'] === 'internet-facing' ? '' : 'internal-';
+      const scheme =
+        svc.metadata.annotations?.['service.beta.kubernetes.io/aws-load-balancer-scheme'] === 'internet-facing'
+          ? ''
+          : 'internal-';
       let hostname = hostnames.get(key);
       if (!hostname) {
         const id = randomBytes(8).toString('hex');
@@ -91,16 +124,22 @@ export async function startCloudEmulation(opts: { kubeconfigPath: string; region
         { status: { loadBalancer: { ingress: [{ hostname }] } } },
         'application/merge-patch+json',
       );
-      if (res.status === 200) log(`load balancer ${hostname} for service ${svc.metadata.namespace}/${svc.metadata.name}`);
+      if (res.status === 200)
+        log(`load balancer ${hostname} for service ${svc.metadata.namespace}/${svc.metadata.name}`);
     }
   };
 
   const volumes = async () => {
     const classes = await call('GET', '/apis/storage.k8s.io/v1/storageclasses');
     if (classes.status !== 200) return;
-    const byName = new Map<string, { provisioner: string; volumeBindingMode?: string; reclaimPolicy?: string; parameters?: Record<string, string> }>();
+    const byName = new Map<
+      string,
+      { provisioner: string; volumeBindingMode?: string; reclaimPolicy?: string; parameters?: Record<string, string> }
+    >();
     for (const sc of classes.json.items) byName.set(sc.metadata.name, sc);
-    const defaultClass = (classes.json.items as Obj[]).find((sc) => sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
+    const defaultClass = (classes.json.items as Obj[]).find(
+      (sc) => sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
+    );
 
     const claims = await call('GET', '/api/v1/persistentvolumeclaims');
     if (claims.status === 200) {
@@ -109,7 +148,11 @@ export async function startCloudEmulation(opts: { kubeconfigPath: string; region
         const className: string | undefined = pvc.spec.storageClassName ?? defaultClass?.metadata.name;
         const sc = className ? byName.get(className) : undefined;
         if (!sc || !(emulatedProvisioners as readonly string[]).includes(sc.provisioner)) continue;
-        if (sc.volumeBindingMode === 'WaitForFirstConsumer' && !pvc.metadata.annotations?.['volume.kubernetes.io/selected-node']) continue;
+        if (
+          sc.volumeBindingMode === 'WaitForFirstConsumer' &&
+          !pvc.metadata.annotations?.['volume.kubernetes.io/selected-node']
+        )
+          continue;
         const handle =
           sc.provisioner === 'efs.csi.aws.com'
             ? `${sc.parameters?.fileSystemId ?? 'fs-local'}::fsap-${randomBytes(8).toString('hex')}`
@@ -117,19 +160,31 @@ export async function startCloudEmulation(opts: { kubeconfigPath: string; region
         const pv = {
           apiVersion: 'v1',
           kind: 'PersistentVolume',
-          metadata: { name: `pvc-${pvc.metadata.uid}`, annotations: { 'pv.kubernetes.io/provisioned-by': sc.provisioner, 'kubecfn.io/emulated': 'true' } },
+          metadata: {
+            name: `pvc-${pvc.metadata.uid}`,
+            annotations: { 'pv.kubernetes.io/provisioned-by': sc.provisioner, 'kubecfn.io/emulated': 'true' },
+          },
           spec: {
             capacity: { storage: pvc.spec.resources?.requests?.storage ?? '1Gi' },
             accessModes: pvc.spec.accessModes ?? ['ReadWriteOnce'],
             persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? 'Delete',
             storageClassName: className,
             volumeMode: pvc.spec.volumeMode ?? 'Filesystem',
-            claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata.namespace, name: pvc.metadata.name, uid: pvc.metadata.uid },
+            claimRef: {
+              apiVersion: 'v1',
+              kind: 'PersistentVolumeClaim',
+              namespace: pvc.metadata.namespace,
+              name: pvc.metadata.name,
+              uid: pvc.metadata.uid,
+            },
             csi: { driver: sc.provisioner, volumeHandle: handle },
           },
         };
         const res = await call('POST', '/api/v1/persistentvolumes', pv);
-        if (res.status === 201) log(`provisioned ${pv.metadata.name} (${sc.provisioner} ${handle}) for ${pvc.metadata.namespace}/${pvc.metadata.name}`);
+        if (res.status === 201)
+          log(
+            `provisioned ${pv.metadata.name} (${sc.provisioner} ${handle}) for ${pvc.metadata.namespace}/${pvc.metadata.name}`,
+          );
       }
     }
     const pvs = await call('GET', '/api/v1/persistentvolumes');

@@ -74,7 +74,12 @@ export async function startEmbeddedAws(opts: EmbeddedAwsOptions): Promise<Embedd
   const pythonPath = [embeddedPythonDir, process.env.PYTHONPATH].filter(Boolean).join(':');
   const moto = await startMoto({
     // No __pycache__ in the source tree.
-    env: { PYTHONPATH: pythonPath, KUBECFN_EMBEDDED_CONFIG: configPath, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+    env: {
+      PYTHONPATH: pythonPath,
+      KUBECFN_EMBEDDED_CONFIG: configPath,
+      PYTHONUNBUFFERED: '1',
+      PYTHONDONTWRITEBYTECODE: '1',
+    },
     onOutput: opts.onOutput,
     // The engine imports moto's CloudFormation models (and with them most services) at start.
     startTimeoutMs: 60_000,

@@ -151,7 +151,9 @@ async function launch(python: string, host: string, port: number, opts: MotoOpti
     if (child.exitCode !== null || child.signalCode !== null) {
       process.off('exit', killOnExit);
       if (/address already in use/i.test(output)) throw new PortTaken(output);
-      throw new Error(`moto server exited (${child.exitCode ?? child.signalCode}) before answering:\n${output.slice(-2000)}`);
+      throw new Error(
+        `moto server exited (${child.exitCode ?? child.signalCode}) before answering:\n${output.slice(-2000)}`,
+      );
     }
     try {
       const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(2_000) });
@@ -164,7 +166,9 @@ async function launch(python: string, host: string, port: number, opts: MotoOpti
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`moto server did not answer at ${endpoint} within ${opts.startTimeoutMs ?? 30_000} ms:\n${output.slice(-2000)}`);
+      throw new Error(
+        `moto server did not answer at ${endpoint} within ${opts.startTimeoutMs ?? 30_000} ms:\n${output.slice(-2000)}`,
+      );
     }
     await sleep(100);
   }

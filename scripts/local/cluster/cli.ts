@@ -34,7 +34,9 @@ async function up(args: string[]): Promise<void> {
   mkdirSync(join(cacheRoot(), 'local-cluster'), { recursive: true });
   writeFileSync(currentPointer, cluster.kubeconfigPath);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`Kubernetes ${cluster.version} is up at ${cluster.server} (${seconds} s); logs in ${join(cluster.dir, 'logs')}`);
+  console.log(
+    `Kubernetes ${cluster.version} is up at ${cluster.server} (${seconds} s); logs in ${join(cluster.dir, 'logs')}`,
+  );
   console.log(`kubeconfig: ${cluster.kubeconfigPath}`);
   console.log(`export KUBECONFIG=${cluster.kubeconfigPath}`);
   console.log('Press Ctrl-C to stop it.');
@@ -46,7 +48,8 @@ async function up(args: string[]): Promise<void> {
     process.on('SIGTERM', shutdown);
   });
   process.stderr.write('\n[cluster] stopping\n');
-  if (existsSync(currentPointer) && readFileSync(currentPointer, 'utf8') === cluster.kubeconfigPath) rmSync(currentPointer);
+  if (existsSync(currentPointer) && readFileSync(currentPointer, 'utf8') === cluster.kubeconfigPath)
+    rmSync(currentPointer);
   await cluster.stop();
 }
 
@@ -73,7 +76,9 @@ async function main(argv: string[]): Promise<number> {
       const started = Date.now();
       const bins = await ensureKubernetesBinaries();
       const [kubectl, helm] = await Promise.all([ensureKubectl(), ensureHelm()]);
-      console.log(`Kubernetes ${bins.version}: ${bins.kubeApiserver}, ${bins.kubeControllerManager}, ${bins.kubeScheduler}`);
+      console.log(
+        `Kubernetes ${bins.version}: ${bins.kubeApiserver}, ${bins.kubeControllerManager}, ${bins.kubeScheduler}`,
+      );
       console.log(`kwok ${kwokVersion}: ${bins.kwok}`);
       console.log(`etcd: ${bins.etcd}`);
       console.log(`kubectl: ${kubectl}`);

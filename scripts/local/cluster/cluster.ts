@@ -167,19 +167,56 @@ async function makePki(pki: string): Promise<void> {
   // P-256 keys: generated in milliseconds, accepted by Go's TLS, Node's TLS and for ES256 tokens.
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await openssl([
-    'req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', '/CN=kubecfn-local-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=kubecfn-local-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   const sans = [
-    'IP:127.0.0.1', `IP:${serviceApiIp}`, 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
-    'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local',
+    'IP:127.0.0.1',
+    `IP:${serviceApiIp}`,
+    'DNS:localhost',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+    'DNS:kubernetes.default.svc.cluster.local',
   ].join(',');
   await Promise.all([
     openssl([
-      'req', '-x509', ...ec, '-keyout', 'apiserver.key', '-out', 'apiserver.crt', '-days', '3650',
-      '-CA', 'ca.crt', '-CAkey', 'ca.key', '-subj', '/CN=kube-apiserver',
-      '-addext', `subjectAltName=${sans}`, '-addext', 'basicConstraints=critical,CA:FALSE',
-      '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment', '-addext', 'extendedKeyUsage=serverAuth',
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'apiserver.key',
+      '-out',
+      'apiserver.crt',
+      '-days',
+      '3650',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-subj',
+      '/CN=kube-apiserver',
+      '-addext',
+      `subjectAltName=${sans}`,
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
+      '-addext',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      '-addext',
+      'extendedKeyUsage=serverAuth',
     ]),
     openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'sa.key']).then(() =>
       openssl(['ec', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']),
@@ -191,7 +228,12 @@ function kubeconfig(server: string, caData: string, user: string, token: string)
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'kubecfn-local', cluster: { server, 'certificate-authority-data': Buffer.from(caData).toString('base64') } }],
+    clusters: [
+      {
+        name: 'kubecfn-local',
+        cluster: { server, 'certificate-authority-data': Buffer.from(caData).toString('base64') },
+      },
+    ],
     users: [{ name: user, user: { token } }],
     contexts: [{ name: 'kubecfn-local', context: { cluster: 'kubecfn-local', user } }],
     'current-context': 'kubecfn-local',
@@ -304,7 +346,8 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
   const pki = join(dir, 'pki');
   const logs = join(dir, 'logs');
   // Always a fresh cluster: state left by an earlier run in the same directory was made with other keys.
-  for (const sub of [pki, logs, join(dir, 'etcd'), join(dir, 'kwok-home')]) rmSync(sub, { recursive: true, force: true });
+  for (const sub of [pki, logs, join(dir, 'etcd'), join(dir, 'kwok-home')])
+    rmSync(sub, { recursive: true, force: true });
   mkdirSync(logs, { recursive: true });
 
   const components: Array<{ name: string; child: ChildProcess; logPath: string; exited: Promise<void> }> = [];
@@ -318,7 +361,9 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
     const logPath = join(logs, `${name}.log`);
     const fd = openSync(logPath, 'a');
     setprivAvailable ??= existsSync('/usr/bin/setpriv');
-    const [cmd, argv] = setprivAvailable ? ['/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', '--', bin, ...args]] : [bin, args];
+    const [cmd, argv] = setprivAvailable
+      ? ['/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', '--', bin, ...args]]
+      : [bin, args];
     const child = spawn(cmd, argv, { cwd: dir, env, detached: true, stdio: ['ignore', fd, fd] });
     closeSync(fd);
     running.add(child);
@@ -326,7 +371,11 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
       const done = (code: number | null, signal: NodeJS.Signals | null) => {
         running.delete(child);
         if (!stopping) {
-          crashed(new ComponentExitError(`${name} exited with ${signal ?? `code ${code}`}; last lines of ${logPath}:\n${tail(logPath)}`));
+          crashed(
+            new ComponentExitError(
+              `${name} exited with ${signal ?? `code ${code}`}; last lines of ${logPath}:\n${tail(logPath)}`,
+            ),
+          );
         }
         resolve();
       };
@@ -349,7 +398,12 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
   };
 
   /** Polls `check` until it returns true, failing early on a crash and late with the component's log. */
-  const waitFor = async (what: string, logOf: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> => {
+  const waitFor = async (
+    what: string,
+    logOf: string,
+    check: () => Promise<boolean>,
+    timeoutMs = 60_000,
+  ): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     let lastError = '';
     for (;;) {
@@ -434,7 +488,11 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
       '--profiling=false',
     ]);
     const admin = (method: string, path: string, body?: unknown) => api(server, caData, token, method, path, body);
-    await waitFor('kube-apiserver /readyz', 'kube-apiserver', async () => (await admin('GET', '/readyz')).status === 200);
+    await waitFor(
+      'kube-apiserver /readyz',
+      'kube-apiserver',
+      async () => (await admin('GET', '/readyz')).status === 200,
+    );
     log(`kube-apiserver ready at ${server} after ${Date.now() - started} ms`);
 
     launch('kube-controller-manager', bins.kubeControllerManager, [
@@ -480,7 +538,8 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
       );
       for (const node of localNodes) {
         const res = await admin('POST', '/api/v1/nodes', nodeObject(node));
-        if (res.status !== 201) throw new Error(`local cluster: creating node ${node.name} answered ${res.status}: ${res.text}`);
+        if (res.status !== 201)
+          throw new Error(`local cluster: creating node ${node.name} answered ${res.status}: ${res.text}`);
       }
     }
 
@@ -491,7 +550,11 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
       await waitFor('fake nodes Ready (kwok)', 'kwok', async () => {
         const res = await admin('GET', `/api/v1/nodes?labelSelector=type%3Dkwok`);
         if (res.status !== 200) return false;
-        const items = (JSON.parse(res.text) as { items: Array<{ status?: { conditions?: Array<{ type: string; status: string }> } }> }).items;
+        const items = (
+          JSON.parse(res.text) as {
+            items: Array<{ status?: { conditions?: Array<{ type: string; status: string }> } }>;
+          }
+        ).items;
         const ready = items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
         return ready.length === localNodes.length;
       });

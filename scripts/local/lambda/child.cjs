@@ -5,7 +5,8 @@
 const { resolve } = require('node:path');
 const [dir, timeoutMs, functionName, requestId] = process.argv.slice(2);
 const deadline = Date.now() + Number(timeoutMs);
-const report = (outcome) => process.stdout.write(`\n__KUBECFN_LAMBDA_RESULT__${JSON.stringify(outcome)}\n`, () => process.exit(0));
+const report = (outcome) =>
+  process.stdout.write(`\n__KUBECFN_LAMBDA_RESULT__${JSON.stringify(outcome)}\n`, () => process.exit(0));
 
 let input = '';
 process.stdin.setEncoding('utf8');

@@ -87,10 +87,19 @@ export class LocalLambda {
           return res.end();
         }
         invocation.then((inv) => {
-          const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' };
+          const headers: Record<string, string> = {
+            'content-type': 'application/json',
+            'x-amz-executed-version': '$LATEST',
+          };
           if (inv.errorType || inv.timedOut) headers['x-amz-function-error'] = 'Unhandled';
           res.writeHead(200, headers);
-          res.end(JSON.stringify(inv.errorType || inv.timedOut ? { errorType: inv.errorType ?? 'Sandbox.Timedout', errorMessage: inv.errorMessage } : inv.result));
+          res.end(
+            JSON.stringify(
+              inv.errorType || inv.timedOut
+                ? { errorType: inv.errorType ?? 'Sandbox.Timedout', errorMessage: inv.errorMessage }
+                : inv.result,
+            ),
+          );
         });
       });
     });
@@ -129,22 +138,26 @@ export class LocalLambda {
     const requestId = randomUUID();
     const timeoutMs = config.timeoutSeconds * 1000;
     const started = Date.now();
-    const child = spawn(process.execPath, ['--enable-source-maps', join(__dirname, 'child.cjs'), dir, String(timeoutMs), config.name, requestId], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        TZ: 'UTC',
-        AWS_REGION: 'us-east-1',
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
-        AWS_LAMBDA_FUNCTION_NAME: config.name,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
-        AWS_ENDPOINT_URL_LAMBDA: this.endpoint,
-        ...config.environment,
+    const child = spawn(
+      process.execPath,
+      ['--enable-source-maps', join(__dirname, 'child.cjs'), dir, String(timeoutMs), config.name, requestId],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          TZ: 'UTC',
+          AWS_REGION: 'us-east-1',
+          AWS_DEFAULT_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'testing',
+          AWS_SECRET_ACCESS_KEY: 'testing',
+          AWS_LAMBDA_FUNCTION_NAME: config.name,
+          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+          AWS_ENDPOINT_URL_LAMBDA: this.endpoint,
+          ...config.environment,
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
       },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    );
     this.processes.add(child);
     child.on('close', () => this.processes.delete(child));
     let out = '';

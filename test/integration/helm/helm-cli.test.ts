@@ -5,7 +5,12 @@ import { parse } from 'yaml';
 import { HelmCli, HelmCommandError, kubeconfigYaml, openHelmSession, tail } from '../../../functions/src/helm';
 import { ensureHelm } from '../../../scripts/dev/binaries';
 
-const access = { clusterName: 'c', server: 'https://127.0.0.1:6443', caData: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', token: 'secret-token' };
+const access = {
+  clusterName: 'c',
+  server: 'https://127.0.0.1:6443',
+  caData: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+  token: 'secret-token',
+};
 
 describe('HelmCli', () => {
   let helm: string;
@@ -21,7 +26,7 @@ describe('HelmCli', () => {
     expect(stdout.trim()).toMatch(/^v3\.18\.0\+g[0-9a-f]+$/);
   });
 
-  test('a failing command rejects with helm\'s stderr, and arguments are never interpreted by a shell', async () => {
+  test("a failing command rejects with helm's stderr, and arguments are never interpreted by a shell", async () => {
     const cli = new HelmCli({ HOME: '/tmp' }, helm);
 
     const error = await cli.run(['show', 'chart', '/nonexistent; echo injected']).catch((e: unknown) => e);
@@ -29,7 +34,9 @@ describe('HelmCli', () => {
     expect(error).toBeInstanceOf(HelmCommandError);
     expect((error as HelmCommandError).exitCode).toBe(1);
     expect((error as HelmCommandError).stderrTail).toBe('Error: path "/nonexistent; echo injected" not found');
-    expect((error as HelmCommandError).message).toBe('helm show exited with 1: Error: path "/nonexistent; echo injected" not found');
+    expect((error as HelmCommandError).message).toBe(
+      'helm show exited with 1: Error: path "/nonexistent; echo injected" not found',
+    );
   });
 
   test('a missing binary says where it looked and how to fix it', async () => {
@@ -44,7 +51,10 @@ describe('HelmCli', () => {
     const cli = new HelmCli({ HOME: '/tmp', KUBECONFIG: '/nonexistent' }, helm);
     const controller = new AbortController();
     // `helm registry login` reads the password from stdin: without one it waits, until killed.
-    const running = cli.run(['registry', 'login', 'registry.invalid', '--username', 'u', '--password-stdin'], { signal: controller.signal, stdin: undefined });
+    const running = cli.run(['registry', 'login', 'registry.invalid', '--username', 'u', '--password-stdin'], {
+      signal: controller.signal,
+      stdin: undefined,
+    });
     controller.abort();
 
     const error = (await running.catch((e: unknown) => e)) as HelmCommandError;
@@ -72,7 +82,11 @@ describe('openHelmSession', () => {
     const kubeconfig = env.KUBECONFIG!;
 
     expect(env.HOME).toBe(`${session.dir}/home`);
-    expect([env.HELM_CACHE_HOME, env.HELM_CONFIG_HOME, env.HELM_DATA_HOME]).toEqual([`${session.dir}/cache`, `${session.dir}/config`, `${session.dir}/data`]);
+    expect([env.HELM_CACHE_HOME, env.HELM_CONFIG_HOME, env.HELM_DATA_HOME]).toEqual([
+      `${session.dir}/cache`,
+      `${session.dir}/config`,
+      `${session.dir}/data`,
+    ]);
     expect(session.dir).toMatch(/\/helm-[0-9a-f]{12}$/);
     expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);
     expect(statSync(session.dir).mode & 0o777).toBe(0o700);
@@ -96,12 +110,14 @@ describe('openHelmSession', () => {
     expect(parse(kubeconfigYaml(access)).users[0].user).toEqual({ token: 'secret-token' });
   });
 
-  test('helm reads the session\'s kubeconfig (it parses the CA given)', async () => {
+  test("helm reads the session's kubeconfig (it parses the CA given)", async () => {
     const session = await openHelmSession(access);
     try {
       const cli = new HelmCli(session.cli.env, await ensureHelm());
       const error = (await cli.run(['list', '-o', 'json']).catch((e: unknown) => e)) as HelmCommandError;
-      expect(error.stderrTail).toBe('Error: Kubernetes cluster unreachable: unable to load root certificates: failed to parse certificate: x509: malformed certificate');
+      expect(error.stderrTail).toBe(
+        'Error: Kubernetes cluster unreachable: unable to load root certificates: failed to parse certificate: x509: malformed certificate',
+      );
       expect(readFileSync(session.cli.env.KUBECONFIG!, 'utf8')).toContain('secret-token');
     } finally {
       await session.close();

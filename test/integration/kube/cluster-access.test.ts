@@ -86,7 +86,9 @@ describe('getClusterAccess', () => {
       expect(access.status).toBe('ACTIVE');
       const url = new URL(Buffer.from(access.token!.replace(/^k8s-aws-v1\./, ''), 'base64url').toString());
       expect(url.host).toBe(`sts.${region}.amazonaws.com`);
-      expect(url.searchParams.get('X-Amz-Credential')).toMatch(new RegExp(`^AKIDMOTO/\\d{8}/${region}/sts/aws4_request$`));
+      expect(url.searchParams.get('X-Amz-Credential')).toMatch(
+        new RegExp(`^AKIDMOTO/\\d{8}/${region}/sts/aws4_request$`),
+      );
       expect(typeof access.refreshToken).toBe('function');
     });
 
@@ -106,7 +108,9 @@ describe('getClusterAccess', () => {
     });
 
     test('a cluster that does not exist is ClusterNotFoundError, a ClusterGoneError, naming the property', async () => {
-      const error = await getClusterAccess({ clusterName: 'nope', eks: eksClient(moto.endpoint) }).catch((e: unknown) => e);
+      const error = await getClusterAccess({ clusterName: 'nope', eks: eksClient(moto.endpoint) }).catch(
+        (e: unknown) => e,
+      );
 
       expect(error).toBeInstanceOf(ClusterNotFoundError);
       expect(error).toBeInstanceOf(ClusterGoneError);
@@ -114,18 +118,24 @@ describe('getClusterAccess', () => {
     });
 
     test('a cluster being deleted is ClusterDeletingError, a ClusterGoneError', async () => {
-      const error = await getClusterAccess({ clusterName: 'ci', eks: eksClient(moto.endpoint, 'DELETING') }).catch((e: unknown) => e);
+      const error = await getClusterAccess({ clusterName: 'ci', eks: eksClient(moto.endpoint, 'DELETING') }).catch(
+        (e: unknown) => e,
+      );
 
       expect(error).toBeInstanceOf(ClusterDeletingError);
       expect(error).toBeInstanceOf(ClusterGoneError);
-      expect((error as Error).message).toBe(`ClusterName 'ci': cluster is being deleted (status DELETING) in region ${region}`);
+      expect((error as Error).message).toBe(
+        `ClusterName 'ci': cluster is being deleted (status DELETING) in region ${region}`,
+      );
     });
 
     test.each([
       ['CREATING', /cluster is not ready \(status CREATING\).*expected ACTIVE/],
       ['FAILED', /cluster creation failed \(status FAILED\)/],
     ])('a %s cluster is ClusterNotReadyError with a clear message', async (status, message) => {
-      const error = await getClusterAccess({ clusterName: 'ci', eks: eksClient(moto.endpoint, status) }).catch((e: unknown) => e);
+      const error = await getClusterAccess({ clusterName: 'ci', eks: eksClient(moto.endpoint, status) }).catch(
+        (e: unknown) => e,
+      );
 
       expect(error).toBeInstanceOf(ClusterNotReadyError);
       expect(error).not.toBeInstanceOf(ClusterGoneError);
@@ -135,10 +145,14 @@ describe('getClusterAccess', () => {
 
     test('an unreachable EKS API is an error naming the cluster and the call', async () => {
       const port = await freePort();
-      const error = await getClusterAccess({ clusterName: 'ci', eks: eksClient(`http://127.0.0.1:${port}`) }).catch((e: unknown) => e);
+      const error = await getClusterAccess({ clusterName: 'ci', eks: eksClient(`http://127.0.0.1:${port}`) }).catch(
+        (e: unknown) => e,
+      );
 
       expect(error).not.toBeInstanceOf(ClusterGoneError);
-      expect((error as Error).message).toMatch(new RegExp(`^ClusterName 'ci': DescribeCluster failed in region ${region}: `));
+      expect((error as Error).message).toMatch(
+        new RegExp(`^ClusterName 'ci': DescribeCluster failed in region ${region}: `),
+      );
     });
   });
 
@@ -152,14 +166,27 @@ describe('getClusterAccess', () => {
       const access = await getClusterAccess({
         clusterName: 'local',
         eks: unreachable,
-        explicit: { server: 'https://127.0.0.1:6443', caData: Buffer.from(pem).toString('base64'), token: 'static', clientKey: pem },
+        explicit: {
+          server: 'https://127.0.0.1:6443',
+          caData: Buffer.from(pem).toString('base64'),
+          token: 'static',
+          clientKey: pem,
+        },
       });
 
-      expect(access).toEqual({ clusterName: 'local', server: 'https://127.0.0.1:6443', caData: pem, token: 'static', clientKey: pem });
+      expect(access).toEqual({
+        clusterName: 'local',
+        server: 'https://127.0.0.1:6443',
+        caData: pem,
+        token: 'static',
+        clientKey: pem,
+      });
     });
 
     test('reads KUBECFN_CLUSTER_ACCESS as JSON keyed by cluster name', async () => {
-      process.env.KUBECFN_CLUSTER_ACCESS = JSON.stringify({ local: { server: 'https://127.0.0.1:6443', caData: pem, token: 't' } });
+      process.env.KUBECFN_CLUSTER_ACCESS = JSON.stringify({
+        local: { server: 'https://127.0.0.1:6443', caData: pem, token: 't' },
+      });
 
       const access = await getClusterAccess({ clusterName: 'local', eks: eksClient(moto.endpoint) });
 
@@ -192,7 +219,10 @@ describe('getClusterAccess', () => {
     test.each([
       ['{"local": ', /^KUBECFN_CLUSTER_ACCESS: invalid JSON/],
       ['{"local": {"server": "not a url", "caData": "x"}}', /^KUBECFN_CLUSTER_ACCESS: expected .*server/s],
-      ['/nonexistent/kubecfn-access.json', /^KUBECFN_CLUSTER_ACCESS: expected JSON or the path of a JSON file, could not read/],
+      [
+        '/nonexistent/kubecfn-access.json',
+        /^KUBECFN_CLUSTER_ACCESS: expected JSON or the path of a JSON file, could not read/,
+      ],
     ])('rejects a bad KUBECFN_CLUSTER_ACCESS (%s) naming the variable', async (value, message) => {
       process.env.KUBECFN_CLUSTER_ACCESS = value;
 
@@ -200,22 +230,55 @@ describe('getClusterAccess', () => {
     });
 
     test('rejects an empty ClusterName', async () => {
-      await expect(getClusterAccess({ clusterName: '' })).rejects.toThrow(/^ClusterName: expected the name of an EKS cluster/);
+      await expect(getClusterAccess({ clusterName: '' })).rejects.toThrow(
+        /^ClusterName: expected the name of an EKS cluster/,
+      );
     });
   });
 });
 
 describe('a KubeClient for the access', () => {
   /** A CA, a server certificate for 127.0.0.1 and a client certificate, made by the openssl CLI. */
-  let pki: { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string; otherCa: string };
+  let pki: {
+    ca: string;
+    serverCert: string;
+    serverKey: string;
+    clientCert: string;
+    clientKey: string;
+    otherCa: string;
+  };
   let dir: string;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'kubecfn-pki-'));
     const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
     const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-    openssl('req', '-x509', ...newKey, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=kubecfn-test-ca', '-days', '2');
-    openssl('req', '-x509', ...newKey, '-keyout', 'other.key', '-out', 'other.crt', '-subj', '/CN=other-ca', '-days', '2');
+    openssl(
+      'req',
+      '-x509',
+      ...newKey,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-subj',
+      '/CN=kubecfn-test-ca',
+      '-days',
+      '2',
+    );
+    openssl(
+      'req',
+      '-x509',
+      ...newKey,
+      '-keyout',
+      'other.key',
+      '-out',
+      'other.crt',
+      '-subj',
+      '/CN=other-ca',
+      '-days',
+      '2',
+    );
     writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
     writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
     for (const [name, cn] of [
@@ -223,7 +286,23 @@ describe('a KubeClient for the access', () => {
       ['client', 'kubecfn-test-user'],
     ]) {
       openssl('req', ...newKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-      openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+      );
     }
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
     pki = {
@@ -267,12 +346,20 @@ describe('a KubeClient for the access', () => {
   }
 
   /** `GET /version` through a client of its own, as the providers ask. */
-  const gitVersion = (client: KubeClient) => client.request<{ gitVersion: string }>('GET', '/version').then((v) => v.gitVersion);
+  const gitVersion = (client: KubeClient) =>
+    client.request<{ gitVersion: string }>('GET', '/version').then((v) => v.gitVersion);
 
   test('trusts the CA and sends the token and client certificate', async () => {
     const api = await startApiServer();
     try {
-      const access: ClusterAccess = { clusterName: 'local', server: api.url, caData: pki.ca, token: 'static-token', clientCert: pki.clientCert, clientKey: pki.clientKey };
+      const access: ClusterAccess = {
+        clusterName: 'local',
+        server: api.url,
+        caData: pki.ca,
+        token: 'static-token',
+        clientCert: pki.clientCert,
+        clientKey: pki.clientKey,
+      };
 
       const version = await withKubeClient(access, gitVersion);
 
@@ -286,13 +373,20 @@ describe('a KubeClient for the access', () => {
   test('refuses a server its CA did not sign, naming the cluster and the server', async () => {
     const api = await startApiServer();
     try {
-      const access: ClusterAccess = { clusterName: 'local', server: api.url, caData: pki.otherCa, token: 'static-token' };
+      const access: ClusterAccess = {
+        clusterName: 'local',
+        server: api.url,
+        caData: pki.otherCa,
+        token: 'static-token',
+      };
 
       const error = await withKubeClient(access, gitVersion).catch((e: unknown) => e);
 
       // A certificate verification failure (the exact code depends on the OpenSSL build), before any request is sent.
       expect(error).toBeInstanceOf(KubeUnreachableError);
-      expect((error as Error).message).toMatch(new RegExp(`^ClusterName 'local': cannot reach the API server at ${api.url.replace(/\./g, '\\.')}: `));
+      expect((error as Error).message).toMatch(
+        new RegExp(`^ClusterName 'local': cannot reach the API server at ${api.url.replace(/\./g, '\\.')}: `),
+      );
       expect(String(((error as Error).cause as { code?: string })?.code)).toMatch(/CERT|ISSUER|SIGNATURE/);
       expect(api.seen).toEqual([]);
     } finally {

@@ -1,6 +1,14 @@
 // The local control plane itself: real kube-apiserver, kube-controller-manager, kube-scheduler,
 // etcd and kwok, driven through @kubernetes/client-node as the providers will drive EKS.
-import { ApiException, AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, VersionApi, type V1Deployment } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AppsV1Api,
+  AuthorizationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  VersionApi,
+  type V1Deployment,
+} from '@kubernetes/client-node';
 import { statSync } from 'node:fs';
 import { startLocalCluster, localNodes, type LocalCluster } from '../../../scripts/local';
 import { useLocalCluster } from '../../helpers/cluster';
@@ -113,9 +121,7 @@ describe('local cluster lifecycle', () => {
     let stopped = false;
     try {
       expect(a.server).not.toBe(b.server);
-      const [va, vb] = await Promise.all(
-        [a, b].map((c) => clientConfig(c).makeApiClient(VersionApi).getCode()),
-      );
+      const [va, vb] = await Promise.all([a, b].map((c) => clientConfig(c).makeApiClient(VersionApi).getCode()));
       expect(va.gitVersion).toBe(vb.gitVersion);
       const pids = [...a.processes, ...b.processes].map((p) => p.pid);
       expect(pids.every(isAlive)).toBe(true);

@@ -15,7 +15,15 @@ import type { Invocation } from '../../../scripts/local';
 import { startMoto, type MotoServer } from '../../../scripts/local';
 import { useLocalCluster } from '../../helpers/cluster';
 import { packageZip, ProviderHarness, type Exchange } from '../../helpers/provider-harness';
-import { ALICE, HAND_WRITTEN_MAP_ROLES, HAND_WRITTEN_MAP_USERS, handWrittenData, NODE_ROLE, role, user } from '../../unit/resources/aws-auth/fixtures';
+import {
+  ALICE,
+  HAND_WRITTEN_MAP_ROLES,
+  HAND_WRITTEN_MAP_USERS,
+  handWrittenData,
+  NODE_ROLE,
+  role,
+  user,
+} from '../../unit/resources/aws-auth/fixtures';
 
 const TYPE = 'Custom::AwsAuth';
 const FN = 'KubeProvider';
@@ -49,7 +57,11 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   // One invocation first, alone: the local Lambda unpacks the package on a function's first
   // invocation, and 20 first invocations at once would unpack it over each other.
-  const warmUp = await send('Delete', { ClusterName: 'local' }, { PhysicalResourceId: 'teststack-WarmUp-000000000000' });
+  const warmUp = await send(
+    'Delete',
+    { ClusterName: 'local' },
+    { PhysicalResourceId: 'teststack-WarmUp-000000000000' },
+  );
   expect(answerOf(warmUp).Status).toBe('SUCCESS');
 }, 120_000);
 
@@ -80,11 +92,17 @@ async function deleteAwsAuth(): Promise<void> {
 /** The hand-written aws-auth, as a cluster admin would have applied it. */
 async function writeHandWritten(): Promise<void> {
   await deleteAwsAuth();
-  await core.createNamespacedConfigMap({ namespace: 'kube-system', body: { metadata: target, data: handWrittenData() } });
+  await core.createNamespacedConfigMap({
+    namespace: 'kube-system',
+    body: { metadata: target, data: handWrittenData() },
+  });
 }
 
 /** What CloudFormation sends: lists as JSON arrays of strings; some owners give YAML text instead. */
-function properties(mappings: Mappings, opts: { asYaml?: boolean; clusterName?: string } = {}): Record<string, unknown> {
+function properties(
+  mappings: Mappings,
+  opts: { asYaml?: boolean; clusterName?: string } = {},
+): Record<string, unknown> {
   const toYaml = (list: unknown[]) => (list.length === 0 ? '' : stringify(list));
   return {
     ClusterName: opts.clusterName ?? 'local',
@@ -94,8 +112,11 @@ function properties(mappings: Mappings, opts: { asYaml?: boolean; clusterName?: 
   };
 }
 
-const send = (requestType: CloudFormationEvent['RequestType'], props: Record<string, unknown>, extra: Partial<CloudFormationEvent> = {}) =>
-  h.send(FN, requestType, TYPE, props, extra);
+const send = (
+  requestType: CloudFormationEvent['RequestType'],
+  props: Record<string, unknown>,
+  extra: Partial<CloudFormationEvent> = {},
+) => h.send(FN, requestType, TYPE, props, extra);
 
 /** The one answer, or an error that says what the invocation did instead (timed out, failed to load). */
 function answerOf(x: Exchange) {
@@ -131,10 +152,15 @@ function expectedMap(all: Mappings[]) {
 
 function actualMap(cm: V1ConfigMap | undefined) {
   const list = (key: string) => (parse(cm?.data?.[key] ?? '') ?? []) as Array<{ rolearn?: string; userarn?: string }>;
-  return { mapRoles: list('mapRoles').sort(byArn), mapUsers: list('mapUsers').sort(byArn), mapAccounts: (list('mapAccounts') as unknown as string[]).sort() };
+  return {
+    mapRoles: list('mapRoles').sort(byArn),
+    mapUsers: list('mapUsers').sort(byArn),
+    mapAccounts: (list('mapAccounts') as unknown as string[]).sort(),
+  };
 }
 
-const owners = (cm: V1ConfigMap | undefined) => JSON.parse(cm?.metadata?.annotations?.[OWNERS_ANNOTATION] ?? '{}') as Record<string, Record<string, string[]>>;
+const owners = (cm: V1ConfigMap | undefined) =>
+  JSON.parse(cm?.metadata?.annotations?.[OWNERS_ANNOTATION] ?? '{}') as Record<string, Record<string, string[]>>;
 
 // --- the concurrent owners -------------------------------------------------------------------
 
@@ -144,7 +170,10 @@ const account = (i: number) => `3000000000${String(i).padStart(2, '0')}`;
 /** Owner i at Create: its own role; every other one also the shared role; some a user or an account. */
 function createMappings(i: number): Mappings {
   return {
-    mapRoles: [{ rolearn: role(i), username: `team-${i}`, groups: [`team-${i}`, 'developers'] }, ...(i % 2 === 0 ? [SHARED] : [])],
+    mapRoles: [
+      { rolearn: role(i), username: `team-${i}`, groups: [`team-${i}`, 'developers'] },
+      ...(i % 2 === 0 ? [SHARED] : []),
+    ],
     mapUsers: i % 4 === 0 ? [{ userarn: user(i), username: `dev-${i}`, groups: ['developers'] }] : [],
     mapAccounts: i % 5 === 0 ? [account(i)] : [],
   };
@@ -154,7 +183,9 @@ function createMappings(i: number): Mappings {
 function updateMappings(i: number): Mappings {
   return {
     mapRoles: [
-      i % 3 === 0 ? { rolearn: role(`${i}b`), username: `team-${i}b`, groups: ['developers'] } : { rolearn: role(i), username: `team-${i}-v2`, groups: [`team-${i}`] },
+      i % 3 === 0
+        ? { rolearn: role(`${i}b`), username: `team-${i}b`, groups: ['developers'] }
+        : { rolearn: role(i), username: `team-${i}-v2`, groups: [`team-${i}`] },
       ...(i % 4 === 0 ? [SHARED] : []),
     ],
     mapUsers: i % 4 === 1 ? [{ userarn: user(i), username: `dev-${i}`, groups: ['developers'] }] : [],
@@ -180,12 +211,21 @@ describe('20 owners at once, beside a hand-written aws-auth', () => {
     // when 20 owners are created at once
     const started = Date.now();
     const created = await Promise.all(
-      ids.map((i) => send('Create', properties(createMappings(i), { asYaml: i % 3 === 1 }), { LogicalResourceId: `Auth${i}` })),
+      ids.map((i) =>
+        send('Create', properties(createMappings(i), { asYaml: i % 3 === 1 }), { LogicalResourceId: `Auth${i}` }),
+      ),
     );
 
     // then each succeeded, and aws-auth holds exactly the hand-written entries plus theirs
     for (const [i, x] of created.entries()) {
-      expect(answerOf(x)).toMatchObject({ Status: 'SUCCESS', Data: { RoleCount: String(createMappings(i).mapRoles.length), UserCount: i % 4 === 0 ? '1' : '0', AccountCount: i % 5 === 0 ? '1' : '0' } });
+      expect(answerOf(x)).toMatchObject({
+        Status: 'SUCCESS',
+        Data: {
+          RoleCount: String(createMappings(i).mapRoles.length),
+          UserCount: i % 4 === 0 ? '1' : '0',
+          AccountCount: i % 5 === 0 ? '1' : '0',
+        },
+      });
     }
     const physicalIds = created.map((x) => x.answer.PhysicalResourceId);
     expect(new Set(physicalIds).size).toBe(OWNERS);
@@ -212,7 +252,8 @@ describe('20 owners at once, beside a hand-written aws-auth', () => {
     const updatedMs = Date.now() - updateStarted;
 
     // then each kept its id, and the map is exactly the new one
-    for (const [i, x] of updated.entries()) expect(answerOf(x)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: physicalIds[i] });
+    for (const [i, x] of updated.entries())
+      expect(answerOf(x)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: physicalIds[i] });
     cm = await readAwsAuth();
     expect(cm!.data!.mapRoles!.startsWith(HAND_WRITTEN_MAP_ROLES)).toBe(true);
     expect(cm!.data!.mapUsers!.startsWith(HAND_WRITTEN_MAP_USERS)).toBe(true);
@@ -223,7 +264,10 @@ describe('20 owners at once, beside a hand-written aws-auth', () => {
     const half = ids.filter((i) => i % 2 === 1);
     const rest = ids.filter((i) => i % 2 === 0);
     const deleteOwner = (i: number) =>
-      send('Delete', properties(updateMappings(i)), { LogicalResourceId: `Auth${i}`, PhysicalResourceId: physicalIds[i] });
+      send('Delete', properties(updateMappings(i)), {
+        LogicalResourceId: `Auth${i}`,
+        PhysicalResourceId: physicalIds[i],
+      });
     for (const x of await Promise.all(half.map(deleteOwner))) expect(answerOf(x).Status).toBe('SUCCESS');
     cm = await readAwsAuth();
     expect(actualMap(cm)).toEqual(expectedMap(rest.map(updateMappings)));
@@ -256,7 +300,10 @@ describe('20 owners at once, beside a hand-written aws-auth', () => {
         if (!interloped) {
           interloped = true;
           const now = (await readAwsAuth())!;
-          await core.replaceNamespacedConfigMap({ ...target, body: { ...now, data: { ...now.data, mapAccounts: '- "444455556666"\n' } } });
+          await core.replaceNamespacedConfigMap({
+            ...target,
+            body: { ...now, data: { ...now.data, mapAccounts: '- "444455556666"\n' } },
+          });
         }
         return real.replace(cm);
       },
@@ -264,10 +311,15 @@ describe('20 owners at once, beside a hand-written aws-auth', () => {
     const infos: string[] = [];
 
     // when an owner writes through it
-    const outcome = await updateAwsAuth(racing, 'stack-Racer-1', { mapRoles: [{ rolearn: role('racer'), username: 'racer', groups: ['g'] }], mapUsers: [], mapAccounts: [] }, {
-      remainingMs: () => 30_000,
-      logger: { info: (m) => infos.push(String(m)), warn: (m) => infos.push(String(m)) },
-    }).finally(() => client.close());
+    const outcome = await updateAwsAuth(
+      racing,
+      'stack-Racer-1',
+      { mapRoles: [{ rolearn: role('racer'), username: 'racer', groups: ['g'] }], mapUsers: [], mapAccounts: [] },
+      {
+        remainingMs: () => 30_000,
+        logger: { info: (m) => infos.push(String(m)), warn: (m) => infos.push(String(m)) },
+      },
+    ).finally(() => client.close());
 
     // then the first write lost (409), the second went through, and neither change is lost
     expect(outcome).toMatchObject({ done: true, attempts: 2 });
@@ -289,7 +341,15 @@ describe('failures name the property and the other owner, and change nothing', (
 
   beforeAll(async () => {
     await writeHandWritten();
-    const a = await send('Create', properties({ mapRoles: [{ rolearn: role('a'), username: 'team-a', groups: ['team-a'] }], mapUsers: [], mapAccounts: [] }), { LogicalResourceId: 'TeamA' });
+    const a = await send(
+      'Create',
+      properties({
+        mapRoles: [{ rolearn: role('a'), username: 'team-a', groups: ['team-a'] }],
+        mapUsers: [],
+        mapAccounts: [],
+      }),
+      { LogicalResourceId: 'TeamA' },
+    );
     expect(a.answer.Status).toBe('SUCCESS');
     ownerA = a.answer.PhysicalResourceId;
     before = (await readAwsAuth())!;
@@ -321,7 +381,18 @@ describe('failures name the property and the other owner, and change nothing', (
   });
 
   test('another owner maps the role differently: FAILED names it and its mapping', async () => {
-    const { answer, first } = await send('Create', properties({ mapRoles: [{ rolearn: role('b'), username: 'b', groups: ['b'] }, { rolearn: role('a'), username: 'admin', groups: ['system:masters'] }], mapUsers: [], mapAccounts: [] }), { LogicalResourceId: 'TeamB' });
+    const { answer, first } = await send(
+      'Create',
+      properties({
+        mapRoles: [
+          { rolearn: role('b'), username: 'b', groups: ['b'] },
+          { rolearn: role('a'), username: 'admin', groups: ['system:masters'] },
+        ],
+        mapUsers: [],
+        mapAccounts: [],
+      }),
+      { LogicalResourceId: 'TeamB' },
+    );
     expect(answer).toMatchObject({
       Status: 'FAILED',
       Reason: `MapRoles[1]: ${role('a')} is already mapped by ${ownerA} as username team-a groups [team-a], not as username admin groups [system:masters]${logPointer(first)}`,
@@ -330,7 +401,14 @@ describe('failures name the property and the other owner, and change nothing', (
   });
 
   test('the hand-written node role mapped differently: FAILED says no Custom::AwsAuth manages it', async () => {
-    const { answer, first } = await send('Create', properties({ mapRoles: [{ rolearn: NODE_ROLE, username: 'node', groups: ['system:masters'] }], mapUsers: [], mapAccounts: [] }));
+    const { answer, first } = await send(
+      'Create',
+      properties({
+        mapRoles: [{ rolearn: NODE_ROLE, username: 'node', groups: ['system:masters'] }],
+        mapUsers: [],
+        mapAccounts: [],
+      }),
+    );
     expect(answer.Reason).toBe(
       `MapRoles[0]: ${NODE_ROLE} is already mapped by an entry no Custom::AwsAuth manages (written by hand, by EKS or by another tool) as username system:node:{{EC2PrivateDNSName}} groups [system:bootstrappers, system:nodes], not as username node groups [system:masters]${logPointer(first)}`,
     );
@@ -339,8 +417,23 @@ describe('failures name the property and the other owner, and change nothing', (
   test('an update that would take over another owner’s role fails, and the owner keeps its old entries', async () => {
     const { answer, first } = await send(
       'Update',
-      properties({ mapRoles: [{ rolearn: role('a'), username: 'team-a', groups: ['team-a'] }, { rolearn: ALICE.replace(':user/ops/', ':role/'), username: 'alice', groups: ['x'] }], mapUsers: [{ userarn: ALICE, username: 'mallory', groups: ['ops-readers'] }], mapAccounts: [] }),
-      { PhysicalResourceId: ownerA, LogicalResourceId: 'TeamA', OldResourceProperties: properties({ mapRoles: [{ rolearn: role('a'), username: 'team-a', groups: ['team-a'] }], mapUsers: [], mapAccounts: [] }) },
+      properties({
+        mapRoles: [
+          { rolearn: role('a'), username: 'team-a', groups: ['team-a'] },
+          { rolearn: ALICE.replace(':user/ops/', ':role/'), username: 'alice', groups: ['x'] },
+        ],
+        mapUsers: [{ userarn: ALICE, username: 'mallory', groups: ['ops-readers'] }],
+        mapAccounts: [],
+      }),
+      {
+        PhysicalResourceId: ownerA,
+        LogicalResourceId: 'TeamA',
+        OldResourceProperties: properties({
+          mapRoles: [{ rolearn: role('a'), username: 'team-a', groups: ['team-a'] }],
+          mapUsers: [],
+          mapAccounts: [],
+        }),
+      },
     );
     expect(answer).toMatchObject({
       Status: 'FAILED',
@@ -358,25 +451,49 @@ describe('failures name the property and the other owner, and change nothing', (
     await core.createNamespacedServiceAccount({ namespace: 'kube-system', body: { metadata: { name } } });
     await rbac.createNamespacedRole({
       namespace: 'kube-system',
-      body: { metadata: { name }, rules: [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['aws-auth'], verbs: ['get'] }] },
+      body: {
+        metadata: { name },
+        rules: [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['aws-auth'], verbs: ['get'] }],
+      },
     });
     await rbac.createNamespacedRoleBinding({
       namespace: 'kube-system',
-      body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: 'kube-system' }] },
+      body: {
+        metadata: { name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        subjects: [{ kind: 'ServiceAccount', name, namespace: 'kube-system' }],
+      },
     });
-    const { status } = await core.createNamespacedServiceAccountToken({ name, namespace: 'kube-system', body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+    const { status } = await core.createNamespacedServiceAccountToken({
+      name,
+      namespace: 'kube-system',
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
     const c = cluster();
     const readOnly = await ProviderHarness.start([
       {
         name: FN,
         zipFile: packageZip('KubeProvider'),
         timeoutSeconds: 120,
-        environment: { KUBECFN_CLUSTER_ACCESS: JSON.stringify({ local: { server: c.server, caData: c.caData, token: status!.token } }) },
+        environment: {
+          KUBECFN_CLUSTER_ACCESS: JSON.stringify({
+            local: { server: c.server, caData: c.caData, token: status!.token },
+          }),
+        },
       },
     ]);
     try {
       // when it maps a role
-      const { answer, first } = await readOnly.send(FN, 'Create', TYPE, properties({ mapRoles: [{ rolearn: role('ro'), username: 'ro', groups: ['ro'] }], mapUsers: [], mapAccounts: [] }));
+      const { answer, first } = await readOnly.send(
+        FN,
+        'Create',
+        TYPE,
+        properties({
+          mapRoles: [{ rolearn: role('ro'), username: 'ro', groups: ['ro'] }],
+          mapUsers: [],
+          mapAccounts: [],
+        }),
+      );
 
       // then the API server's refusal is the Reason
       expect(answer.Reason).toBe(
@@ -391,30 +508,51 @@ describe('failures name the property and the other owner, and change nothing', (
   });
 
   test('a cluster that does not exist fails Create with EKS’s answer', async () => {
-    const { answer, first } = await send('Create', properties({ mapRoles: [{ rolearn: role('x'), username: 'x', groups: ['x'] }], mapUsers: [], mapAccounts: [] }, { clusterName: 'no-such-cluster' }));
-    expect(answer.Reason).toBe(`ClusterName 'no-such-cluster': cluster not found in region us-east-1${logPointer(first)}`);
+    const { answer, first } = await send(
+      'Create',
+      properties(
+        { mapRoles: [{ rolearn: role('x'), username: 'x', groups: ['x'] }], mapUsers: [], mapAccounts: [] },
+        { clusterName: 'no-such-cluster' },
+      ),
+    );
+    expect(answer.Reason).toBe(
+      `ClusterName 'no-such-cluster': cluster not found in region us-east-1${logPointer(first)}`,
+    );
   });
 });
 
 // --- delete when things are gone, replacement ------------------------------------------------
 
 describe('delete', () => {
-  const mappings: Mappings = { mapRoles: [{ rolearn: role('gone'), username: 'gone', groups: ['g'] }], mapUsers: [], mapAccounts: [] };
+  const mappings: Mappings = {
+    mapRoles: [{ rolearn: role('gone'), username: 'gone', groups: ['g'] }],
+    mapUsers: [],
+    mapAccounts: [],
+  };
 
   test('creates aws-auth when there is none; Delete after the ConfigMap was deleted by hand succeeds and recreates nothing', async () => {
     await deleteAwsAuth();
     const created = await send('Create', properties(mappings));
-    expect(created.answer).toMatchObject({ Status: 'SUCCESS', Data: { RoleCount: '1', UserCount: '0', AccountCount: '0' } });
-    expect((await readAwsAuth())!.data).toEqual({ mapRoles: `- rolearn: ${role('gone')}\n  username: gone\n  groups:\n    - g\n` });
+    expect(created.answer).toMatchObject({
+      Status: 'SUCCESS',
+      Data: { RoleCount: '1', UserCount: '0', AccountCount: '0' },
+    });
+    expect((await readAwsAuth())!.data).toEqual({
+      mapRoles: `- rolearn: ${role('gone')}\n  username: gone\n  groups:\n    - g\n`,
+    });
 
     await deleteAwsAuth();
-    const deleted = await send('Delete', properties(mappings), { PhysicalResourceId: created.answer.PhysicalResourceId });
+    const deleted = await send('Delete', properties(mappings), {
+      PhysicalResourceId: created.answer.PhysicalResourceId,
+    });
     expect(deleted.answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: created.answer.PhysicalResourceId });
     expect(await readAwsAuth()).toBeUndefined();
   });
 
   test('Delete succeeds when the cluster is gone (DescribeCluster: not found)', async () => {
-    const deleted = await send('Delete', properties(mappings, { clusterName: 'deleted-cluster' }), { PhysicalResourceId: 'teststack-Auth-0123456789ab' });
+    const deleted = await send('Delete', properties(mappings, { clusterName: 'deleted-cluster' }), {
+      PhysicalResourceId: 'teststack-Auth-0123456789ab',
+    });
     expect(deleted.answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'teststack-Auth-0123456789ab' });
   });
 
@@ -436,14 +574,22 @@ describe('delete', () => {
     expect(updated.answer.Status).toBe('SUCCESS');
     expect(newId).not.toBe(oldId);
     expect(Object.keys(owners(await readAwsAuth()))).toEqual([oldId, newId]);
-    const deleted = await send('Delete', properties(mappings), { LogicalResourceId: 'Moving', PhysicalResourceId: oldId });
+    const deleted = await send('Delete', properties(mappings), {
+      LogicalResourceId: 'Moving',
+      PhysicalResourceId: oldId,
+    });
     expect(deleted.answer.Status).toBe('SUCCESS');
     const cm = await readAwsAuth();
     expect(owners(cm)).toEqual({ [newId]: { mapRoles: [role('gone')] } });
-    expect(cm!.data!.mapRoles).toBe(`${HAND_WRITTEN_MAP_ROLES}- rolearn: ${role('gone')}\n  username: gone\n  groups:\n    - g\n`);
+    expect(cm!.data!.mapRoles).toBe(
+      `${HAND_WRITTEN_MAP_ROLES}- rolearn: ${role('gone')}\n  username: gone\n  groups:\n    - g\n`,
+    );
 
     // and deleting the new id restores the hand-written aws-auth
-    await send('Delete', properties(mappings, { clusterName: 'local-too' }), { LogicalResourceId: 'Moving', PhysicalResourceId: newId });
+    await send('Delete', properties(mappings, { clusterName: 'local-too' }), {
+      LogicalResourceId: 'Moving',
+      PhysicalResourceId: newId,
+    });
     expect((await readAwsAuth())!.data).toEqual(handWrittenData());
   });
 });

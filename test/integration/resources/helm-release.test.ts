@@ -44,17 +44,32 @@ describe('Custom::HelmRelease', () => {
 
   /** helm as a person would run it against the same cluster. */
   const helm = async (...args: string[]) =>
-    (await execFileAsync(helmBin, args, { env: { PATH: process.env.PATH, HOME: join(work, 'home'), KUBECONFIG: cluster().kubeconfigPath, ...(caFile ? { SSL_CERT_FILE: caFile } : {}) } }))
-      .stdout;
+    (
+      await execFileAsync(helmBin, args, {
+        env: {
+          PATH: process.env.PATH,
+          HOME: join(work, 'home'),
+          KUBECONFIG: cluster().kubeconfigPath,
+          ...(caFile ? { SSL_CERT_FILE: caFile } : {}),
+        },
+      })
+    ).stdout;
   const history = async (name: string, namespace: string) =>
-    JSON.parse(await helm('history', name, '-n', namespace, '-o', 'json')) as Array<{ revision: number; status: string; description: string }>;
+    JSON.parse(await helm('history', name, '-n', namespace, '-o', 'json')) as Array<{
+      revision: number;
+      status: string;
+      description: string;
+    }>;
   const releases = async (namespace: string) =>
-    (JSON.parse(await helm('list', '-n', namespace, '--all', '-o', 'json')) as Array<{ name: string; status: string }>).map((r) => `${r.name}:${r.status}`);
+    (
+      JSON.parse(await helm('list', '-n', namespace, '--all', '-o', 'json')) as Array<{ name: string; status: string }>
+    ).map((r) => `${r.name}:${r.status}`);
 
   const core = () => kc.makeApiClient(CoreV1Api);
   const apps = () => kc.makeApiClient(AppsV1Api);
   const notFound = (e: unknown) => e instanceof ApiException && e.code === 404;
-  const configMessage = async (namespace: string, name: string) => (await core().readNamespacedConfigMap({ name, namespace })).data?.message;
+  const configMessage = async (namespace: string, name: string) =>
+    (await core().readNamespacedConfigMap({ name, namespace })).data?.message;
   /** Names of what a release left in a namespace: ConfigMaps, Deployments, Services and helm's release Secrets. */
   const leftovers = async (namespace: string, release: string) => {
     const [cms, deps, svcs, secrets] = await Promise.all([
@@ -64,15 +79,20 @@ describe('Custom::HelmRelease', () => {
       core().listNamespacedSecret({ namespace }),
     ]);
     const ours = (o: { metadata?: { name?: string; annotations?: Record<string, string> } }) =>
-      o.metadata?.annotations?.['meta.helm.sh/release-name'] === release || o.metadata?.name?.startsWith(`sh.helm.release.v1.${release}.`);
+      o.metadata?.annotations?.['meta.helm.sh/release-name'] === release ||
+      o.metadata?.name?.startsWith(`sh.helm.release.v1.${release}.`);
     return [...cms.items, ...deps.items, ...svcs.items, ...secrets.items].filter(ours).map((o) => o.metadata!.name!);
   };
 
   /** The Reason without the log-stream pointer the runtime appends. */
   const reason = (answer: { Reason?: string }) => answer.Reason?.replace(/ \(log: [^)]*\)$/, '');
 
-  const send = (type: 'Create' | 'Update' | 'Delete', props: Record<string, unknown>, extra: Record<string, unknown> = {}, fn = 'HelmProvider') =>
-    h.send(fn, type, TYPE, { ClusterName: 'local', ...props }, extra);
+  const send = (
+    type: 'Create' | 'Update' | 'Delete',
+    props: Record<string, unknown>,
+    extra: Record<string, unknown> = {},
+    fn = 'HelmProvider',
+  ) => h.send(fn, type, TYPE, { ClusterName: 'local', ...props }, extra);
 
   beforeAll(async () => {
     helmBin = await ensureHelm();
@@ -93,7 +113,14 @@ describe('Custom::HelmRelease', () => {
     await helm('package', join(fixtures, 'with-crds'), '--destination', repoDir);
     repo = createServer((req, res) => {
       try {
-        const body = readFileSync(join(repoDir, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '').replace(/\.\./g, '')));
+        const body = readFileSync(
+          join(
+            repoDir,
+            decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
+              .replace(/^\/+/, '')
+              .replace(/\.\./g, ''),
+          ),
+        );
         res.writeHead(200).end(body);
       } catch {
         res.writeHead(404).end('not found');
@@ -128,10 +155,23 @@ describe('Custom::HelmRelease', () => {
 
     // S3 (moto) with a packaged chart and a values file.
     moto = await startMoto();
-    const s3 = new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const s3 = new S3Client({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
     await s3.send(new CreateBucketCommand({ Bucket: 'charts' }));
-    await s3.send(new PutObjectCommand({ Bucket: 'charts', Key: 'web-0.1.0.tgz', Body: readFileSync(join(repoDir, 'web-0.1.0.tgz')) }));
-    await s3.send(new PutObjectCommand({ Bucket: 'charts', Key: 'values/web.yaml', Body: 'message: from-s3\nreplicas: 2\n' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'charts',
+        Key: 'web-0.1.0.tgz',
+        Body: readFileSync(join(repoDir, 'web-0.1.0.tgz')),
+      }),
+    );
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'charts', Key: 'values/web.yaml', Body: 'message: from-s3\nreplicas: 2\n' }),
+    );
 
     const environment = {
       ...clusterAccessEnv(cluster()),
@@ -147,7 +187,11 @@ describe('Custom::HelmRelease', () => {
         name: 'ProxiedHelmProvider',
         zipFile: packageZip('HelmProvider'),
         timeoutSeconds: 120,
-        environment: { ...environment, HTTPS_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, NO_PROXY: '127.0.0.1,localhost' },
+        environment: {
+          ...environment,
+          HTTPS_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+          NO_PROXY: '127.0.0.1,localhost',
+        },
       },
       // A short Lambda timeout: a TimeoutSeconds beyond it has to wait across invocations.
       { name: 'ShortHelmProvider', zipFile: packageZip('HelmProvider'), timeoutSeconds: 20, environment },
@@ -158,14 +202,20 @@ describe('Custom::HelmRelease', () => {
     await h?.stop();
     await moto?.stop();
     await new Promise((ok) => (repo ? repo.close(ok) : ok(undefined)));
-    for (const server of [registry, ecr?.server, proxy]) await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
+    for (const server of [registry, ecr?.server, proxy])
+      await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
     rmSync(work, { recursive: true, force: true });
   });
 
   describe('create', () => {
     test('installs a chart packaged with the function and answers the release data', async () => {
       // given a chart referenced by a file:// path and values as a YAML string
-      const props = { Chart: 'file://web', Namespace: 'create-local', ReleaseName: 'web', Values: 'message: hi there\n' };
+      const props = {
+        Chart: 'file://web',
+        Namespace: 'create-local',
+        ReleaseName: 'web',
+        Values: 'message: hi there\n',
+      };
 
       // when
       const { answer } = await send('Create', props);
@@ -193,7 +243,15 @@ describe('Custom::HelmRelease', () => {
       expect(answer.Status).toBe('SUCCESS');
       expect(answer.PhysicalResourceId).toBe('helm:local:default/defaultnamed');
       expect(await releases('default')).toContain('defaultnamed:deployed');
-      expect((await send('Delete', { Chart: 'web' }, { LogicalResourceId: 'DefaultNamed', PhysicalResourceId: answer.PhysicalResourceId })).answer.Status).toBe('SUCCESS');
+      expect(
+        (
+          await send(
+            'Delete',
+            { Chart: 'web' },
+            { LogicalResourceId: 'DefaultNamed', PhysicalResourceId: answer.PhysicalResourceId },
+          )
+        ).answer.Status,
+      ).toBe('SUCCESS');
       expect(await leftovers('default', 'defaultnamed')).toEqual([]);
     });
 
@@ -211,13 +269,29 @@ describe('Custom::HelmRelease', () => {
       const name = 'widgets.test.kubecfn.io';
 
       // given SkipCrds: the CRD stays out, the templates go in
-      const skipped = await send('Create', { Chart: 'with-crds', Namespace: 'create-crds', ReleaseName: 'skipped', SkipCrds: 'true' });
+      const skipped = await send('Create', {
+        Chart: 'with-crds',
+        Namespace: 'create-crds',
+        ReleaseName: 'skipped',
+        SkipCrds: 'true',
+      });
       expect(skipped.answer.Status).toBe('SUCCESS');
-      expect(await crds.readCustomResourceDefinition({ name }).then(() => 'present', (e) => (notFound(e) ? 'absent' : e))).toBe('absent');
-      expect((await core().readNamespacedConfigMap({ name: 'skipped-config', namespace: 'create-crds' })).data?.crds).toBe('in crds/');
+      expect(
+        await crds.readCustomResourceDefinition({ name }).then(
+          () => 'present',
+          (e) => (notFound(e) ? 'absent' : e),
+        ),
+      ).toBe('absent');
+      expect(
+        (await core().readNamespacedConfigMap({ name: 'skipped-config', namespace: 'create-crds' })).data?.crds,
+      ).toBe('in crds/');
 
       // when SkipCrds is false (the default)
-      const installed = await send('Create', { Chart: 'with-crds', Namespace: 'create-crds', ReleaseName: 'with-crds' });
+      const installed = await send('Create', {
+        Chart: 'with-crds',
+        Namespace: 'create-crds',
+        ReleaseName: 'with-crds',
+      });
 
       // then
       expect(installed.answer.Status).toBe('SUCCESS');
@@ -226,23 +300,42 @@ describe('Custom::HelmRelease', () => {
     });
 
     test('installs Repository + Chart + Version from an HTTP chart repository', async () => {
-      const { answer } = await send('Create', { Repository: repoUrl, Chart: 'web', Version: '0.1.0', Namespace: 'create-repo', ReleaseName: 'from-repo' });
+      const { answer } = await send('Create', {
+        Repository: repoUrl,
+        Chart: 'web',
+        Version: '0.1.0',
+        Namespace: 'create-repo',
+        ReleaseName: 'from-repo',
+      });
 
       expect(answer.Status).toBe('SUCCESS');
       expect(answer.Data).toMatchObject({ Chart: 'web', ChartVersion: '0.1.0', Revision: '1' });
       expect(await configMessage('create-repo', 'from-repo-config')).toBe('hello');
     });
 
-    test('fails naming Chart, with helm\'s message, for a chart the repository lacks', async () => {
-      const { answer } = await send('Create', { Repository: repoUrl, Chart: 'nosuch', Namespace: 'create-repo', ReleaseName: 'nosuch' });
+    test("fails naming Chart, with helm's message, for a chart the repository lacks", async () => {
+      const { answer } = await send('Create', {
+        Repository: repoUrl,
+        Chart: 'nosuch',
+        Namespace: 'create-repo',
+        ReleaseName: 'nosuch',
+      });
 
       expect(answer.Status).toBe('FAILED');
-      expect(reason(answer)).toBe(`Chart: helm could not find chart 'nosuch' in repository ${repoUrl}: Error: chart "nosuch" not found in ${repoUrl} repository`);
+      expect(reason(answer)).toBe(
+        `Chart: helm could not find chart 'nosuch' in repository ${repoUrl}: Error: chart "nosuch" not found in ${repoUrl} repository`,
+      );
       expect(await releases('create-repo')).toEqual(['from-repo:deployed']);
     });
 
     test('fails naming Version for a version the repository lacks', async () => {
-      const { answer } = await send('Create', { Repository: repoUrl, Chart: 'web', Version: '9.9.9', Namespace: 'create-repo', ReleaseName: 'noversion' });
+      const { answer } = await send('Create', {
+        Repository: repoUrl,
+        Chart: 'web',
+        Version: '9.9.9',
+        Namespace: 'create-repo',
+        ReleaseName: 'noversion',
+      });
 
       expect(answer.Status).toBe('FAILED');
       expect(reason(answer)).toBe(
@@ -251,8 +344,18 @@ describe('Custom::HelmRelease', () => {
     });
 
     test('installs an OCI chart, given as a reference or as Repository + Chart', async () => {
-      const byReference = await send('Create', { Chart: `oci://${registryHost}/charts/web`, Version: '0.1.0', Namespace: 'create-oci', ReleaseName: 'oci-ref' });
-      const byRepository = await send('Create', { Repository: `oci://${registryHost}/charts`, Chart: 'web', Namespace: 'create-oci', ReleaseName: 'oci-repo' });
+      const byReference = await send('Create', {
+        Chart: `oci://${registryHost}/charts/web`,
+        Version: '0.1.0',
+        Namespace: 'create-oci',
+        ReleaseName: 'oci-ref',
+      });
+      const byRepository = await send('Create', {
+        Repository: `oci://${registryHost}/charts`,
+        Chart: 'web',
+        Namespace: 'create-oci',
+        ReleaseName: 'oci-repo',
+      });
 
       expect(byReference.answer.Status).toBe('SUCCESS');
       expect(byReference.answer.Data).toMatchObject({ Chart: 'web', ChartVersion: '0.1.0' });
@@ -261,7 +364,12 @@ describe('Custom::HelmRelease', () => {
     });
 
     test('fails naming Chart for an OCI chart the registry lacks', async () => {
-      const { answer } = await send('Create', { Chart: `oci://${registryHost}/charts/nosuch`, Version: '1.0.0', Namespace: 'create-oci', ReleaseName: 'nosuch' });
+      const { answer } = await send('Create', {
+        Chart: `oci://${registryHost}/charts/nosuch`,
+        Version: '1.0.0',
+        Namespace: 'create-oci',
+        ReleaseName: 'nosuch',
+      });
 
       expect(answer.Status).toBe('FAILED');
       expect(reason(answer)).toBe(
@@ -300,40 +408,68 @@ describe('Custom::HelmRelease', () => {
     });
 
     test('fails naming Chart when the S3 object is missing', async () => {
-      const { answer } = await send('Create', { Chart: 's3://charts/nosuch-1.0.0.tgz', Namespace: 'create-s3', ReleaseName: 'nosuch' });
+      const { answer } = await send('Create', {
+        Chart: 's3://charts/nosuch-1.0.0.tgz',
+        Namespace: 'create-s3',
+        ReleaseName: 'nosuch',
+      });
 
       expect(answer.Status).toBe('FAILED');
-      expect(reason(answer)).toBe('Chart: could not read s3://charts/nosuch-1.0.0.tgz: NoSuchKey: The specified key does not exist.');
+      expect(reason(answer)).toBe(
+        'Chart: could not read s3://charts/nosuch-1.0.0.tgz: NoSuchKey: The specified key does not exist.',
+      );
     });
 
-    test('a chart whose pods never become ready fails with helm\'s message and leaves nothing behind', async () => {
+    test("a chart whose pods never become ready fails with helm's message and leaves nothing behind", async () => {
       // given a node selector no node satisfies: the pods stay Pending
-      const props = { Chart: 'web', Namespace: 'create-never', ReleaseName: 'never', Values: { nodeSelector: { 'kubecfn.io/nowhere': 'true' } }, TimeoutSeconds: '5' };
+      const props = {
+        Chart: 'web',
+        Namespace: 'create-never',
+        ReleaseName: 'never',
+        Values: { nodeSelector: { 'kubecfn.io/nowhere': 'true' } },
+        TimeoutSeconds: '5',
+      };
 
       // when
       const { answer } = await send('Create', props);
 
       // then
       expect(answer.Status).toBe('FAILED');
-      expect(reason(answer)).toBe('Wait: release never in namespace create-never did not become ready within TimeoutSeconds (5 s): Error: context deadline exceeded');
+      expect(reason(answer)).toBe(
+        'Wait: release never in namespace create-never did not become ready within TimeoutSeconds (5 s): Error: context deadline exceeded',
+      );
       expect(answer.PhysicalResourceId).toMatch(/^kubecfn:create-failed:/);
       expect(await releases('create-never')).toEqual([]);
       expect(await leftovers('create-never', 'never')).toEqual([]);
       // the namespace the failed install created goes too
-      const ns = await core().readNamespace({ name: 'create-never' }).then((n) => n.status?.phase, (e) => (notFound(e) ? 'gone' : e));
+      const ns = await core()
+        .readNamespace({ name: 'create-never' })
+        .then(
+          (n) => n.status?.phase,
+          (e) => (notFound(e) ? 'gone' : e),
+        );
       expect(['gone', 'Terminating']).toContain(ns);
     });
 
     test('waits across invocations when TimeoutSeconds exceeds one invocation, and is done once ready', async () => {
       // given pods that wait for a node label, and a Lambda that times out after 20 s
-      const props = { Chart: 'web', Namespace: 'create-long', ReleaseName: 'long', Values: { nodeSelector: { 'kubecfn.io/long-wait': 'ready' } }, TimeoutSeconds: '120' };
+      const props = {
+        Chart: 'web',
+        Namespace: 'create-long',
+        ReleaseName: 'long',
+        Values: { nodeSelector: { 'kubecfn.io/long-wait': 'ready' } },
+        TimeoutSeconds: '120',
+      };
       const node = 'kwok-system-0';
 
       // when the label arrives once the first invocation has handed over to the next
       const before = h.lambda.invocations.length;
       const sent = send('Create', props, {}, 'ShortHelmProvider');
       while (h.lambda.invocations.length === before) await new Promise((r) => setTimeout(r, 200));
-      await core().patchNode({ name: node, body: [{ op: 'add', path: '/metadata/labels/kubecfn.io~1long-wait', value: 'ready' }] });
+      await core().patchNode({
+        name: node,
+        body: [{ op: 'add', path: '/metadata/labels/kubecfn.io~1long-wait', value: 'ready' }],
+      });
       const { answer, invocations } = await sent;
       await core().patchNode({ name: node, body: [{ op: 'remove', path: '/metadata/labels/kubecfn.io~1long-wait' }] });
 
@@ -346,7 +482,13 @@ describe('Custom::HelmRelease', () => {
     });
 
     test('a wait across invocations that runs out fails naming what was not ready, and uninstalls', async () => {
-      const props = { Chart: 'web', Namespace: 'create-long', ReleaseName: 'long-never', Values: { nodeSelector: { 'kubecfn.io/nowhere': 'true' } }, TimeoutSeconds: '30' };
+      const props = {
+        Chart: 'web',
+        Namespace: 'create-long',
+        ReleaseName: 'long-never',
+        Values: { nodeSelector: { 'kubecfn.io/nowhere': 'true' } },
+        TimeoutSeconds: '30',
+      };
 
       const { answer, invocations } = await send('Create', props, {}, 'ShortHelmProvider');
 
@@ -387,7 +529,14 @@ describe('Custom::HelmRelease', () => {
       const created = await send('Create', props);
       expect(created.answer.Status).toBe('SUCCESS');
 
-      const { answer } = await send('Update', { ...props, Values: { message: 'two' } }, { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: { ClusterName: 'local', ...props } });
+      const { answer } = await send(
+        'Update',
+        { ...props, Values: { message: 'two' } },
+        {
+          PhysicalResourceId: created.answer.PhysicalResourceId,
+          OldResourceProperties: { ClusterName: 'local', ...props },
+        },
+      );
 
       expect(answer.Status).toBe('SUCCESS');
       expect(answer.PhysicalResourceId).toBe(created.answer.PhysicalResourceId);
@@ -401,7 +550,10 @@ describe('Custom::HelmRelease', () => {
       const renamed = { ...old, ReleaseName: 'second', Namespace: 'update-moved' };
 
       // when the release is renamed and moved
-      const { answer } = await send('Update', renamed, { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: { ClusterName: 'local', ...old } });
+      const { answer } = await send('Update', renamed, {
+        PhysicalResourceId: created.answer.PhysicalResourceId,
+        OldResourceProperties: { ClusterName: 'local', ...old },
+      });
 
       // then the new one is installed beside the old one
       expect(answer.Status).toBe('SUCCESS');
@@ -423,10 +575,19 @@ describe('Custom::HelmRelease', () => {
       await killedHelm('upgrade', 'stuck', 'update-pending');
       expect((await history('stuck', 'update-pending')).map((r) => r.status)).toEqual(['deployed', 'pending-upgrade']);
 
-      const { answer } = await send('Update', { ...props, Values: { message: 'after' } }, { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: { ClusterName: 'local', ...props } });
+      const { answer } = await send(
+        'Update',
+        { ...props, Values: { message: 'after' } },
+        {
+          PhysicalResourceId: created.answer.PhysicalResourceId,
+          OldResourceProperties: { ClusterName: 'local', ...props },
+        },
+      );
 
       expect(answer.Status).toBe('SUCCESS');
-      expect((await history('stuck', 'update-pending')).map((r) => `${r.revision}:${r.status}:${r.description}`)).toEqual([
+      expect(
+        (await history('stuck', 'update-pending')).map((r) => `${r.revision}:${r.status}:${r.description}`),
+      ).toEqual([
         '1:superseded:Install complete',
         '2:pending-upgrade:Preparing upgrade',
         '3:superseded:Rollback to 1',
@@ -451,18 +612,38 @@ describe('Custom::HelmRelease', () => {
     });
 
     test('succeeds when the release, its namespace or the cluster is already gone', async () => {
-      const gone = await send('Delete', { Chart: 'web', Namespace: 'delete', ReleaseName: 'never-was' }, { PhysicalResourceId: 'helm:local:delete/never-was' });
-      const noNamespace = await send('Delete', { Chart: 'web', Namespace: 'no-such-ns', ReleaseName: 'x' }, { PhysicalResourceId: 'helm:local:no-such-ns/x' });
+      const gone = await send(
+        'Delete',
+        { Chart: 'web', Namespace: 'delete', ReleaseName: 'never-was' },
+        { PhysicalResourceId: 'helm:local:delete/never-was' },
+      );
+      const noNamespace = await send(
+        'Delete',
+        { Chart: 'web', Namespace: 'no-such-ns', ReleaseName: 'x' },
+        { PhysicalResourceId: 'helm:local:no-such-ns/x' },
+      );
       // no explicit access for this name: DescribeCluster (moto's EKS) answers not found
-      const noCluster = await send('Delete', { ClusterName: 'deleted-cluster', Chart: 'web', ReleaseName: 'x' }, { PhysicalResourceId: 'helm:deleted-cluster:default/x' });
+      const noCluster = await send(
+        'Delete',
+        { ClusterName: 'deleted-cluster', Chart: 'web', ReleaseName: 'x' },
+        { PhysicalResourceId: 'helm:deleted-cluster:default/x' },
+      );
 
-      expect([gone.answer.Status, noNamespace.answer.Status, noCluster.answer.Status]).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
+      expect([gone.answer.Status, noNamespace.answer.Status, noCluster.answer.Status]).toEqual([
+        'SUCCESS',
+        'SUCCESS',
+        'SUCCESS',
+      ]);
     });
 
     test('uninstalls a release stuck in pending-install', async () => {
       await killedHelm('install', 'half', 'delete-pending', ['--create-namespace']);
 
-      const { answer } = await send('Delete', { Chart: 'web', Namespace: 'delete-pending', ReleaseName: 'half' }, { PhysicalResourceId: 'helm:local:delete-pending/half' });
+      const { answer } = await send(
+        'Delete',
+        { Chart: 'web', Namespace: 'delete-pending', ReleaseName: 'half' },
+        { PhysicalResourceId: 'helm:local:delete-pending/half' },
+      );
 
       expect(answer.Status).toBe('SUCCESS');
       expect(await releases('delete-pending')).toEqual([]);
@@ -477,13 +658,31 @@ describe('Custom::HelmRelease', () => {
   async function killedHelm(verb: 'install' | 'upgrade', name: string, namespace: string, extra: string[] = []) {
     const child = spawn(
       helmBin,
-      [verb, name, join(fixtures, 'web'), '-n', namespace, ...extra, '--set-string', 'nodeSelector.kubecfn\\.io/nowhere=true', '--wait', '--timeout', '5m'],
-      { env: { PATH: process.env.PATH, HOME: join(work, 'home'), KUBECONFIG: cluster().kubeconfigPath }, stdio: 'ignore' },
+      [
+        verb,
+        name,
+        join(fixtures, 'web'),
+        '-n',
+        namespace,
+        ...extra,
+        '--set-string',
+        'nodeSelector.kubecfn\\.io/nowhere=true',
+        '--wait',
+        '--timeout',
+        '5m',
+      ],
+      {
+        env: { PATH: process.env.PATH, HOME: join(work, 'home'), KUBECONFIG: cluster().kubeconfigPath },
+        stdio: 'ignore',
+      },
     );
     const exited = new Promise((ok) => child.on('exit', ok));
     try {
       for (;;) {
-        const statuses = await history(name, namespace).then((hs) => hs.map((r) => r.status), (): string[] => []);
+        const statuses = await history(name, namespace).then(
+          (hs) => hs.map((r) => r.status),
+          (): string[] => [],
+        );
         if (statuses.includes(`pending-${verb}`)) break;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -495,7 +694,11 @@ describe('Custom::HelmRelease', () => {
 
   test('the discovery cache kept between invocations holds no credential', () => {
     // The sessions above ran in processes whose /tmp is this machine's: the cache is per API server.
-    const dir = join(tmpdir(), 'kubecfn-kube-cache', createHash('sha256').update(cluster().server).digest('hex').slice(0, 16));
+    const dir = join(
+      tmpdir(),
+      'kubecfn-kube-cache',
+      createHash('sha256').update(cluster().server).digest('hex').slice(0, 16),
+    );
     const files = filesUnder(dir);
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) expect(readFileSync(file, 'utf8')).not.toContain(cluster().token);
@@ -515,18 +718,38 @@ async function startOciRegistry(
   const caFile = options.caFile ?? join(dir, 'registry.crt');
   if (!options.caFile) {
     const names = ['IP:127.0.0.1', ...(options.hosts ?? []).map((h) => `DNS:${h}`)].join(',');
-    await execFileAsync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', `subjectAltName=${names}`, '-keyout', key, '-out', caFile]);
+    await execFileAsync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      `subjectAltName=${names}`,
+      '-keyout',
+      key,
+      '-out',
+      caFile,
+    ]);
   }
   const state = { authorized: 0 };
-  const expected = options.auth && `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
+  const expected =
+    options.auth && `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
   const blobs = new Map<string, Buffer>();
   const manifests = new Map<string, { body: Buffer; type: string }>();
   const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
   const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
     if (expected) {
       if (req.headers.authorization !== expected) {
-        return res.writeHead(401, { 'www-authenticate': 'Basic realm="test-registry"', 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+        return res
+          .writeHead(401, { 'www-authenticate': 'Basic realm="test-registry"', 'content-type': 'application/json' })
+          .end('{"errors":[{"code":"UNAUTHORIZED"}]}');
       }
       state.authorized++;
     }
@@ -535,18 +758,34 @@ async function startOciRegistry(
     let m: RegExpExecArray | null;
     if (path === '/v2/' || path === '/v2') return res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     if ((m = /^\/v2\/(.+)\/blobs\/uploads\/(.*)$/.exec(path))) {
-      if (req.method === 'POST') return res.writeHead(202, { location: `/v2/${m[1]}/blobs/uploads/${randomUUID()}`, 'content-length': '0' }).end();
+      if (req.method === 'POST')
+        return res
+          .writeHead(202, { location: `/v2/${m[1]}/blobs/uploads/${randomUUID()}`, 'content-length': '0' })
+          .end();
       const digest = url.searchParams.get('digest');
       if (req.method === 'PUT' && digest && digestOf(body) === digest) {
         blobs.set(digest, body);
-        return res.writeHead(201, { location: `/v2/${m[1]}/blobs/${digest}`, 'docker-content-digest': digest, 'content-length': '0' }).end();
+        return res
+          .writeHead(201, {
+            location: `/v2/${m[1]}/blobs/${digest}`,
+            'docker-content-digest': digest,
+            'content-length': '0',
+          })
+          .end();
       }
       return res.writeHead(400).end();
     }
     if ((m = /^\/v2\/(.+)\/blobs\/(sha256:[0-9a-f]{64})$/.exec(path))) {
       const blob = blobs.get(m[2]!);
-      if (!blob) return res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}');
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length, 'docker-content-digest': m[2]! });
+      if (!blob)
+        return res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}');
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': blob.length,
+        'docker-content-digest': m[2]!,
+      });
       return res.end(req.method === 'HEAD' ? undefined : blob);
     }
     if ((m = /^\/v2\/(.+)\/manifests\/(.+)$/.exec(path))) {
@@ -556,15 +795,30 @@ async function startOciRegistry(
         const digest = digestOf(body);
         manifests.set(ref, manifest);
         manifests.set(`${m[1]}:${digest}`, manifest);
-        return res.writeHead(201, { 'docker-content-digest': digest, location: `/v2/${m[1]}/manifests/${digest}`, 'content-length': '0' }).end();
+        return res
+          .writeHead(201, {
+            'docker-content-digest': digest,
+            location: `/v2/${m[1]}/manifests/${digest}`,
+            'content-length': '0',
+          })
+          .end();
       }
       const manifest = manifests.get(ref);
-      if (!manifest) return res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
-      res.writeHead(200, { 'content-type': manifest.type, 'content-length': manifest.body.length, 'docker-content-digest': digestOf(manifest.body) });
+      if (!manifest)
+        return res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
+      res.writeHead(200, {
+        'content-type': manifest.type,
+        'content-length': manifest.body.length,
+        'docker-content-digest': digestOf(manifest.body),
+      });
       return res.end(req.method === 'HEAD' ? undefined : manifest.body);
     }
     if ((m = /^\/v2\/(.+)\/tags\/list$/.exec(path))) {
-      const tags = [...manifests.keys()].filter((k) => k.startsWith(`${m![1]}:`) && !k.includes(':sha256:')).map((k) => k.slice(m![1]!.length + 1));
+      const tags = [...manifests.keys()]
+        .filter((k) => k.startsWith(`${m![1]}:`) && !k.includes(':sha256:'))
+        .map((k) => k.slice(m![1]!.length + 1));
       return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: m[1], tags }));
     }
     return res.writeHead(404).end();
@@ -583,7 +837,6 @@ async function startOciRegistry(
     },
   };
 }
-
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {

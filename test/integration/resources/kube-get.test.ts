@@ -35,24 +35,45 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logPointer = (inv: Invocation) => ` (log: /aws/lambda/${inv.functionName} local/${inv.requestId})`;
-const send = (requestType: CloudFormationEvent['RequestType'], props: Record<string, unknown>, extra: Partial<CloudFormationEvent> = {}, fn = FN) =>
-  h.send(fn, requestType, TYPE, props, extra);
+const send = (
+  requestType: CloudFormationEvent['RequestType'],
+  props: Record<string, unknown>,
+  extra: Partial<CloudFormationEvent> = {},
+  fn = FN,
+) => h.send(fn, requestType, TYPE, props, extra);
 
 describe('create', () => {
   test('waits for a load balancer hostname that appears later, across invocations', async () => {
     // given a LoadBalancer Service without an address yet, and a 10 s Lambda
     await core.createNamespacedService({
       namespace: 'default',
-      body: { metadata: { name: 'jenkins' }, spec: { type: 'LoadBalancer', selector: { app: 'jenkins' }, ports: [{ port: 8080 }] } },
+      body: {
+        metadata: { name: 'jenkins' },
+        spec: { type: 'LoadBalancer', selector: { app: 'jenkins' }, ports: [{ port: 8080 }] },
+      },
     });
     const answersBefore = h.responses.received.length;
 
     // when KubeGet starts, and the address appears 12 s later
-    const pending = send('Create', { ClusterName: 'local', Object: 'service/jenkins', JsonPath: '{.status.loadBalancer.ingress[0].hostname}', TimeoutSeconds: 120 }, {}, SHORT);
+    const pending = send(
+      'Create',
+      {
+        ClusterName: 'local',
+        Object: 'service/jenkins',
+        JsonPath: '{.status.loadBalancer.ingress[0].hostname}',
+        TimeoutSeconds: 120,
+      },
+      {},
+      SHORT,
+    );
     await sleep(12_000);
     expect(h.responses.received.length).toBe(answersBefore); // still waiting
     await core.patchNamespacedServiceStatus(
-      { name: 'jenkins', namespace: 'default', body: { status: { loadBalancer: { ingress: [{ hostname: 'jenkins-123.elb.example.com' }] } } } },
+      {
+        name: 'jenkins',
+        namespace: 'default',
+        body: { status: { loadBalancer: { ingress: [{ hostname: 'jenkins-123.elb.example.com' }] } } },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     const { answer, invocations } = await pending;
@@ -73,11 +94,18 @@ describe('create', () => {
 
     // when the ConfigMap appears without the annotation, and gets it later
     await sleep(1_500);
-    await core.createNamespacedConfigMap({ namespace: 'kube-public', body: { metadata: { name: 'late' }, data: { a: 'b' } } });
+    await core.createNamespacedConfigMap({
+      namespace: 'kube-public',
+      body: { metadata: { name: 'late' }, data: { a: 'b' } },
+    });
     await sleep(1_500);
     expect(h.responses.received.length).toBe(answersBefore);
     await core.patchNamespacedConfigMap(
-      { name: 'late', namespace: 'kube-public', body: { metadata: { annotations: { 'example.com/endpoint': 'https://late.example.com' } } } },
+      {
+        name: 'late',
+        namespace: 'kube-public',
+        body: { metadata: { annotations: { 'example.com/endpoint': 'https://late.example.com' } } },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     const { answer } = await pending;
@@ -89,12 +117,39 @@ describe('create', () => {
   test('kubectl-style names, filters and lists: node/<name> with a condition filter, svc with every port', async () => {
     await core.createNamespacedService({
       namespace: 'default',
-      body: { metadata: { name: 'ports' }, spec: { selector: { app: 'p' }, ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] } },
+      body: {
+        metadata: { name: 'ports' },
+        spec: {
+          selector: { app: 'p' },
+          ports: [
+            { name: 'http', port: 80 },
+            { name: 'https', port: 443 },
+          ],
+        },
+      },
     });
-    const node = await send('Create', { ClusterName: 'local', Object: 'node/kwok-system-0', JsonPath: '{.status.conditions[?(@.type=="Ready")].status}' });
-    const ports = await send('Create', { ClusterName: 'local', Object: 'svc/ports', JsonPath: '{.spec.ports[*].port}' });
-    const both = await send('Create', { ClusterName: 'local', Object: 'services/ports', JsonPath: '{.spec.ports[0].name}:{.spec.ports[0].port}' });
-    const bare = await send('Create', { ClusterName: 'local', Object: 'deployments.apps/coredns-does-not-matter', Namespace: 'kube-system', JsonPath: '.metadata.name', TimeoutSeconds: 1 });
+    const node = await send('Create', {
+      ClusterName: 'local',
+      Object: 'node/kwok-system-0',
+      JsonPath: '{.status.conditions[?(@.type=="Ready")].status}',
+    });
+    const ports = await send('Create', {
+      ClusterName: 'local',
+      Object: 'svc/ports',
+      JsonPath: '{.spec.ports[*].port}',
+    });
+    const both = await send('Create', {
+      ClusterName: 'local',
+      Object: 'services/ports',
+      JsonPath: '{.spec.ports[0].name}:{.spec.ports[0].port}',
+    });
+    const bare = await send('Create', {
+      ClusterName: 'local',
+      Object: 'deployments.apps/coredns-does-not-matter',
+      Namespace: 'kube-system',
+      JsonPath: '.metadata.name',
+      TimeoutSeconds: 1,
+    });
 
     expect(node.answer).toMatchObject({ Status: 'SUCCESS', Data: { Value: 'True' } });
     expect(ports.answer).toMatchObject({ Status: 'SUCCESS', Data: { Value: '80 443' } });
@@ -108,16 +163,31 @@ describe('create', () => {
 
 describe('update and delete', () => {
   test('Update reads again; Delete changes nothing', async () => {
-    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'reread' }, data: { v: 'one' } } });
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'reread' }, data: { v: 'one' } },
+    });
     const props = { ClusterName: 'local', Object: 'configmap/reread', JsonPath: '{.data.v}' };
     const created = await send('Create', props);
-    await core.replaceNamespacedConfigMap({ name: 'reread', namespace: 'default', body: { metadata: { name: 'reread' }, data: { v: 'two' } } });
+    await core.replaceNamespacedConfigMap({
+      name: 'reread',
+      namespace: 'default',
+      body: { metadata: { name: 'reread' }, data: { v: 'two' } },
+    });
 
-    const updated = await send('Update', { ...props, JsonPath: '{.data.v}' }, { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: props });
+    const updated = await send(
+      'Update',
+      { ...props, JsonPath: '{.data.v}' },
+      { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: props },
+    );
     const deleted = await send('Delete', props, { PhysicalResourceId: created.answer.PhysicalResourceId });
 
     expect(created.answer).toMatchObject({ Status: 'SUCCESS', Data: { Value: 'one' } });
-    expect(updated.answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: created.answer.PhysicalResourceId, Data: { Value: 'two' } });
+    expect(updated.answer).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: created.answer.PhysicalResourceId,
+      Data: { Value: 'two' },
+    });
     expect(deleted.answer.Status).toBe('SUCCESS');
     expect((await core.readNamespacedConfigMap({ name: 'reread', namespace: 'default' })).data).toEqual({ v: 'two' });
   });
@@ -125,27 +195,49 @@ describe('update and delete', () => {
 
 describe('failures', () => {
   test('an object that never appears: FAILED after TimeoutSeconds, naming it', async () => {
-    const { answer, first } = await send('Create', { ClusterName: 'local', Object: 'service/nope', JsonPath: '{.spec.clusterIP}', TimeoutSeconds: 2 });
-    expect(answer.Reason).toBe(`Object (service/nope in namespace default): the object does not exist after 2 s (TimeoutSeconds)${logPointer(first)}`);
+    const { answer, first } = await send('Create', {
+      ClusterName: 'local',
+      Object: 'service/nope',
+      JsonPath: '{.spec.clusterIP}',
+      TimeoutSeconds: 2,
+    });
+    expect(answer.Reason).toBe(
+      `Object (service/nope in namespace default): the object does not exist after 2 s (TimeoutSeconds)${logPointer(first)}`,
+    );
   });
 
   test('a path that never gets a value: FAILED after TimeoutSeconds, naming the path', async () => {
-    const { answer, first } = await send('Create', { ClusterName: 'local', Object: 'namespace/default', JsonPath: '{.metadata.labels.missing}', TimeoutSeconds: 2 });
-    expect(answer.Reason).toBe(`Object (namespace/default): JsonPath {.metadata.labels.missing} has no value after 2 s (TimeoutSeconds)${logPointer(first)}`);
+    const { answer, first } = await send('Create', {
+      ClusterName: 'local',
+      Object: 'namespace/default',
+      JsonPath: '{.metadata.labels.missing}',
+      TimeoutSeconds: 2,
+    });
+    expect(answer.Reason).toBe(
+      `Object (namespace/default): JsonPath {.metadata.labels.missing} has no value after 2 s (TimeoutSeconds)${logPointer(first)}`,
+    );
   });
 
   test('an unknown resource type: FAILED at once', async () => {
     const { answer, first } = await send('Create', { ClusterName: 'local', Object: 'widget/w1', JsonPath: '{.spec}' });
-    expect(answer.Reason).toBe(`Object (widget/w1): the API server does not know resource type widget${logPointer(first)}`);
+    expect(answer.Reason).toBe(
+      `Object (widget/w1): the API server does not know resource type widget${logPointer(first)}`,
+    );
   });
 
   test('bad properties: FAILED naming each one', async () => {
     const noCluster = await send('Create', { Object: 'service/x', JsonPath: '{.spec}' });
     const badPath = await send('Create', { ClusterName: 'local', Object: 'service/x', JsonPath: '{.status' });
     const badObject = await send('Create', { ClusterName: 'local', Object: 'just-a-name', JsonPath: '{.spec}' });
-    const badMap = await send('Create', { ClusterName: 'local', Object: { kind: 'Service', name: 'x' }, JsonPath: '{.spec}' });
+    const badMap = await send('Create', {
+      ClusterName: 'local',
+      Object: { kind: 'Service', name: 'x' },
+      JsonPath: '{.spec}',
+    });
 
-    expect(noCluster.answer.Reason).toBe(`Invalid properties for Custom::KubeGet: ClusterName: required property is missing${logPointer(noCluster.first)}`);
+    expect(noCluster.answer.Reason).toBe(
+      `Invalid properties for Custom::KubeGet: ClusterName: required property is missing${logPointer(noCluster.first)}`,
+    );
     expect(badPath.answer.Reason).toBe(
       `Invalid properties for Custom::KubeGet: JsonPath: expected a Kubernetes JSONPath such as {.status.loadBalancer.ingress[0].hostname}: unclosed { at position 1${logPointer(badPath.first)}`,
     );

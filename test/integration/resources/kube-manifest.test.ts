@@ -6,7 +6,16 @@
  * behind. Cluster state is read back with @kubernetes/client-node, independently of the handler.
  */
 import { CreateClusterCommand, DeleteClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { createServer, type Server, type Socket } from 'node:net';
 import { stringify } from 'yaml';
 import type { CloudFormationEvent } from '../../../functions/src/runtime';
@@ -86,7 +95,11 @@ afterAll(async () => {
 
 // --- helpers ---------------------------------------------------------------------------------
 
-type Obj = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown } };
+type Obj = Record<string, unknown> & {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: unknown };
+};
 const yaml = (...docs: Obj[]) => docs.map((d) => stringify(d)).join('---\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -124,7 +137,13 @@ async function eventually<T>(probe: () => Promise<T | undefined | false>): Promi
 }
 
 /** One request with a resource-specific logical id; Update/Delete take the current physical id. */
-function send(requestType: CloudFormationEvent['RequestType'], logicalId: string, props: Record<string, unknown>, extra: Partial<CloudFormationEvent> = {}, fn = FN) {
+function send(
+  requestType: CloudFormationEvent['RequestType'],
+  logicalId: string,
+  props: Record<string, unknown>,
+  extra: Partial<CloudFormationEvent> = {},
+  fn = FN,
+) {
   return h.send(fn, requestType, TYPE, props, { LogicalResourceId: logicalId, ...extra });
 }
 
@@ -144,7 +163,12 @@ const widgetCrd = (group: string, scope: 'Namespaced' | 'Cluster' = 'Namespaced'
         name: 'v1',
         served: true,
         storage: true,
-        schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } },
+          },
+        },
       },
     ],
   },
@@ -157,8 +181,18 @@ describe('create', () => {
     // given custom objects written before their namespace and their CRD
     const group = 'crd.it.kubecfn.io';
     const manifest = yaml(
-      { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'small', namespace: 'crd-it' }, spec: { size: 1 } },
-      { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'large', namespace: 'crd-it' }, spec: { size: 9 } },
+      {
+        apiVersion: `${group}/v1`,
+        kind: 'Widget',
+        metadata: { name: 'small', namespace: 'crd-it' },
+        spec: { size: 1 },
+      },
+      {
+        apiVersion: `${group}/v1`,
+        kind: 'Widget',
+        metadata: { name: 'large', namespace: 'crd-it' },
+        spec: { size: 9 },
+      },
       ns('crd-it'),
       widgetCrd(group),
     );
@@ -171,14 +205,21 @@ describe('create', () => {
     expect(answer).toMatchObject({
       Status: 'SUCCESS',
       PhysicalResourceId: expect.stringMatching(idPattern('CrdSet')),
-      Data: { ObjectCount: '4', Objects: `Widget/crd-it/small,Widget/crd-it/large,Namespace/crd-it,CustomResourceDefinition/widgets.${group}` },
+      Data: {
+        ObjectCount: '4',
+        Objects: `Widget/crd-it/small,Widget/crd-it/large,Namespace/crd-it,CustomResourceDefinition/widgets.${group}`,
+      },
     });
     const large = await read(`${group}/v1`, 'Widget', 'large', 'crd-it');
     expect(large?.spec).toEqual({ size: 9 });
     expect(large?.metadata?.managedFields?.map((f) => [f.manager, f.operation])).toEqual([['kubecfn', 'Apply']]);
-    expect(large?.metadata?.annotations?.['kubecfn.io/owner']).toBe(answer.PhysicalResourceId.split('/').slice(1).join('/'));
+    expect(large?.metadata?.annotations?.['kubecfn.io/owner']).toBe(
+      answer.PhysicalResourceId.split('/').slice(1).join('/'),
+    );
     const crd = await read('apiextensions.k8s.io/v1', 'CustomResourceDefinition', `widgets.${group}`);
-    expect(crd?.status?.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Established', status: 'True' })]));
+    expect(crd?.status?.conditions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'Established', status: 'True' })]),
+    );
 
     // and Delete removes the objects, the CRD and the namespace, and waits until they are gone
     const deleted = await send('Delete', 'CrdSet', props, { PhysicalResourceId: answer.PhysicalResourceId });
@@ -199,10 +240,18 @@ describe('create', () => {
         spec: {
           replicas: 2,
           selector: { matchLabels: { app: 'web' } },
-          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+          },
         },
       },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'apps-b' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web', namespace: 'apps-b' },
+        spec: { selector: { app: 'web' }, ports: [{ port: 80 }] },
+      },
       configMap('settings'),
     );
     const props = { ClusterName: 'local', Manifest: manifest, Namespace: 'apps-b', Wait: 'ready' };
@@ -213,12 +262,19 @@ describe('create', () => {
     // then the answer came once the rollout was complete, and the ConfigMap went to Namespace
     expect(answer).toMatchObject({
       Status: 'SUCCESS',
-      Data: { ObjectCount: '5', Objects: 'Namespace/apps-a,Namespace/apps-b,Deployment/apps-a/web,Service/apps-b/web,ConfigMap/apps-b/settings' },
+      Data: {
+        ObjectCount: '5',
+        Objects: 'Namespace/apps-a,Namespace/apps-b,Deployment/apps-a/web,Service/apps-b/web,ConfigMap/apps-b/settings',
+      },
     });
     const web = await apps.readNamespacedDeployment({ name: 'web', namespace: 'apps-a' });
     expect(web.status?.availableReplicas).toBe(2);
-    expect(web.status?.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Available', status: 'True' })]));
-    expect((await core.readNamespacedConfigMap({ name: 'settings', namespace: 'apps-b' })).data).toEqual({ key: 'value' });
+    expect(web.status?.conditions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'Available', status: 'True' })]),
+    );
+    expect((await core.readNamespacedConfigMap({ name: 'settings', namespace: 'apps-b' })).data).toEqual({
+      key: 'value',
+    });
 
     // and Delete leaves neither the workload nor its pods nor the namespaces
     const deleted = await send('Delete', 'WebSet', props, { PhysicalResourceId: answer.PhysicalResourceId });
@@ -230,7 +286,12 @@ describe('create', () => {
 
   test('a LoadBalancer Service is ready once it has an address; the wait continues in new invocations', async () => {
     // given a 10 s Lambda and a load balancer address that appears only after 12 s
-    const service: Obj = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'lb', namespace: 'default' }, spec: { type: 'LoadBalancer', selector: { app: 'lb' }, ports: [{ port: 80 }] } };
+    const service: Obj = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'lb', namespace: 'default' },
+      spec: { type: 'LoadBalancer', selector: { app: 'lb' }, ports: [{ port: 80 }] },
+    };
     const props = { ClusterName: 'local', Manifest: yaml(service), TimeoutSeconds: 120 };
     const answersBefore = h.responses.received.length;
 
@@ -240,7 +301,11 @@ describe('create', () => {
     await sleep(12_000);
     expect(h.responses.received.length).toBe(answersBefore); // still waiting
     await core.patchNamespacedServiceStatus(
-      { name: 'lb', namespace: 'default', body: { status: { loadBalancer: { ingress: [{ hostname: 'lb-1.elb.example.com' }] } } } },
+      {
+        name: 'lb',
+        namespace: 'default',
+        body: { status: { loadBalancer: { ingress: [{ hostname: 'lb-1.elb.example.com' }] } } },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     const { answer, invocations } = await pending;
@@ -259,8 +324,23 @@ describe('create', () => {
     const props = {
       ClusterName: 'local',
       Manifest: yaml(
-        { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'late-binding' }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'WaitForFirstConsumer' },
-        { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'default' }, spec: { storageClassName: 'late-binding', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+        {
+          apiVersion: 'storage.k8s.io/v1',
+          kind: 'StorageClass',
+          metadata: { name: 'late-binding' },
+          provisioner: 'kubernetes.io/no-provisioner',
+          volumeBindingMode: 'WaitForFirstConsumer',
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: 'data', namespace: 'default' },
+          spec: {
+            storageClassName: 'late-binding',
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: '1Gi' } },
+          },
+        },
       ),
     };
     const { answer } = await send('Create', 'ClaimSet', props);
@@ -279,17 +359,34 @@ describe('create', () => {
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: 'stuck' } },
-        template: { metadata: { labels: { app: 'stuck' } }, spec: { nodeSelector: { 'kubecfn.io/no-such-node': 'true' }, containers: [{ name: 'c', image: 'nginx' }] } },
+        template: {
+          metadata: { labels: { app: 'stuck' } },
+          spec: { nodeSelector: { 'kubecfn.io/no-such-node': 'true' }, containers: [{ name: 'c', image: 'nginx' }] },
+        },
       },
     };
-    const { answer, first } = await send('Create', 'StuckSet', { ClusterName: 'local', Manifest: yaml(stuck), TimeoutSeconds: 5 });
-    expect(answer.Reason).toBe(`Wait: not ready after 5 s (TimeoutSeconds): Manifest[0] (apps/v1 Deployment default/stuck) is waiting for 0 of 1 updated replicas available${logPointer(first)}`);
+    const { answer, first } = await send('Create', 'StuckSet', {
+      ClusterName: 'local',
+      Manifest: yaml(stuck),
+      TimeoutSeconds: 5,
+    });
+    expect(answer.Reason).toBe(
+      `Wait: not ready after 5 s (TimeoutSeconds): Manifest[0] (apps/v1 Deployment default/stuck) is waiting for 0 of 1 updated replicas available${logPointer(first)}`,
+    );
     expect(await read('apps/v1', 'Deployment', 'stuck', 'default')).toBeUndefined();
   });
 
   test("a Secret's data never reaches the logs", async () => {
     const canary = 'canary-p4ssw0rd-7f3a';
-    const props = { ClusterName: 'local', Manifest: yaml({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'default' }, stringData: { password: canary } }) };
+    const props = {
+      ClusterName: 'local',
+      Manifest: yaml({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'db', namespace: 'default' },
+        stringData: { password: canary },
+      }),
+    };
     const created = await send('Create', 'SecretSet', props);
     const deleted = await send('Delete', 'SecretSet', props, { PhysicalResourceId: created.answer.PhysicalResourceId });
     expect([created.answer.Status, deleted.answer.Status]).toEqual(['SUCCESS', 'SUCCESS']);
@@ -316,12 +413,18 @@ describe('update', () => {
     const before = {
       ClusterName: 'local',
       Namespace: 'prune-it',
-      Manifest: yaml(ns('prune-it'), configMap('kept', undefined, { v: '1' }), configMap('old-name'), configMap('swapped'), {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'dropped' },
-        stringData: { password: 'x' },
-      }),
+      Manifest: yaml(
+        ns('prune-it'),
+        configMap('kept', undefined, { v: '1' }),
+        configMap('old-name'),
+        configMap('swapped'),
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'dropped' },
+          stringData: { password: 'x' },
+        },
+      ),
     };
     const created = await send('Create', 'PruneSet', before);
     expect(created.answer.Status).toBe('SUCCESS');
@@ -336,13 +439,19 @@ describe('update', () => {
         stringData: { password: 'y' },
       }),
     };
-    const { answer } = await send('Update', 'PruneSet', after, { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: before });
+    const { answer } = await send('Update', 'PruneSet', after, {
+      PhysicalResourceId: created.answer.PhysicalResourceId,
+      OldResourceProperties: before,
+    });
 
     // then the same set (same physical id) holds exactly the new objects
     expect(answer).toMatchObject({
       Status: 'SUCCESS',
       PhysicalResourceId: created.answer.PhysicalResourceId,
-      Data: { ObjectCount: '4', Objects: 'Namespace/prune-it,ConfigMap/prune-it/kept,ConfigMap/prune-it/new-name,Secret/prune-it/swapped' },
+      Data: {
+        ObjectCount: '4',
+        Objects: 'Namespace/prune-it,ConfigMap/prune-it/kept,ConfigMap/prune-it/new-name,Secret/prune-it/swapped',
+      },
     });
     expect((await read('v1', 'ConfigMap', 'kept', 'prune-it'))?.data).toEqual({ v: '2' });
     expect(await read('v1', 'ConfigMap', 'new-name', 'prune-it')).toBeDefined();
@@ -359,21 +468,39 @@ describe('update', () => {
     // given a CRD whose schema knows `size` only
     const group = 'schema.it.kubecfn.io';
     const crd = (withColour: boolean): Obj => {
-      const base = widgetCrd(group, 'Cluster') as Obj & { spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } } } }> } };
-      if (withColour) base.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties.colour = { type: 'string' };
+      const base = widgetCrd(group, 'Cluster') as Obj & {
+        spec: {
+          versions: Array<{
+            schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } } };
+          }>;
+        };
+      };
+      if (withColour)
+        base.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties.colour = { type: 'string' };
       return base;
     };
-    const widget = (spec: Record<string, unknown>): Obj => ({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w' }, spec });
+    const widget = (spec: Record<string, unknown>): Obj => ({
+      apiVersion: `${group}/v1`,
+      kind: 'Widget',
+      metadata: { name: 'w' },
+      spec,
+    });
     const before = { ClusterName: 'local', Manifest: yaml(crd(false), widget({ size: 1 })) };
     const created = await send('Create', 'SchemaSet', before);
     expect(created.answer.Status).toBe('SUCCESS');
 
     // when one update adds `colour` to the schema and sets it
     const after = { ...before, Manifest: yaml(crd(true), widget({ size: 2, colour: 'blue' })) };
-    const { answer } = await send('Update', 'SchemaSet', after, { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: before });
+    const { answer } = await send('Update', 'SchemaSet', after, {
+      PhysicalResourceId: created.answer.PhysicalResourceId,
+      OldResourceProperties: before,
+    });
 
     // then
-    expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { Objects: `CustomResourceDefinition/widgets.${group},Widget/w` } });
+    expect(answer).toMatchObject({
+      Status: 'SUCCESS',
+      Data: { Objects: `CustomResourceDefinition/widgets.${group},Widget/w` },
+    });
     expect((await read(`${group}/v1`, 'Widget', 'w'))?.spec).toEqual({ size: 2, colour: 'blue' });
 
     await send('Delete', 'SchemaSet', after, { PhysicalResourceId: created.answer.PhysicalResourceId });
@@ -382,20 +509,37 @@ describe('update', () => {
 
   test('a prune held by a finalizer goes on in new invocations, still knowing the previous manifest', async () => {
     // given a 10 s Lambda and a set whose second object carries a finalizer
-    const held: Obj = { ...configMap('prune-held', 'default'), metadata: { name: 'prune-held', namespace: 'default', finalizers: ['kubecfn.io/test-hold'] } };
-    const before = { ClusterName: 'local', Manifest: yaml(configMap('prune-kept', 'default'), held), TimeoutSeconds: 120 };
+    const held: Obj = {
+      ...configMap('prune-held', 'default'),
+      metadata: { name: 'prune-held', namespace: 'default', finalizers: ['kubecfn.io/test-hold'] },
+    };
+    const before = {
+      ClusterName: 'local',
+      Manifest: yaml(configMap('prune-kept', 'default'), held),
+      TimeoutSeconds: 120,
+    };
     const created = await send('Create', 'SlowPrune', before, {}, SHORT);
     expect(created.answer.Status).toBe('SUCCESS');
     const answersBefore = h.responses.received.length;
 
     // when an update drops it, and the finalizer is lifted only after 12 s
     const after = { ...before, Manifest: yaml(configMap('prune-kept', 'default')) };
-    const pending = send('Update', 'SlowPrune', after, { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: before }, SHORT);
+    const pending = send(
+      'Update',
+      'SlowPrune',
+      after,
+      { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: before },
+      SHORT,
+    );
     await eventually(async () => (await read('v1', 'ConfigMap', 'prune-held', 'default'))?.metadata?.deletionTimestamp);
     await sleep(12_000);
     expect(h.responses.received.length).toBe(answersBefore);
     await objects.patch(
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'prune-held', namespace: 'default', finalizers: null } } as unknown as KubernetesObject,
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'prune-held', namespace: 'default', finalizers: null },
+      } as unknown as KubernetesObject,
       undefined,
       undefined,
       'test',
@@ -405,7 +549,10 @@ describe('update', () => {
     const { answer, invocations } = await pending;
 
     // then
-    expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { ObjectCount: '1', Objects: 'ConfigMap/default/prune-kept' } });
+    expect(answer).toMatchObject({
+      Status: 'SUCCESS',
+      Data: { ObjectCount: '1', Objects: 'ConfigMap/default/prune-kept' },
+    });
     expect(invocations.length).toBeGreaterThan(1);
     expect(await read('v1', 'ConfigMap', 'prune-held', 'default')).toBeUndefined();
     await send('Delete', 'SlowPrune', after, { PhysicalResourceId: created.answer.PhysicalResourceId });
@@ -421,7 +568,10 @@ describe('update', () => {
 
     // when A drops it (the object moved from A's manifest to B's)
     const aAfter = { ...a, Manifest: yaml(configMap('only-a', 'default')) };
-    const { answer } = await send('Update', 'OwnerA', aAfter, { PhysicalResourceId: createdA.answer.PhysicalResourceId, OldResourceProperties: a });
+    const { answer } = await send('Update', 'OwnerA', aAfter, {
+      PhysicalResourceId: createdA.answer.PhysicalResourceId,
+      OldResourceProperties: a,
+    });
 
     // then it stays, as B applied it
     expect(answer.Status).toBe('SUCCESS');
@@ -438,7 +588,12 @@ describe('update', () => {
     const set = (ip: string, v: string) => ({
       ClusterName: 'local',
       Manifest: yaml(
-        { apiVersion: 'v1', kind: 'Service', metadata: { name: 'fixed-ip', namespace: 'default' }, spec: { clusterIP: ip, ports: [{ port: 80 }] } },
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'fixed-ip', namespace: 'default' },
+          spec: { clusterIP: ip, ports: [{ port: 80 }] },
+        },
         configMap('fixed-ip', 'default', { v }),
       ),
     });
@@ -462,7 +617,9 @@ describe('update', () => {
     expect((await read('v1', 'Service', 'fixed-ip', 'default'))?.spec?.clusterIP).toBe('10.96.0.50');
     expect((await read('v1', 'ConfigMap', 'fixed-ip', 'default'))?.data).toEqual({ v: '1' });
 
-    await send('Delete', 'ImmutableSet', set('10.96.0.50', '1'), { PhysicalResourceId: created.answer.PhysicalResourceId });
+    await send('Delete', 'ImmutableSet', set('10.96.0.50', '1'), {
+      PhysicalResourceId: created.answer.PhysicalResourceId,
+    });
     expect(await read('v1', 'Service', 'fixed-ip', 'default')).toBeUndefined();
   });
 
@@ -480,11 +637,18 @@ describe('update', () => {
     const created = await send('Create', 'JobSet', job('busybox:1'));
     expect(created.answer.Status).toBe('SUCCESS');
 
-    const { answer } = await send('Update', 'JobSet', job('busybox:2'), { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: job('busybox:1') });
+    const { answer } = await send('Update', 'JobSet', job('busybox:2'), {
+      PhysicalResourceId: created.answer.PhysicalResourceId,
+      OldResourceProperties: job('busybox:1'),
+    });
 
     expect(answer.Status).toBe('FAILED');
-    expect(answer.Reason).toMatch(/^Manifest\[0\] \(batch\/v1 Job default\/once\): the API server rejected it \(checked before changing anything\): Job\.batch "once" is invalid: spec\.template: Invalid value: .*field is immutable/);
-    expect((await read('batch/v1', 'Job', 'once', 'default'))?.spec?.template?.spec?.containers?.[0]?.image).toBe('busybox:1');
+    expect(answer.Reason).toMatch(
+      /^Manifest\[0\] \(batch\/v1 Job default\/once\): the API server rejected it \(checked before changing anything\): Job\.batch "once" is invalid: spec\.template: Invalid value: .*field is immutable/,
+    );
+    expect((await read('batch/v1', 'Job', 'once', 'default'))?.spec?.template?.spec?.containers?.[0]?.image).toBe(
+      'busybox:1',
+    );
 
     await send('Delete', 'JobSet', job('busybox:1'), { PhysicalResourceId: created.answer.PhysicalResourceId });
     expect(await read('batch/v1', 'Job', 'once', 'default')).toBeUndefined();
@@ -494,7 +658,10 @@ describe('update', () => {
     const props = { ClusterName: 'local', Manifest: yaml(configMap('replaced', 'default')) };
     const created = await send('Create', 'MovedSet', props);
     const old = { ...props, ClusterName: 'unreachable' };
-    const { answer } = await send('Update', 'MovedSet', props, { PhysicalResourceId: 'unreachable/teststack/MovedSet/00000000', OldResourceProperties: old });
+    const { answer } = await send('Update', 'MovedSet', props, {
+      PhysicalResourceId: 'unreachable/teststack/MovedSet/00000000',
+      OldResourceProperties: old,
+    });
     expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: created.answer.PhysicalResourceId });
     await send('Delete', 'MovedSet', props, { PhysicalResourceId: created.answer.PhysicalResourceId });
   });
@@ -505,7 +672,10 @@ describe('update', () => {
 describe('delete', () => {
   test('waits while a finalizer holds an object and completes once it is removed', async () => {
     // given an object with a finalizer nobody will remove but the test
-    const held: Obj = { ...configMap('held', 'default'), metadata: { name: 'held', namespace: 'default', finalizers: ['kubecfn.io/test-hold'] } };
+    const held: Obj = {
+      ...configMap('held', 'default'),
+      metadata: { name: 'held', namespace: 'default', finalizers: ['kubecfn.io/test-hold'] },
+    };
     const props = { ClusterName: 'local', Manifest: yaml(held, configMap('free', 'default')) };
     const created = await send('Create', 'HeldSet', props);
     expect(created.answer.Status).toBe('SUCCESS');
@@ -517,7 +687,11 @@ describe('delete', () => {
     await sleep(2_000);
     expect(h.responses.received.length).toBe(answersBefore); // still waiting for the finalizer
     await objects.patch(
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', namespace: 'default', finalizers: null } } as unknown as KubernetesObject,
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'held', namespace: 'default', finalizers: null },
+      } as unknown as KubernetesObject,
       undefined,
       undefined,
       'test',
@@ -538,21 +712,30 @@ describe('delete', () => {
     await core.deleteNamespace({ name: 'gone-it' });
     await eventually(async () => !(await read('v1', 'Namespace', 'gone-it')));
 
-    const { answer } = await send('Delete', 'GoneSet', props, { PhysicalResourceId: created.answer.PhysicalResourceId });
+    const { answer } = await send('Delete', 'GoneSet', props, {
+      PhysicalResourceId: created.answer.PhysicalResourceId,
+    });
 
     expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: created.answer.PhysicalResourceId });
   });
 
   test('succeeds when the cluster is gone (DescribeCluster: not found)', async () => {
     const props = { ClusterName: 'deleted-cluster', Manifest: yaml(configMap('x', 'default')) };
-    const { answer } = await send('Delete', 'OrphanSet', props, { PhysicalResourceId: 'deleted-cluster/teststack/OrphanSet/0123abcd' });
-    expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'deleted-cluster/teststack/OrphanSet/0123abcd' });
+    const { answer } = await send('Delete', 'OrphanSet', props, {
+      PhysicalResourceId: 'deleted-cluster/teststack/OrphanSet/0123abcd',
+    });
+    expect(answer).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'deleted-cluster/teststack/OrphanSet/0123abcd',
+    });
   });
 
   test('RetainOnDelete leaves the objects in place', async () => {
     const props = { ClusterName: 'local', Manifest: yaml(configMap('retained', 'default')), RetainOnDelete: 'true' };
     const created = await send('Create', 'RetainSet', props);
-    const { answer } = await send('Delete', 'RetainSet', props, { PhysicalResourceId: created.answer.PhysicalResourceId });
+    const { answer } = await send('Delete', 'RetainSet', props, {
+      PhysicalResourceId: created.answer.PhysicalResourceId,
+    });
     expect(answer.Status).toBe('SUCCESS');
     expect(await read('v1', 'ConfigMap', 'retained', 'default')).toBeDefined();
     await core.deleteNamespacedConfigMap({ name: 'retained', namespace: 'default' });
@@ -563,7 +746,10 @@ describe('delete', () => {
 
 describe('failures', () => {
   test('malformed YAML: FAILED with the parser message', async () => {
-    const { answer, first } = await send('Create', 'BadYaml', { ClusterName: 'local', Manifest: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: bad-yaml\n' });
+    const { answer, first } = await send('Create', 'BadYaml', {
+      ClusterName: 'local',
+      Manifest: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: bad-yaml\n',
+    });
     expect(answer).toMatchObject({
       Status: 'FAILED',
       Reason: `Invalid properties for Custom::KubeManifest: Manifest: document 1 is not valid YAML/JSON: Flow map in block collection must be sufficiently indented and end with a }${logPointer(first)}`,
@@ -573,21 +759,34 @@ describe('failures', () => {
   });
 
   test('an object without a name: FAILED naming the document', async () => {
-    const { answer, first } = await send('Create', 'NoName', { ClusterName: 'local', Manifest: yaml(ns('no-name'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} } as Obj) });
-    expect(answer.Reason).toBe(`Invalid properties for Custom::KubeManifest: Manifest[1].metadata.name: expected the object name (a non-empty string)${logPointer(first)}`);
+    const { answer, first } = await send('Create', 'NoName', {
+      ClusterName: 'local',
+      Manifest: yaml(ns('no-name'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} } as Obj),
+    });
+    expect(answer.Reason).toBe(
+      `Invalid properties for Custom::KubeManifest: Manifest[1].metadata.name: expected the object name (a non-empty string)${logPointer(first)}`,
+    );
     expect(await read('v1', 'Namespace', 'no-name')).toBeUndefined();
   });
 
   test('missing ClusterName: FAILED naming the property', async () => {
     const { answer, first } = await send('Create', 'NoCluster', { Manifest: yaml(ns('no-cluster')) });
-    expect(answer.Reason).toBe(`Invalid properties for Custom::KubeManifest: ClusterName: required property is missing${logPointer(first)}`);
+    expect(answer.Reason).toBe(
+      `Invalid properties for Custom::KubeManifest: ClusterName: required property is missing${logPointer(first)}`,
+    );
     expect(await read('v1', 'Namespace', 'no-cluster')).toBeUndefined();
   });
 
   test('an unknown kind: FAILED naming the object, before anything is applied', async () => {
-    const manifest = yaml(ns('unknown-kind'), configMap('x', 'unknown-kind'), { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'foo' } });
+    const manifest = yaml(ns('unknown-kind'), configMap('x', 'unknown-kind'), {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'foo' },
+    });
     const { answer, first } = await send('Create', 'UnknownKind', { ClusterName: 'local', Manifest: manifest });
-    expect(answer.Reason).toBe(`Manifest[2] (example.com/v1 Widget foo): the API server does not know kind Widget in example.com/v1${logPointer(first)}`);
+    expect(answer.Reason).toBe(
+      `Manifest[2] (example.com/v1 Widget foo): the API server does not know kind Widget in example.com/v1${logPointer(first)}`,
+    );
     expect(await read('v1', 'Namespace', 'unknown-kind')).toBeUndefined();
   });
 
@@ -597,7 +796,11 @@ describe('failures', () => {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'web', namespace: 'rejected' },
-      spec: { replicas: -1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
+      spec: {
+        replicas: -1,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+      },
     });
     const { answer, first } = await send('Create', 'Rejected', { ClusterName: 'local', Manifest: manifest });
     expect(answer.Reason).toBe(
@@ -608,7 +811,10 @@ describe('failures', () => {
   });
 
   test('a field the schema does not declare: FAILED with the strict validation message', async () => {
-    const { answer, first } = await send('Create', 'Typo', { ClusterName: 'local', Manifest: yaml({ ...configMap('typo', 'default'), dataz: { a: 'b' } }) });
+    const { answer, first } = await send('Create', 'Typo', {
+      ClusterName: 'local',
+      Manifest: yaml({ ...configMap('typo', 'default'), dataz: { a: 'b' } }),
+    });
     expect(answer.Reason).toBe(
       `Manifest[0] (v1 ConfigMap default/typo): the API server rejected it: failed to create typed patch object (default/typo; /v1, Kind=ConfigMap): .dataz: field not declared in schema${logPointer(first)}`,
     );
@@ -616,20 +822,35 @@ describe('failures', () => {
   });
 
   test('an unreachable cluster: FAILED within seconds, naming the endpoint', async () => {
-    const { answer, first } = await send('Create', 'Unreachable', { ClusterName: 'unreachable', Manifest: yaml(configMap('x', 'default')) });
-    expect(answer.Reason).toBe(`ClusterName 'unreachable': cannot reach the API server at https://127.0.0.1:${closedPort}: connect ECONNREFUSED 127.0.0.1:${closedPort}${logPointer(first)}`);
+    const { answer, first } = await send('Create', 'Unreachable', {
+      ClusterName: 'unreachable',
+      Manifest: yaml(configMap('x', 'default')),
+    });
+    expect(answer.Reason).toBe(
+      `ClusterName 'unreachable': cannot reach the API server at https://127.0.0.1:${closedPort}: connect ECONNREFUSED 127.0.0.1:${closedPort}${logPointer(first)}`,
+    );
     expect(first.timedOut).toBe(false);
   });
 
   test('an endpoint that accepts connections but never answers: FAILED after the connect timeout, naming it', async () => {
-    const { answer, first } = await send('Create', 'Silent', { ClusterName: 'silent', Manifest: yaml(configMap('x', 'default')) });
-    expect(answer.Reason).toBe(`ClusterName 'silent': cannot reach the API server at https://127.0.0.1:${silentPort}: connect timed out after 4000 ms${logPointer(first)}`);
+    const { answer, first } = await send('Create', 'Silent', {
+      ClusterName: 'silent',
+      Manifest: yaml(configMap('x', 'default')),
+    });
+    expect(answer.Reason).toBe(
+      `ClusterName 'silent': cannot reach the API server at https://127.0.0.1:${silentPort}: connect timed out after 4000 ms${logPointer(first)}`,
+    );
     expect(first.timedOut).toBe(false);
   });
 
   test('a cluster DescribeCluster does not know: FAILED naming it', async () => {
-    const { answer, first } = await send('Create', 'NoSuchCluster', { ClusterName: 'no-such-cluster', Manifest: yaml(configMap('x', 'default')) });
-    expect(answer.Reason).toBe(`ClusterName 'no-such-cluster': cluster not found in region us-east-1${logPointer(first)}`);
+    const { answer, first } = await send('Create', 'NoSuchCluster', {
+      ClusterName: 'no-such-cluster',
+      Manifest: yaml(configMap('x', 'default')),
+    });
+    expect(answer.Reason).toBe(
+      `ClusterName 'no-such-cluster': cluster not found in region us-east-1${logPointer(first)}`,
+    );
   });
 });
 
@@ -640,22 +861,49 @@ describe('delete in a warm container', () => {
     // given the handler's module in this process (a warm container) with a cached client for an
     // EKS cluster (moto) whose endpoint does not resolve
     const saved = { ...process.env };
-    Object.assign(process.env, { AWS_ENDPOINT_URL_EKS: moto.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_EKS: moto.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    });
     delete process.env.KUBECFN_CLUSTER_ACCESS;
     try {
-      const eks = new EKSClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-      await eks.send(new CreateClusterCommand({ name: 'doomed', roleArn: 'arn:aws:iam::123456789012:role/eks', resourcesVpcConfig: { subnetIds: ['subnet-1', 'subnet-2'] } }));
+      const eks = new EKSClient({
+        endpoint: moto.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      });
+      await eks.send(
+        new CreateClusterCommand({
+          name: 'doomed',
+          roleArn: 'arn:aws:iam::123456789012:role/eks',
+          resourcesVpcConfig: { subnetIds: ['subnet-1', 'subnet-2'] },
+        }),
+      );
       const { clientForCluster } = await import('../../../functions/src/kube');
       const { default: manifest } = await import('../../../functions/src/resources/kube-manifest');
       const { parseProperties } = await import('../../../functions/src/runtime');
       await clientForCluster('doomed');
       // when the cluster is deleted and then the Delete request arrives
       await eks.send(new DeleteClusterCommand({ name: 'doomed' }));
-      const props = parseProperties(manifest.schema, { ClusterName: 'doomed', Manifest: yaml(configMap('x', 'default')) });
+      const props = parseProperties(manifest.schema, {
+        ClusterName: 'doomed',
+        Manifest: yaml(configMap('x', 'default')),
+      });
       const controller = new AbortController();
-      const logger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined, appendKeys: () => undefined };
+      const logger = {
+        info: () => undefined,
+        warn: () => undefined,
+        error: () => undefined,
+        debug: () => undefined,
+        appendKeys: () => undefined,
+      };
       const result = await manifest.delete(props, {
-        event: { StackId: 'arn:aws:cloudformation:us-east-1:0:stack/s/x', LogicalResourceId: 'Doomed' } as CloudFormationEvent,
+        event: {
+          StackId: 'arn:aws:cloudformation:us-east-1:0:stack/s/x',
+          LogicalResourceId: 'Doomed',
+        } as CloudFormationEvent,
         requestType: 'Delete',
         physicalId: 'doomed/s/Doomed/0123abcd',
         logger: logger as never,

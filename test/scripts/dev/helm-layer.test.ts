@@ -20,7 +20,7 @@ describe('helm layer', () => {
     rmSync(out, { recursive: true, force: true });
   });
 
-  test('holds bin/helm alone, executable, byte for byte the tests\' binary, and runnable', async () => {
+  test("holds bin/helm alone, executable, byte for byte the tests' binary, and runnable", async () => {
     const r = await buildHelmLayer(out);
 
     const files = await readZip(r.zipFile);
@@ -34,7 +34,9 @@ describe('helm layer', () => {
     // unpacked the way Lambda unpacks a layer into /opt: path and mode from the zip
     mkdirSync(join(out, 'opt', 'bin'), { recursive: true });
     writeFileSync(join(out, 'opt', 'bin', 'helm'), helm.data, { mode: helm.mode });
-    expect(execFileSync(join(out, 'opt', 'bin', 'helm'), ['version', '--short'], { env: { HOME: out } }).toString()).toMatch(/^v3\.18\.0/);
+    expect(
+      execFileSync(join(out, 'opt', 'bin', 'helm'), ['version', '--short'], { env: { HOME: out } }).toString(),
+    ).toMatch(/^v3\.18\.0/);
   }, 60_000);
 
   test('is deterministic and rebuilt only when the zip is not the one its stamp describes', async () => {

@@ -40,7 +40,10 @@ describe('startMoto', () => {
   test('the server goes when the process that started it is killed outright', async () => {
     // given a Node process that started moto and printed its pid
     const script = `require(${JSON.stringify(join(repoRoot, 'scripts/local/aws/moto.ts'))}).startMoto().then((m) => console.log('pid=' + m.pid))`;
-    const parent = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    const parent = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const pid = await new Promise<number>((ok, fail) => {
       let out = '';
       parent.stdout.on('data', (c: Buffer) => {

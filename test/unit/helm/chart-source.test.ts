@@ -14,7 +14,9 @@ describe('parseChartSource', () => {
   });
 
   test('an oci:// Chart, or a name under an oci:// Repository, is an OCI reference with its registry host', () => {
-    expect(parseChartSource({ Chart: 'oci://123456789012.dkr.ecr.eu-west-1.amazonaws.com/charts/web', Version: '1.2.3' })).toEqual({
+    expect(
+      parseChartSource({ Chart: 'oci://123456789012.dkr.ecr.eu-west-1.amazonaws.com/charts/web', Version: '1.2.3' }),
+    ).toEqual({
       kind: 'oci',
       reference: 'oci://123456789012.dkr.ecr.eu-west-1.amazonaws.com/charts/web',
       host: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
@@ -28,7 +30,10 @@ describe('parseChartSource', () => {
   });
 
   test('s3:// and file:// charts', () => {
-    expect(parseChartSource({ Chart: 's3://my-bucket/charts/web-0.1.0.tgz' })).toEqual({ kind: 's3', location: { bucket: 'my-bucket', key: 'charts/web-0.1.0.tgz' } });
+    expect(parseChartSource({ Chart: 's3://my-bucket/charts/web-0.1.0.tgz' })).toEqual({
+      kind: 's3',
+      location: { bucket: 'my-bucket', key: 'charts/web-0.1.0.tgz' },
+    });
     expect(parseChartSource({ Chart: 'file://charts/web' })).toEqual({ kind: 'local', path: 'charts/web' });
     expect(parseChartSource({ Chart: './web' })).toEqual({ kind: 'local', path: './web' });
   });
@@ -43,9 +48,15 @@ describe('parseChartSource', () => {
     expect(() => parseChartSource({ Chart: 'file://web', Version: '1.0.0' })).toThrow(
       "Version: only applies to a chart from Repository or an oci:// reference; the chart 'file://web' is a packaged chart, whose version it carries itself",
     );
-    expect(() => parseChartSource({ Chart: 'https://charts.example/web-1.0.0.tgz' })).toThrow(/^Chart: expected an oci:\/\/ reference, an s3:\/\/ URL/);
-    expect(() => parseChartSource({ Chart: 's3://no' })).toThrow("Chart: expected s3://<bucket>/<key> of a packaged chart (.tgz), got 's3://no'");
-    expect(() => parseChartSource({ Chart: 'oci://registry.example' })).toThrow("Chart: expected oci://<registry>/<path>, got 'oci://registry.example'");
+    expect(() => parseChartSource({ Chart: 'https://charts.example/web-1.0.0.tgz' })).toThrow(
+      /^Chart: expected an oci:\/\/ reference, an s3:\/\/ URL/,
+    );
+    expect(() => parseChartSource({ Chart: 's3://no' })).toThrow(
+      "Chart: expected s3://<bucket>/<key> of a packaged chart (.tgz), got 's3://no'",
+    );
+    expect(() => parseChartSource({ Chart: 'oci://registry.example' })).toThrow(
+      "Chart: expected oci://<registry>/<path>, got 'oci://registry.example'",
+    );
   });
 });
 
@@ -53,8 +64,14 @@ describe('parseS3Url and ecrRegistry', () => {
   test('parse what they should and nothing else', () => {
     expect(parseS3Url('s3://bucket.with.dots/a/b.yaml')).toEqual({ bucket: 'bucket.with.dots', key: 'a/b.yaml' });
     expect(parseS3Url('https://bucket.s3.amazonaws.com/a')).toBeUndefined();
-    expect(ecrRegistry('123456789012.dkr.ecr.us-gov-west-1.amazonaws.com')).toEqual({ accountId: '123456789012', region: 'us-gov-west-1' });
-    expect(ecrRegistry('123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn')).toEqual({ accountId: '123456789012', region: 'cn-north-1' });
+    expect(ecrRegistry('123456789012.dkr.ecr.us-gov-west-1.amazonaws.com')).toEqual({
+      accountId: '123456789012',
+      region: 'us-gov-west-1',
+    });
+    expect(ecrRegistry('123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn')).toEqual({
+      accountId: '123456789012',
+      region: 'cn-north-1',
+    });
     expect(ecrRegistry('ghcr.io')).toBeUndefined();
     expect(ecrRegistry('12345.dkr.ecr.eu-west-1.amazonaws.com')).toBeUndefined();
   });

@@ -3,7 +3,13 @@ import { checkJsonPath, evaluateJsonPath, JsonPathError } from '../../../functio
 
 const service = {
   metadata: { name: 'jenkins', annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/r', plain: 'p' } },
-  spec: { ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }], selector: { app: 'jenkins' } },
+  spec: {
+    ports: [
+      { name: 'http', port: 80 },
+      { name: 'https', port: 443 },
+    ],
+    selector: { app: 'jenkins' },
+  },
   status: {
     loadBalancer: { ingress: [{ hostname: 'a1.elb.amazonaws.com' }] },
     conditions: [
@@ -39,19 +45,25 @@ describe('evaluateJsonPath', () => {
     expect(evaluateJsonPath(template, service)).toBe(expected);
   });
 
-  test.each([['{.status.missing}'], ['{.status.empty}'], ['{.status.nothing}'], ['{.spec.ports[5].port}'], ['{.metadata.name}-{.status.missing}']])(
-    '%s has no value yet',
-    (template) => {
-      expect(evaluateJsonPath(template, service)).toBeUndefined();
-    },
-  );
+  test.each([
+    ['{.status.missing}'],
+    ['{.status.empty}'],
+    ['{.status.nothing}'],
+    ['{.spec.ports[5].port}'],
+    ['{.metadata.name}-{.status.missing}'],
+  ])('%s has no value yet', (template) => {
+    expect(evaluateJsonPath(template, service)).toBeUndefined();
+  });
 });
 
 describe('checkJsonPath', () => {
   test.each([
     ['{.status', 'unclosed { at position 1'],
     ['{.spec.ports[0}', 'unclosed [ at position 12'],
-    ['{range .items[*]}{.metadata.name}{end}', '{range .items[*]}: range/end templates are not supported; use [*] to select every item'],
+    [
+      '{range .items[*]}{.metadata.name}{end}',
+      '{range .items[*]}: range/end templates are not supported; use [*] to select every item',
+    ],
   ])('%s is rejected: %s', (template, message) => {
     expect(() => checkJsonPath(template)).toThrow(new JsonPathError(message));
   });

@@ -1,5 +1,13 @@
 /** Manifest objects: dependency levels, List expansion, the capped object list, identities. */
-import { describeObject, expandLists, Level, levelOf, objectKey, objectList, type KubeObject } from '../../../functions/src/kube';
+import {
+  describeObject,
+  expandLists,
+  Level,
+  levelOf,
+  objectKey,
+  objectList,
+  type KubeObject,
+} from '../../../functions/src/kube';
 import { ownerFor, ownerFromId, physicalIdFor } from '../../../functions/src/resources/kube-manifest/kube-manifest';
 
 const cm = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } });
@@ -37,10 +45,16 @@ describe('expandLists', () => {
 });
 
 describe('objectList', () => {
-  const objects = Array.from({ length: 100 }, (_, i) => ({ kind: 'ConfigMap', namespace: 'default', name: `config-${String(i).padStart(3, '0')}` }));
+  const objects = Array.from({ length: 100 }, (_, i) => ({
+    kind: 'ConfigMap',
+    namespace: 'default',
+    name: `config-${String(i).padStart(3, '0')}`,
+  }));
 
   test('lists kind/namespace/name, and kind/name for cluster-scoped objects', () => {
-    expect(objectList([{ kind: 'Namespace', namespace: '', name: 'web' }, objects[0]!])).toBe('Namespace/web,ConfigMap/default/config-000');
+    expect(objectList([{ kind: 'Namespace', namespace: '', name: 'web' }, objects[0]!])).toBe(
+      'Namespace/web,ConfigMap/default/config-000',
+    );
   });
 
   test('stays within the cap and says how many it left out', () => {
@@ -59,13 +73,28 @@ describe('identities', () => {
   });
 
   test('messages name apiVersion, kind, namespace and name', () => {
-    expect(describeObject({ body: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api' } }, namespace: 'web', name: 'api' })).toBe('apps/v1 Deployment web/api');
-    expect(describeObject({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } }, namespace: '', name: 'web' })).toBe('v1 Namespace web');
+    expect(
+      describeObject({
+        body: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api' } },
+        namespace: 'web',
+        name: 'api',
+      }),
+    ).toBe('apps/v1 Deployment web/api');
+    expect(
+      describeObject({
+        body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } },
+        namespace: '',
+        name: 'web',
+      }),
+    ).toBe('v1 Namespace web');
   });
 });
 
 describe('physical ids', () => {
-  const event = { StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/ci-eks/4a1b2c3d-0000-11ef-0000-000000000000', LogicalResourceId: 'JenkinsNamespace' };
+  const event = {
+    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/ci-eks/4a1b2c3d-0000-11ef-0000-000000000000',
+    LogicalResourceId: 'JenkinsNamespace',
+  };
 
   test('<cluster>/<stack>/<logical id>/<hash>, stable for the same stack and resource', () => {
     const id = physicalIdFor('ci', event);
@@ -81,7 +110,10 @@ describe('physical ids', () => {
   });
 
   test('stays far below 1 KB for the longest names', () => {
-    const long = { StackId: `arn:aws:cloudformation:eu-west-1:123456789012:stack/${'s'.repeat(128)}/uuid`, LogicalResourceId: 'L'.repeat(255) };
+    const long = {
+      StackId: `arn:aws:cloudformation:eu-west-1:123456789012:stack/${'s'.repeat(128)}/uuid`,
+      LogicalResourceId: 'L'.repeat(255),
+    };
     expect(physicalIdFor('c'.repeat(100), long).length).toBeLessThan(520);
   });
 });

@@ -2,7 +2,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { getEksToken, TOKEN_LIFETIME_MS } from '../../../functions/src/kube';
 
 // Fixed credentials and signing time: no network, no ambient AWS configuration.
-const credentials = async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' });
+const credentials = async () => ({
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+});
 const sessionCredentials = async () => ({ ...(await credentials()), sessionToken: 'FwoGZXIvYXdzE+session/token==' });
 const now = new Date('2025-03-04T05:06:07Z');
 
@@ -52,13 +55,16 @@ function verifyLikeAuthenticator(token: string, opts: { region: string; dnsSuffi
   expect(Number.isInteger(expires) && expires >= 0 && expires <= 900).toBe(true);
   const date = params.get('x-amz-date')!;
   expect(date).toMatch(/^\d{8}T\d{6}Z$/);
-  const signedAt = Date.parse(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
+  const signedAt = Date.parse(
+    `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
+  );
   const isExpired = opts.at.getTime() > signedAt + PRESIGNED_URL_VALIDITY_MS;
   return { url, params, isExpired };
 }
 
 /** RFC 3986 encoding as SigV4's canonical query string wants it. */
-const uriEncode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const uriEncode = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 const sha256Hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
@@ -72,7 +78,14 @@ function expectedSignature(url: URL, clusterName: string, secretAccessKey: strin
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
-  const canonicalRequest = ['GET', '/', canonicalQuery, `host:${url.host}\nx-k8s-aws-id:${clusterName}\n`, 'host;x-k8s-aws-id', sha256Hex('')].join('\n');
+  const canonicalRequest = [
+    'GET',
+    '/',
+    canonicalQuery,
+    `host:${url.host}\nx-k8s-aws-id:${clusterName}\n`,
+    'host;x-k8s-aws-id',
+    sha256Hex(''),
+  ].join('\n');
   const scope = `${day}/${region}/${service}/${terminator}`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
   const key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, day), region), service), terminator);
@@ -108,7 +121,9 @@ describe('getEksToken', () => {
     const token = await getEksToken({ clusterName: 'ci', region: 'eu-west-1', credentials, now });
 
     const { url } = verifyLikeAuthenticator(token, { region: 'eu-west-1', at: now });
-    expect(url.searchParams.get('X-Amz-Signature')).not.toBe(expectedSignature(url, 'other', (await credentials()).secretAccessKey));
+    expect(url.searchParams.get('X-Amz-Signature')).not.toBe(
+      expectedSignature(url, 'other', (await credentials()).secretAccessKey),
+    );
   });
 
   test('carries the session token of temporary credentials, URL-encoded', async () => {
@@ -123,8 +138,14 @@ describe('getEksToken', () => {
   test('is accepted for 14 minutes and rejected after 15, by X-Amz-Date', async () => {
     const token = await getEksToken({ clusterName: 'ci', region: 'eu-west-1', credentials, now });
 
-    expect(verifyLikeAuthenticator(token, { region: 'eu-west-1', at: new Date(now.getTime() + TOKEN_LIFETIME_MS) }).isExpired).toBe(false);
-    expect(verifyLikeAuthenticator(token, { region: 'eu-west-1', at: new Date(now.getTime() + 15 * 60_000 + 1000) }).isExpired).toBe(true);
+    expect(
+      verifyLikeAuthenticator(token, { region: 'eu-west-1', at: new Date(now.getTime() + TOKEN_LIFETIME_MS) })
+        .isExpired,
+    ).toBe(false);
+    expect(
+      verifyLikeAuthenticator(token, { region: 'eu-west-1', at: new Date(now.getTime() + 15 * 60_000 + 1000) })
+        .isExpired,
+    ).toBe(true);
   });
 
   test('signs for the partition of the region (China)', async () => {
@@ -158,6 +179,8 @@ describe('getEksToken', () => {
   });
 
   test('rejects an empty cluster name, naming the property', async () => {
-    await expect(getEksToken({ clusterName: '', region: 'eu-west-1', credentials, now })).rejects.toThrow(/^ClusterName: /);
+    await expect(getEksToken({ clusterName: '', region: 'eu-west-1', credentials, now })).rejects.toThrow(
+      /^ClusterName: /,
+    );
   });
 });

@@ -19,7 +19,11 @@ const errorOf = (raw: Record<string, unknown>) => {
 
 describe('parseProperties', () => {
   test('multi-document YAML yields one map per non-empty document', () => {
-    const p = parseProperties(schema, { Manifest: 'a: 1\n---\n---\nb: 2\n', ServiceToken: 'arn', ServiceTimeout: '60' });
+    const p = parseProperties(schema, {
+      Manifest: 'a: 1\n---\n---\nb: 2\n',
+      ServiceToken: 'arn',
+      ServiceTimeout: '60',
+    });
     expect(p.Manifest).toEqual([{ a: 1 }, { b: 2 }]);
   });
 
@@ -36,9 +40,16 @@ describe('parseProperties', () => {
   });
 
   test('nested objects given as JSON text are parsed and validated with their path', () => {
-    expect(parseProperties(schema, { Manifest: 'a: 1', Nested: '{"Enabled": "true"}' }).Nested).toEqual({ Enabled: true, Count: 1 });
-    expect(errorOf({ Manifest: 'a: 1', Nested: { Enabled: 'true', Count: '9' } })).toBe('Nested.Count: expected a whole number ≤ 5');
-    expect(errorOf({ Manifest: 'a: 1', Nested: { Enabled: 'true', Extra: 1 } })).toBe('Nested.Extra: unknown property; expected one of Enabled, Count');
+    expect(parseProperties(schema, { Manifest: 'a: 1', Nested: '{"Enabled": "true"}' }).Nested).toEqual({
+      Enabled: true,
+      Count: 1,
+    });
+    expect(errorOf({ Manifest: 'a: 1', Nested: { Enabled: 'true', Count: '9' } })).toBe(
+      'Nested.Count: expected a whole number ≤ 5',
+    );
+    expect(errorOf({ Manifest: 'a: 1', Nested: { Enabled: 'true', Extra: 1 } })).toBe(
+      'Nested.Extra: unknown property; expected one of Enabled, Count',
+    );
   });
 
   test('every failing property is reported, not only the first', () => {

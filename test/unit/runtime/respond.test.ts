@@ -2,7 +2,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_RESPONSE_BYTES, putResponse, serializeResponse, type ResponseBody } from '../../../functions/src/runtime';
 
-const base: ResponseBody = { Status: 'SUCCESS', PhysicalResourceId: 'id', StackId: 'arn:aws:cloudformation:us-east-1:1:stack/s/x', RequestId: 'r', LogicalResourceId: 'L' };
+const base: ResponseBody = {
+  Status: 'SUCCESS',
+  PhysicalResourceId: 'id',
+  StackId: 'arn:aws:cloudformation:us-east-1:1:stack/s/x',
+  RequestId: 'r',
+  LogicalResourceId: 'L',
+};
 const size = (s: string) => Buffer.byteLength(s, 'utf8');
 
 describe('serializeResponse', () => {
@@ -42,7 +48,9 @@ describe('putResponse', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/x?X-Amz-Signature=s`;
-    await expect(putResponse(url, '{}', { baseDelayMs: 1 })).rejects.toThrow('could not deliver the response to CloudFormation: HTTP 403');
+    await expect(putResponse(url, '{}', { baseDelayMs: 1 })).rejects.toThrow(
+      'could not deliver the response to CloudFormation: HTTP 403',
+    );
     expect(calls).toBe(1);
     server.close();
   });

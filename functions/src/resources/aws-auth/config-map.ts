@@ -71,13 +71,22 @@ export class ApiServerUnreachableError extends ResourceError {
 /** Turns what the client threw into one of the errors above, with the server's words in it. */
 function toStoreError(error: unknown, action: string, server: string): unknown {
   const what = `${action} ${AWS_AUTH_NAMESPACE}/${AWS_AUTH_NAME}`;
-  if (error instanceof KubeApiError) return new KubeStatusError(error.status, error.reason, `${what}: ${error.apiMessage}`);
+  if (error instanceof KubeApiError)
+    return new KubeStatusError(error.status, error.reason, `${what}: ${error.apiMessage}`);
   // Not an HTTP answer: the request never got one. The client's own wrapper names the cluster; the
   // socket's error under it is what this message reports.
-  const e = (error instanceof KubeUnreachableError ? error.cause : error) as { code?: unknown; message?: string; cause?: { code?: unknown; message?: string } };
+  const e = (error instanceof KubeUnreachableError ? error.cause : error) as {
+    code?: unknown;
+    message?: string;
+    cause?: { code?: unknown; message?: string };
+  };
   const code = [e?.code, e?.cause?.code].find((c): c is string => typeof c === 'string');
   const detail = [e?.message, e?.cause?.message].filter((m, i, all) => m && all.indexOf(m) === i).join(': ');
-  return new ApiServerUnreachableError(`${what}: cannot reach the API server at ${server}: ${detail || String(e)}`, code, { cause: error });
+  return new ApiServerUnreachableError(
+    `${what}: cannot reach the API server at ${server}: ${detail || String(e)}`,
+    code,
+    { cause: error },
+  );
 }
 
 const CONFIG_MAPS = `/api/v1/namespaces/${AWS_AUTH_NAMESPACE}/configmaps`;
@@ -131,7 +140,8 @@ const isConflict = (error: unknown) => error instanceof KubeStatusError && error
 const isTransient = (error: unknown) =>
   error instanceof KubeStatusError
     ? RETRYABLE.has(error.status)
-    : error instanceof ApiServerUnreachableError && ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNECTTIMEOUT', 'EPIPE'].includes(error.code ?? '');
+    : error instanceof ApiServerUnreachableError &&
+      ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNECTTIMEOUT', 'EPIPE'].includes(error.code ?? '');
 
 /** Transient failures tolerated in one step before giving up with the last one. */
 const MAX_TRANSIENT_FAILURES = 5;
@@ -164,7 +174,12 @@ const ATTEMPT_RESERVE_MS = 3_000;
  * @example
  * const outcome = await updateAwsAuth(apiServerStore(client), ctx.physicalId, mappings, { remainingMs: ctx.remainingMs, logger: ctx.logger });
  */
-export async function updateAwsAuth(store: AwsAuthStore, ownerId: string, wanted: Mappings | undefined, opts: UpdateOptions): Promise<UpdateOutcome> {
+export async function updateAwsAuth(
+  store: AwsAuthStore,
+  ownerId: string,
+  wanted: Mappings | undefined,
+  opts: UpdateOptions,
+): Promise<UpdateOutcome> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let transient = 0;
   for (let attempt = 1; ; attempt++) {
@@ -177,7 +192,13 @@ export async function updateAwsAuth(store: AwsAuthStore, ownerId: string, wanted
       );
       if (!result.changed) return { done: true, result, attempts: attempt };
       if (current) await store.replace(withContent(current, result));
-      else await store.create(withContent({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: AWS_AUTH_NAME, namespace: AWS_AUTH_NAMESPACE } }, result));
+      else
+        await store.create(
+          withContent(
+            { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: AWS_AUTH_NAME, namespace: AWS_AUTH_NAMESPACE } },
+            result,
+          ),
+        );
       opts.logger.info('aws-auth written', {
         attempt,
         created: !current,
@@ -192,10 +213,17 @@ export async function updateAwsAuth(store: AwsAuthStore, ownerId: string, wanted
       // Full jitter on an exponential base: concurrent writers spread out instead of colliding again.
       const wait = Math.round(Math.random() * Math.min(2_000, 50 * 2 ** Math.min(attempt, 10)));
       if (opts.remainingMs() < wait + ATTEMPT_RESERVE_MS || opts.signal?.aborted) {
-        opts.logger.warn('aws-auth write still racing other writers; going on later', { attempt, error: (error as Error).message });
+        opts.logger.warn('aws-auth write still racing other writers; going on later', {
+          attempt,
+          error: (error as Error).message,
+        });
         return { done: false, attempts: attempt };
       }
-      opts.logger.info('aws-auth write lost a race or failed transiently; retrying', { attempt, waitMs: wait, error: (error as Error).message });
+      opts.logger.info('aws-auth write lost a race or failed transiently; retrying', {
+        attempt,
+        waitMs: wait,
+        error: (error as Error).message,
+      });
       await sleep(wait);
     }
   }

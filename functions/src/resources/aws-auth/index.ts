@@ -9,7 +9,15 @@
  * The reference page is docs/resources/aws-auth.md.
  */
 import { ClusterGoneError, ClusterNotReadyError, getClusterAccess, withKubeClient } from '../../kube';
-import { defaultPhysicalId, defineResource, done, inProgress, ResourceError, type StepContext, type StepResult } from '../../runtime';
+import {
+  defaultPhysicalId,
+  defineResource,
+  done,
+  inProgress,
+  ResourceError,
+  type StepContext,
+  type StepResult,
+} from '../../runtime';
 import { apiServerStore, updateAwsAuth } from './config-map';
 import type { Mappings } from './mappings';
 import { awsAuthSchema, type AwsAuthProperties } from './schema';
@@ -25,9 +33,17 @@ interface State {
   remove: boolean;
 }
 
-const mappingsOf = (props: AwsAuthProperties): Mappings => ({ mapRoles: props.MapRoles, mapUsers: props.MapUsers, mapAccounts: props.MapAccounts });
+const mappingsOf = (props: AwsAuthProperties): Mappings => ({
+  mapRoles: props.MapRoles,
+  mapUsers: props.MapUsers,
+  mapAccounts: props.MapAccounts,
+});
 
-const dataOf = (props: AwsAuthProperties) => ({ RoleCount: props.MapRoles.length, UserCount: props.MapUsers.length, AccountCount: props.MapAccounts.length });
+const dataOf = (props: AwsAuthProperties) => ({
+  RoleCount: props.MapRoles.length,
+  UserCount: props.MapUsers.length,
+  AccountCount: props.MapAccounts.length,
+});
 
 async function run(props: AwsAuthProperties, state: State, ctx: StepContext): Promise<StepResult<State>> {
   let access;
@@ -40,7 +56,8 @@ async function run(props: AwsAuthProperties, state: State, ctx: StepContext): Pr
       return done();
     }
     // These already name ClusterName and what was wrong: pass them on as they are.
-    if (error instanceof ClusterGoneError || error instanceof ClusterNotReadyError) throw new ResourceError(error.message, { cause: error });
+    if (error instanceof ClusterGoneError || error instanceof ClusterNotReadyError)
+      throw new ResourceError(error.message, { cause: error });
     throw error;
   }
   const outcome = await withKubeClient(access, (client) =>
@@ -51,7 +68,11 @@ async function run(props: AwsAuthProperties, state: State, ctx: StepContext): Pr
     }),
   );
   if (!outcome.done) return inProgress(state, { physicalId: state.ownerId, pollAfterSeconds: 1 });
-  ctx.logger.info('aws-auth up to date', { owner: state.ownerId, attempts: outcome.attempts, changed: outcome.result.changed });
+  ctx.logger.info('aws-auth up to date', {
+    owner: state.ownerId,
+    attempts: outcome.attempts,
+    changed: outcome.result.changed,
+  });
   return state.remove ? done() : done({ physicalId: state.ownerId, data: dataOf(props) });
 }
 

@@ -29,7 +29,11 @@ export type MappingKind = keyof Mappings;
 export const MAPPING_KINDS: readonly MappingKind[] = ['mapRoles', 'mapUsers', 'mapAccounts'];
 
 /** The resource property for each kind, for messages (`MapRoles[2]: ...`). */
-export const PROPERTY_OF: Readonly<Record<MappingKind, string>> = { mapRoles: 'MapRoles', mapUsers: 'MapUsers', mapAccounts: 'MapAccounts' };
+export const PROPERTY_OF: Readonly<Record<MappingKind, string>> = {
+  mapRoles: 'MapRoles',
+  mapUsers: 'MapUsers',
+  mapAccounts: 'MapAccounts',
+};
 
 /** The key that identifies an entry of each kind (aws-auth's own, lowercase). */
 export const ARN_KEY = { mapRoles: 'rolearn', mapUsers: 'userarn' } as const;
@@ -38,7 +42,8 @@ export const ARN_KEY = { mapRoles: 'rolearn', mapUsers: 'userarn' } as const;
  * The identity an entry maps, in the form entries are matched by: ARNs compare without regard to
  * case (EKS's authenticator lower-cases both sides), account ids as written.
  */
-export const identityKey = (kind: MappingKind, id: string) => (kind === 'mapAccounts' ? id.trim() : id.trim().toLowerCase());
+export const identityKey = (kind: MappingKind, id: string) =>
+  kind === 'mapAccounts' ? id.trim() : id.trim().toLowerCase();
 
 /** Username and groups of a mapping read from aws-auth; either may be missing in a hand-written entry. */
 export interface MappingTarget {
@@ -51,7 +56,10 @@ export interface MappingTarget {
  * regard to case, so `roleARN:` and `rolearn:` are the same key. Undefined when the entry carries
  * no ARN of this kind (an SSO mapping, a malformed entry): such entries are never touched.
  */
-export function readEntry(kind: Exclude<MappingKind, 'mapAccounts'>, value: unknown): ({ arn: string } & MappingTarget) | undefined {
+export function readEntry(
+  kind: Exclude<MappingKind, 'mapAccounts'>,
+  value: unknown,
+): ({ arn: string } & MappingTarget) | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const field = (name: string) => {
     let found: unknown;

@@ -81,7 +81,10 @@ export function parseOwners(annotation: string | undefined): Owners {
         claims !== null &&
         typeof claims === 'object' &&
         !Array.isArray(claims) &&
-        Object.entries(claims).every(([k, v]) => MAPPING_KINDS.includes(k as MappingKind) && Array.isArray(v) && v.every((x) => typeof x === 'string')),
+        Object.entries(claims).every(
+          ([k, v]) =>
+            MAPPING_KINDS.includes(k as MappingKind) && Array.isArray(v) && v.every((x) => typeof x === 'string'),
+        ),
     );
   if (!valid) {
     throw new ResourceError(
@@ -117,14 +120,17 @@ export function mergeAwsAuth(current: AwsAuthContent, ownerId: string, wanted: M
       list = YamlList.parse(current.data?.[kind], `${CONFIG_MAP} data.${kind}`);
     } catch (error) {
       if (!(error instanceof YamlListError)) throw error;
-      throw new ResourceError(`${error.message}; Custom::AwsAuth does not overwrite what it cannot read: fix it by hand`);
+      throw new ResourceError(
+        `${error.message}; Custom::AwsAuth does not overwrite what it cannot read: fix it by hand`,
+      );
     }
 
     // Who claims what, and where each identity's entries are (the last one is the one EKS uses).
     const claimedBy = new Map<string, string[]>();
     for (const [owner, claims] of Object.entries(owners)) {
       if (owner === ownerId) continue;
-      for (const id of claims[kind] ?? []) claimedBy.set(identityKey(kind, id), [...(claimedBy.get(identityKey(kind, id)) ?? []), owner]);
+      for (const id of claims[kind] ?? [])
+        claimedBy.set(identityKey(kind, id), [...(claimedBy.get(identityKey(kind, id)) ?? []), owner]);
     }
     const mine = new Set((owners[ownerId]?.[kind] ?? []).map((id) => identityKey(kind, id)));
     const entriesOf = new Map<string, number[]>();
@@ -154,7 +160,11 @@ export function mergeAwsAuth(current: AwsAuthContent, ownerId: string, wanted: M
         ? (wanted?.mapAccounts ?? []).map((id) => ({ id, target: {}, entry: id }))
         : (wanted?.[kind] ?? []).map((m) => {
             const id = 'rolearn' in m ? m.rolearn : m.userarn;
-            return { id, target: { username: m.username, groups: m.groups }, entry: { [ARN_KEY[kind]]: id, username: m.username, groups: m.groups } };
+            return {
+              id,
+              target: { username: m.username, groups: m.groups },
+              entry: { [ARN_KEY[kind]]: id, username: m.username, groups: m.groups },
+            };
           });
 
     items.forEach(({ id, target, entry }, index) => {
@@ -175,8 +185,13 @@ export function mergeAwsAuth(current: AwsAuthContent, ownerId: string, wanted: M
         return;
       }
       if (others.length > 0 || !mine.has(key)) {
-        const by = others.length > 0 ? others.join(', ') : 'an entry no Custom::AwsAuth manages (written by hand, by EKS or by another tool)';
-        problems.push(`${PROPERTY_OF[kind]}[${index}]: ${id} is already mapped by ${by} as ${describeTarget(existing)}, not as ${describeTarget(target)}`);
+        const by =
+          others.length > 0
+            ? others.join(', ')
+            : 'an entry no Custom::AwsAuth manages (written by hand, by EKS or by another tool)';
+        problems.push(
+          `${PROPERTY_OF[kind]}[${index}]: ${id} is already mapped by ${by} as ${describeTarget(existing)}, not as ${describeTarget(target)}`,
+        );
         return;
       }
       // Ours alone: rewrite the entry EKS uses in place, drop our duplicates.

@@ -15,7 +15,13 @@ const NAME = /^[\w+=,.@-]{1,64}$/;
 const IAM_ARN = new RegExp(`^arn:(${PARTITIONS}):(iam|sts)::(\\d{12}):([a-z-]+)/(.+)$`);
 
 /** Placeholders EKS's authenticator fills in a username; anything else in `{{ }}` is a mistake. */
-export const USERNAME_TEMPLATES = ['AccountID', 'SessionName', 'SessionNameRaw', 'EC2PrivateDNSName', 'AccessKeyID'] as const;
+export const USERNAME_TEMPLATES = [
+  'AccountID',
+  'SessionName',
+  'SessionNameRaw',
+  'EC2PrivateDNSName',
+  'AccessKeyID',
+] as const;
 
 const preview = (value: unknown) => {
   const text = JSON.stringify(value) ?? String(value);
@@ -96,7 +102,10 @@ function listOfMaps(value: unknown, ctx: z.RefinementCtx): unknown {
     const parsed: unknown = parseYaml(value, { prettyErrors: false });
     return parsed ?? [];
   } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `expected a YAML or JSON list: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a YAML or JSON list: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`,
+    });
     return z.NEVER;
   }
 }
@@ -107,7 +116,11 @@ function onlyKeys(known: readonly string[]) {
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       for (const key of Object.keys(value)) {
         if (!known.includes(key)) {
-          ctx.addIssue({ code: 'custom', path: [key], message: `unknown key; expected ${known.join(', ')} (aws-auth's own lowercase keys)` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `unknown key; expected ${known.join(', ')} (aws-auth's own lowercase keys)`,
+          });
         }
       }
     }
@@ -117,7 +130,10 @@ function onlyKeys(known: readonly string[]) {
 
 const groupsSchema = prop
   .list(prop.string({ minLength: 1 }))
-  .refine((groups) => groups.length > 0, 'expected at least one Kubernetes group, e.g. [system:bootstrappers, system:nodes]');
+  .refine(
+    (groups) => groups.length > 0,
+    'expected at least one Kubernetes group, e.g. [system:bootstrappers, system:nodes]',
+  );
 
 const check = (problem: (value: string) => string | undefined) => (value: string, ctx: z.RefinementCtx) => {
   const p = problem(value);
@@ -157,13 +173,19 @@ function unique<T>(kind: MappingKind, idOf: (entry: T) => string) {
       const key = identityKey(kind, id);
       const first = seen.get(key);
       if (first === undefined) seen.set(key, i);
-      else ctx.addIssue({ code: 'custom', path: [i], message: `${id} is listed twice (also at [${first}]); map each identity once` });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `${id} is listed twice (also at [${first}]); map each identity once`,
+        });
     });
   };
 }
 
 const accountId = z
-  .union([z.string(), z.number()], { error: (iss) => `expected a 12-digit AWS account id, got ${preview(iss.input)}` }).transform((v, ctx) => {
+  .union([z.string(), z.number()], { error: (iss) => `expected a 12-digit AWS account id, got ${preview(iss.input)}` })
+  .transform((v, ctx) => {
     const text = String(v).trim();
     if (/^\d{12}$/.test(text)) return text;
     ctx.addIssue({
@@ -185,12 +207,22 @@ export const awsAuthSchema = z.strictObject({
   ClusterName: prop.string({ minLength: 1 }),
   /** `mapRoles` entries: `{rolearn, username, groups}`. Default: none. */
   MapRoles: z
-    .preprocess(listOfMaps, z.array(roleEntry, { error: (iss) => `expected a list of {rolearn, username, groups} maps, got ${preview(iss.input)}` }))
+    .preprocess(
+      listOfMaps,
+      z.array(roleEntry, {
+        error: (iss) => `expected a list of {rolearn, username, groups} maps, got ${preview(iss.input)}`,
+      }),
+    )
     .superRefine(unique('mapRoles', (e: { rolearn: string }) => e.rolearn))
     .default([]),
   /** `mapUsers` entries: `{userarn, username, groups}`. Default: none. */
   MapUsers: z
-    .preprocess(listOfMaps, z.array(userEntry, { error: (iss) => `expected a list of {userarn, username, groups} maps, got ${preview(iss.input)}` }))
+    .preprocess(
+      listOfMaps,
+      z.array(userEntry, {
+        error: (iss) => `expected a list of {userarn, username, groups} maps, got ${preview(iss.input)}`,
+      }),
+    )
     .superRefine(unique('mapUsers', (e: { userarn: string }) => e.userarn))
     .default([]),
   /** `mapAccounts` entries: 12-digit account ids (a list, a YAML/JSON string or a comma-separated string). Default: none. */

@@ -91,9 +91,16 @@ export class YamlList {
    */
   static parse(text: string | undefined, label: string): YamlList {
     const source = text ?? '';
-    const doc = parseDocument(source, { ...YAML_VERSION, keepSourceTokens: true, prettyErrors: true, uniqueKeys: false });
+    const doc = parseDocument(source, {
+      ...YAML_VERSION,
+      keepSourceTokens: true,
+      prettyErrors: true,
+      uniqueKeys: false,
+    });
     if (doc.errors.length > 0) {
-      throw new YamlListError(`${label} is not valid YAML (${doc.errors[0]!.message.split('\n')[0]!.replace(/:$/, '')})`);
+      throw new YamlListError(
+        `${label} is not valid YAML (${doc.errors[0]!.message.split('\n')[0]!.replace(/:$/, '')})`,
+      );
     }
     const contents = doc.contents;
     if (contents === null || (isScalar(contents) && contents.value === null && contents.source === '')) {
@@ -106,7 +113,9 @@ export class YamlList {
     const values = doc.toJS() as unknown[];
     const entries = contents.items.map((item, i): ListEntry => {
       const value = values[i];
-      return isScalar(item) ? { value, source: typeof item.source === 'string' ? item.source : String(item.value) } : { value };
+      return isScalar(item)
+        ? { value, source: typeof item.source === 'string' ? item.source : String(item.value) }
+        : { value };
     });
     return new YamlList(source, contents, located, entries);
   }
@@ -134,14 +143,20 @@ export class YamlList {
     const check = parseDocument(text, YAML_VERSION);
     const actual = check.errors.length > 0 ? check.errors[0]!.message : (check.toJS() ?? []);
     if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-      throw new Error(`internal error: editing a YAML list produced ${JSON.stringify(text)}, which does not read back as the expected list`);
+      throw new Error(
+        `internal error: editing a YAML list produced ${JSON.stringify(text)}, which does not read back as the expected list`,
+      );
     }
     if (expected.length === 0 && text.trim() === '') return undefined;
     return text;
   }
 
   /** Block list (`- ` entries, one or more lines each): splice whole lines. */
-  private editBlock(remove: ReadonlySet<number>, replace: ReadonlyMap<number, unknown>, append: readonly unknown[]): string {
+  private editBlock(
+    remove: ReadonlySet<number>,
+    replace: ReadonlyMap<number, unknown>,
+    append: readonly unknown[],
+  ): string {
     const { text, located } = this;
     const indent = located.length > 0 ? ' '.repeat(indentOf(text, located[0]!)) : '';
     const block = (values: readonly unknown[]) =>
@@ -175,7 +190,11 @@ export class YamlList {
    * Flow list (`[...]`, as tools that write JSON leave it): kept entries are copied as written,
    * new ones are written as JSON, joined by the list's own separator.
    */
-  private editFlow(remove: ReadonlySet<number>, replace: ReadonlyMap<number, unknown>, append: readonly unknown[]): string {
+  private editFlow(
+    remove: ReadonlySet<number>,
+    replace: ReadonlyMap<number, unknown>,
+    append: readonly unknown[],
+  ): string {
     const { text, located, seq } = this;
     const [start, end] = seq!.range!;
     const sep = located.length >= 2 ? text.slice(located[0]!.valueEnd, located[1]!.valueStart) : ',';
@@ -206,7 +225,9 @@ function locate(text: string, seq: YAMLSeq, label: string): Located[] {
       .map((item) => item.start.find((t) => t.type === 'seq-item-ind'))
       .filter((t): t is NonNullable<typeof t> => t !== undefined);
     if (indicators.length !== seq.items.length) {
-      throw new YamlListError(`${label}: found ${indicators.length} "- " entries but ${seq.items.length} list items; edit it by hand`);
+      throw new YamlListError(
+        `${label}: found ${indicators.length} "- " entries but ${seq.items.length} list items; edit it by hand`,
+      );
     }
     seq.items.forEach((item, i) => {
       const range = (item as { range?: [number, number, number] } | null)?.range;

@@ -52,11 +52,17 @@ export function explainUpgradeFailure(
   const where = `release ${release.name} in namespace ${release.namespace}`;
   if (isTimeout(error)) {
     return release.waited
-      ? new ResourceError(`Wait: ${where} did not become ready within TimeoutSeconds (${props.TimeoutSeconds} s): ${helm}`)
-      : new ResourceError(`TimeoutSeconds: helm did not finish ${where} (its hooks) within ${props.TimeoutSeconds} s: ${helm}`);
+      ? new ResourceError(
+          `Wait: ${where} did not become ready within TimeoutSeconds (${props.TimeoutSeconds} s): ${helm}`,
+        )
+      : new ResourceError(
+          `TimeoutSeconds: helm did not finish ${where} (its hooks) within ${props.TimeoutSeconds} s: ${helm}`,
+        );
   }
   if (/no chart version found/i.test(helm) || /version .* not found/i.test(helm)) {
-    return new ResourceError(`Version: helm found no version '${props.Version ?? ''}' of chart ${describeChart(source)}: ${helm}`);
+    return new ResourceError(
+      `Version: helm found no version '${props.Version ?? ''}' of chart ${describeChart(source)}: ${helm}`,
+    );
   }
   if (CHART_NOT_FOUND.some((re) => re.test(helm))) {
     return new ResourceError(`Chart: helm could not find chart ${describeChart(source)}: ${helm}`);
@@ -65,7 +71,9 @@ export function explainUpgradeFailure(
     return new ResourceError(`Values: the chart rejected the values of ${where}: ${helm}`);
   }
   if (/namespaces? "[^"]+" not found/i.test(helm) && !props.CreateNamespace) {
-    return new ResourceError(`Namespace: namespace ${release.namespace} does not exist and CreateNamespace is false: ${helm}`);
+    return new ResourceError(
+      `Namespace: namespace ${release.namespace} does not exist and CreateNamespace is false: ${helm}`,
+    );
   }
   return new ResourceError(`helm upgrade --install of ${where} failed: ${helm}`);
 }

@@ -34,7 +34,14 @@ import {
   type WatchedObject,
 } from '../../helm';
 import { ClusterGoneError, getClusterAccess, type ClusterAccess } from '../../kube';
-import { defineResource, done, inProgress, type DataValue, type StepContext, type StepResult } from '../../runtime/resource';
+import {
+  defineResource,
+  done,
+  inProgress,
+  type DataValue,
+  type StepContext,
+  type StepResult,
+} from '../../runtime/resource';
 import { ResourceError } from '../../runtime/errors';
 import { explainUpgradeFailure } from './failure-reason';
 import { forgetNamespaceCreated, namespaceExists, noteNamespaceCreated, removeCreatedNamespace } from './namespace';
@@ -56,7 +63,11 @@ export function targetOfPhysicalId(id: string | undefined): ReleaseTarget | unde
 }
 
 export function targetOf(props: HelmReleaseProps, logicalResourceId: string): ReleaseTarget {
-  return { cluster: props.ClusterName, namespace: props.Namespace, name: props.ReleaseName ?? defaultReleaseName(logicalResourceId) };
+  return {
+    cluster: props.ClusterName,
+    namespace: props.Namespace,
+    name: props.ReleaseName ?? defaultReleaseName(logicalResourceId),
+  };
 }
 
 /** Saved between invocations while a long wait or an uninstall goes on (JSON). */
@@ -73,7 +84,15 @@ export interface State {
   createdNamespace?: boolean;
 }
 
-export const ATTRIBUTES = ['ReleaseName', 'Namespace', 'Revision', 'Status', 'Chart', 'ChartVersion', 'AppVersion'] as const;
+export const ATTRIBUTES = [
+  'ReleaseName',
+  'Namespace',
+  'Revision',
+  'Status',
+  'Chart',
+  'ChartVersion',
+  'AppVersion',
+] as const;
 
 function releaseData(release: HelmRelease): Record<string, DataValue> {
   const meta = release.chart?.metadata ?? {};
@@ -117,12 +136,20 @@ async function withSession<T>(access: ClusterAccess, fn: (session: HelmSession) 
 }
 
 /** Installs or upgrades; `replacement` marks a new release that replaces another. */
-async function install(props: HelmReleaseProps, target: ReleaseTarget, ctx: StepContext, replacement: boolean): Promise<StepResult<State>> {
+async function install(
+  props: HelmReleaseProps,
+  target: ReleaseTarget,
+  ctx: StepContext,
+  replacement: boolean,
+): Promise<StepResult<State>> {
   const source = parseChartSource(props);
   const physicalId = physicalIdOf(target);
   const access = await getClusterAccess({ clusterName: target.cluster });
   // A namespace this install creates goes again if the install fails (see ./namespace).
-  const createsNamespace = (ctx.requestType === 'Create' || replacement) && props.CreateNamespace && !(await namespaceExists(access, target.namespace));
+  const createsNamespace =
+    (ctx.requestType === 'Create' || replacement) &&
+    props.CreateNamespace &&
+    !(await namespaceExists(access, target.namespace));
   if (createsNamespace) noteNamespaceCreated(physicalId);
   return withSession(access, async (session) => {
     const chartArgs = await prepareChart(source, session, fetchers, ctx.signal);
@@ -130,7 +157,10 @@ async function install(props: HelmReleaseProps, target: ReleaseTarget, ctx: Step
 
     const upgrade = async () => {
       const budget = ctx.remainingMs() - reserveMs(ctx.remainingMs());
-      if (budget < 1_000) throw new ResourceError(`TimeoutSeconds: no time left in this invocation to run helm for release ${target.name}; raise the function's timeout`);
+      if (budget < 1_000)
+        throw new ResourceError(
+          `TimeoutSeconds: no time left in this invocation to run helm for release ${target.name}; raise the function's timeout`,
+        );
       const fits = props.TimeoutSeconds * 1000 <= budget;
       const waited = props.Wait && fits;
       const started = Date.now();
@@ -145,12 +175,20 @@ async function install(props: HelmReleaseProps, target: ReleaseTarget, ctx: Step
           timeoutMs: fits ? props.TimeoutSeconds * 1000 : budget,
           signal: ctx.signal,
         });
-        ctx.logger.info('helm upgrade --install', { release: target.name, namespace: target.namespace, revision: release.version, waited, ms: Date.now() - started });
+        ctx.logger.info('helm upgrade --install', {
+          release: target.name,
+          namespace: target.namespace,
+          revision: release.version,
+          waited,
+          ms: Date.now() - started,
+        });
         return { release, waited, startedAt: started };
       } catch (error) {
         // Out of invocation time, not out of TimeoutSeconds: helm's --timeout was the budget.
         if (!fits && isTimeout(error)) {
-          throw new ResourceError(`TimeoutSeconds: helm did not finish release ${target.name} (its hooks) within this invocation's ${Math.round(budget / 1000)} s; raise the function's timeout: ${(error as HelmCommandError).stderrTail}`);
+          throw new ResourceError(
+            `TimeoutSeconds: helm did not finish release ${target.name} (its hooks) within this invocation's ${Math.round(budget / 1000)} s; raise the function's timeout: ${(error as HelmCommandError).stderrTail}`,
+          );
         }
         throw error;
       }
@@ -161,11 +199,23 @@ async function install(props: HelmReleaseProps, target: ReleaseTarget, ctx: Step
       try {
         result = await upgrade();
       } catch (error) {
-        if (!isOperationInProgress(error) && !/has no deployed releases/i.test((error as HelmCommandError).stderr ?? '')) throw error;
+        if (
+          !isOperationInProgress(error) &&
+          !/has no deployed releases/i.test((error as HelmCommandError).stderr ?? '')
+        )
+          throw error;
         // A release left pending by a killed helm (or never deployed): recover, then try once more.
         const history = await releaseHistory(session.cli, target, ctx.signal);
-        const recovery = await recoverRelease(session.cli, target, history, { timeoutMs: ctx.remainingMs() / 3, signal: ctx.signal });
-        ctx.logger.warn('recovered a release stuck in a pending state', { release: target.name, namespace: target.namespace, status: history?.at(-1)?.status, recovery });
+        const recovery = await recoverRelease(session.cli, target, history, {
+          timeoutMs: ctx.remainingMs() / 3,
+          signal: ctx.signal,
+        });
+        ctx.logger.warn('recovered a release stuck in a pending state', {
+          release: target.name,
+          namespace: target.namespace,
+          status: history?.at(-1)?.status,
+          recovery,
+        });
         result = await upgrade();
       }
     } catch (error) {
@@ -187,15 +237,26 @@ async function install(props: HelmReleaseProps, target: ReleaseTarget, ctx: Step
       ...(replacement ? { replacement } : {}),
       ...(createsNamespace ? { createdNamespace: true } : {}),
     };
-    ctx.logger.info('waiting for readiness across invocations', { objects: state.objects!.length, waitUntil: new Date(state.waitUntil!).toISOString() });
+    ctx.logger.info('waiting for readiness across invocations', {
+      objects: state.objects!.length,
+      waitUntil: new Date(state.waitUntil!).toISOString(),
+    });
     return awaitReady(state, props, ctx, access);
   });
 }
 
 /** One readiness check: done when all is ready, FAILED after TimeoutSeconds, else poll again. */
-async function awaitReady(state: State, props: HelmReleaseProps, ctx: StepContext, access?: ClusterAccess): Promise<StepResult<State>> {
+async function awaitReady(
+  state: State,
+  props: HelmReleaseProps,
+  ctx: StepContext,
+  access?: ClusterAccess,
+): Promise<StepResult<State>> {
   const physicalId = physicalIdOf(state.target);
-  const waiting = await checkReadiness(access ?? (await getClusterAccess({ clusterName: state.target.cluster })), state.objects ?? []);
+  const waiting = await checkReadiness(
+    access ?? (await getClusterAccess({ clusterName: state.target.cluster })),
+    state.objects ?? [],
+  );
   if (waiting.length === 0) {
     forgetNamespaceCreated(physicalId);
     return done({ physicalId, data: state.data ?? {} });
@@ -227,7 +288,12 @@ async function uninstall(target: ReleaseTarget, ctx: StepContext): Promise<StepR
     try {
       const outcome = await uninstallRelease(session.cli, target, { timeoutMs: budget, signal: ctx.signal });
       const namespaceRemoved = await removeCreatedNamespace(access, physicalIdOf(target), target.namespace);
-      ctx.logger.info('helm uninstall', { release: target.name, namespace: target.namespace, outcome, namespaceRemoved });
+      ctx.logger.info('helm uninstall', {
+        release: target.name,
+        namespace: target.namespace,
+        outcome,
+        namespaceRemoved,
+      });
       return done();
     } catch (error) {
       if (isTimeout(error)) {
@@ -235,7 +301,10 @@ async function uninstall(target: ReleaseTarget, ctx: StepContext): Promise<StepR
         return inProgress<State>({ phase: 'uninstall', target }, { pollAfterSeconds: POLL_SECONDS });
       }
       const helm = error instanceof HelmCommandError ? error.stderrTail : (error as Error).message;
-      throw new ResourceError(`helm uninstall of release ${target.name} in namespace ${target.namespace} failed: ${helm}`, { cause: error });
+      throw new ResourceError(
+        `helm uninstall of release ${target.name} in namespace ${target.namespace} failed: ${helm}`,
+        { cause: error },
+      );
     }
   });
 }
@@ -246,7 +315,10 @@ async function undoReplacement(target: ReleaseTarget, ctx: StepContext): Promise
     let r = await uninstall(target, ctx);
     while (!r.done && ctx.remainingMs() > 10_000) r = await uninstall(target, ctx);
   } catch (error) {
-    ctx.logger.error('could not remove the replacement release after its failure', { release: target.name, error: (error as Error).message });
+    ctx.logger.error('could not remove the replacement release after its failure', {
+      release: target.name,
+      error: (error as Error).message,
+    });
   }
 }
 
@@ -264,10 +336,14 @@ export default defineResource<HelmReleaseProps, State>({
 
   async update(props, oldProps, ctx) {
     const target = targetOf(props, ctx.event.LogicalResourceId);
-    const current = targetOfPhysicalId(ctx.physicalId) ?? (oldProps ? targetOf(oldProps, ctx.event.LogicalResourceId) : undefined);
+    const current =
+      targetOfPhysicalId(ctx.physicalId) ?? (oldProps ? targetOf(oldProps, ctx.event.LogicalResourceId) : undefined);
     const replacement = !current || physicalIdOf(current) !== physicalIdOf(target);
     if (!replacement) return install(props, target, ctx, false);
-    ctx.logger.info('release renamed or moved: installing the replacement', { from: current ? physicalIdOf(current) : undefined, to: physicalIdOf(target) });
+    ctx.logger.info('release renamed or moved: installing the replacement', {
+      from: current ? physicalIdOf(current) : undefined,
+      to: physicalIdOf(target),
+    });
     try {
       return await install(props, target, ctx, true);
     } catch (error) {
@@ -292,4 +368,3 @@ export default defineResource<HelmReleaseProps, State>({
     }
   },
 });
-

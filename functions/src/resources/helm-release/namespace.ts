@@ -26,7 +26,11 @@ export const forgetNamespaceCreated = (physicalId: string) => created.delete(phy
  * Deletes the namespace if the failed install behind `physicalId` created it; answers whether it did.
  * Does not wait: the namespace controller finishes the deletion.
  */
-export async function removeCreatedNamespace(access: ClusterAccess, physicalId: string, name: string): Promise<boolean> {
+export async function removeCreatedNamespace(
+  access: ClusterAccess,
+  physicalId: string,
+  name: string,
+): Promise<boolean> {
   if (!created.has(physicalId)) return false;
   created.delete(physicalId);
   await withKubeClient(access, async (client) => {

@@ -29,9 +29,22 @@ export const schema = z.strictObject({
     .refine((v) => !Array.isArray(v), 'expected a map of chart values, got a list')
     .optional(),
   /** `s3://bucket/key` of a YAML values file, applied before `Values`. Default: none. */
-  ValuesUrl: prop.string({ minLength: 1, pattern: /^s3:\/\/[^/]+\/.+/, patternDescription: 's3://<bucket>/<key> of a YAML values file' }).optional(),
+  ValuesUrl: prop
+    .string({
+      minLength: 1,
+      pattern: /^s3:\/\/[^/]+\/.+/,
+      patternDescription: 's3://<bucket>/<key> of a YAML values file',
+    })
+    .optional(),
   /** Namespace of the release. Default: `default`. Changing it replaces the release. */
-  Namespace: prop.string({ minLength: 1, maxLength: 63, pattern: NAMESPACE, patternDescription: 'a DNS-1123 label (lower-case letters, digits and hyphens)' }).default('default'),
+  Namespace: prop
+    .string({
+      minLength: 1,
+      maxLength: 63,
+      pattern: NAMESPACE,
+      patternDescription: 'a DNS-1123 label (lower-case letters, digits and hyphens)',
+    })
+    .default('default'),
   /** Create the namespace when missing (it is left in place on delete). Default: true. */
   CreateNamespace: prop.boolean().default(true),
   /**
@@ -43,7 +56,8 @@ export const schema = z.strictObject({
       minLength: 1,
       maxLength: RELEASE_NAME_MAX,
       pattern: RELEASE_NAME,
-      patternDescription: 'a DNS-1123 name (lower-case letters, digits, "-" and ".", starting and ending with a letter or digit)',
+      patternDescription:
+        'a DNS-1123 name (lower-case letters, digits, "-" and ".", starting and ending with a letter or digit)',
     })
     .optional(),
   /** Wait until the release's workloads are ready (helm `--wait`). Default: true. */

@@ -3,7 +3,16 @@
  * secret-less status field, an annotation — retrying until the object exists and the JSONPath has
  * a value, then answers it as the `Value` attribute. Delete does nothing: it reads, never writes.
  */
-import { ClusterGoneError, clientForCluster, evaluateJsonPath, forgetCluster, KubeApiError, KubeUnreachableError, type ApiResource, type KubeClient } from '../../kube';
+import {
+  ClusterGoneError,
+  clientForCluster,
+  evaluateJsonPath,
+  forgetCluster,
+  KubeApiError,
+  KubeUnreachableError,
+  type ApiResource,
+  type KubeClient,
+} from '../../kube';
 import { defineResource, done, inProgress, ResourceError, type StepContext, type StepResult } from '../../runtime';
 import { schema, type ObjectRef, type Props } from './schema';
 
@@ -18,13 +27,18 @@ const POLL_MAX_MS = 3_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `service/jenkins` as the property reads, or `v1 Service jenkins` for a map. */
-const describeRef = (ref: ObjectRef) => ('resource' in ref ? `${ref.resource}/${ref.name}` : `${ref.apiVersion} ${ref.kind} ${ref.name}`);
+const describeRef = (ref: ObjectRef) =>
+  'resource' in ref ? `${ref.resource}/${ref.name}` : `${ref.apiVersion} ${ref.kind} ${ref.name}`;
 
 /**
  * The resource type `kind/name` names, as kubectl resolves it: plural, singular, short name or
  * kind, case-insensitive, optionally with `.group` or `.version.group`; the core group first.
  */
-async function resourceForName(client: KubeClient, spec: string, signal: AbortSignal): Promise<ApiResource | undefined> {
+async function resourceForName(
+  client: KubeClient,
+  spec: string,
+  signal: AbortSignal,
+): Promise<ApiResource | undefined> {
   const [head, ...rest] = spec.split('.');
   const wanted = head!.toLowerCase();
   let group = rest.join('.');
@@ -33,7 +47,8 @@ async function resourceForName(client: KubeClient, spec: string, signal: AbortSi
     version = rest[0];
     group = rest.slice(1).join('.');
   }
-  const matches = (r: ApiResource) => r.name === wanted || r.singularName === wanted || r.shortNames.includes(wanted) || r.kind.toLowerCase() === wanted;
+  const matches = (r: ApiResource) =>
+    r.name === wanted || r.singularName === wanted || r.shortNames.includes(wanted) || r.kind.toLowerCase() === wanted;
   let candidates: string[];
   if (version) candidates = [group ? `${group}/${version}` : version];
   else {
@@ -49,7 +64,10 @@ async function resourceForName(client: KubeClient, spec: string, signal: AbortSi
 }
 
 async function resolve(client: KubeClient, ref: ObjectRef, signal: AbortSignal): Promise<ApiResource> {
-  const resource = 'resource' in ref ? await resourceForName(client, ref.resource, signal) : await client.resourceFor(ref.apiVersion, ref.kind, { signal });
+  const resource =
+    'resource' in ref
+      ? await resourceForName(client, ref.resource, signal)
+      : await client.resourceFor(ref.apiVersion, ref.kind, { signal });
   if (!resource) {
     const what = 'resource' in ref ? `resource type ${ref.resource}` : `kind ${ref.kind} in ${ref.apiVersion}`;
     throw new ResourceError(`Object (${describeRef(ref)}): the API server does not know ${what}`);
@@ -63,7 +81,12 @@ async function read(state: State, props: Props, ctx: StepContext): Promise<StepR
     client = await clientForCluster(props.ClusterName);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new ResourceError(message.startsWith('ClusterName') || error instanceof ClusterGoneError ? message : `ClusterName '${props.ClusterName}': ${message}`, { cause: error });
+    throw new ResourceError(
+      message.startsWith('ClusterName') || error instanceof ClusterGoneError
+        ? message
+        : `ClusterName '${props.ClusterName}': ${message}`,
+      { cause: error },
+    );
   }
   const ref = props.Object;
   const namespace = ('namespace' in ref && ref.namespace) || props.Namespace;
@@ -78,7 +101,9 @@ async function read(state: State, props: Props, ctx: StepContext): Promise<StepR
       if (value !== undefined) return done({ data: { Value: value } });
       if (Date.now() >= state.deadlineAt) {
         const problem = live ? `JsonPath ${props.JsonPath} has no value` : 'the object does not exist';
-        throw new ResourceError(`Object (${describeRef(ref)}${where}): ${problem} after ${props.TimeoutSeconds} s (TimeoutSeconds)`);
+        throw new ResourceError(
+          `Object (${describeRef(ref)}${where}): ${problem} after ${props.TimeoutSeconds} s (TimeoutSeconds)`,
+        );
       }
       if (ctx.deadline - STEP_MARGIN_MS - Date.now() < wait) return inProgress<State>(state, { pollAfterSeconds: 1 });
       await sleep(Math.min(wait, Math.max(0, state.deadlineAt - Date.now())));
@@ -90,7 +115,10 @@ async function read(state: State, props: Props, ctx: StepContext): Promise<StepR
       throw new ResourceError(error.message, { cause: error });
     }
     if (error instanceof KubeApiError) {
-      throw new ResourceError(`ClusterName '${props.ClusterName}': the API server at ${client.server} answered ${error.status} to ${error.method} ${error.path}: ${error.apiMessage}`, { cause: error });
+      throw new ResourceError(
+        `ClusterName '${props.ClusterName}': the API server at ${client.server} answered ${error.status} to ${error.method} ${error.path}: ${error.apiMessage}`,
+        { cause: error },
+      );
     }
     throw error;
   }

@@ -5,9 +5,11 @@ import { checkJsonPath } from '../../kube/jsonpath';
 import { prop } from '../../runtime';
 
 /** `kind/name` as kubectl takes it (`service/jenkins`, `deployment.apps/web`), or the object's coordinates. */
-export type ObjectRef = { resource: string; name: string } | { apiVersion: string; kind: string; name: string; namespace?: string };
+export type ObjectRef =
+  { resource: string; name: string } | { apiVersion: string; kind: string; name: string; namespace?: string };
 
-const shapeHint = 'expected kind/name (e.g. service/jenkins) or a map with apiVersion, kind, name and optionally namespace';
+const shapeHint =
+  'expected kind/name (e.g. service/jenkins) or a map with apiVersion, kind, name and optionally namespace';
 
 const objectRef = z.unknown().transform((value, ctx): ObjectRef => {
   let v = value;
@@ -25,11 +27,25 @@ const objectRef = z.unknown().transform((value, ctx): ObjectRef => {
     const m = v as Record<string, unknown>;
     const extra = Object.keys(m).filter((k) => !['apiVersion', 'kind', 'name', 'namespace'].includes(k));
     const str = (k: string) => (typeof m[k] === 'string' && (m[k] as string).length > 0 ? (m[k] as string) : undefined);
-    if (extra.length === 0 && str('apiVersion') && str('kind') && str('name') && (m.namespace === undefined || str('namespace'))) {
-      return { apiVersion: str('apiVersion')!, kind: str('kind')!, name: str('name')!, ...(str('namespace') ? { namespace: str('namespace')! } : {}) };
+    if (
+      extra.length === 0 &&
+      str('apiVersion') &&
+      str('kind') &&
+      str('name') &&
+      (m.namespace === undefined || str('namespace'))
+    ) {
+      return {
+        apiVersion: str('apiVersion')!,
+        kind: str('kind')!,
+        name: str('name')!,
+        ...(str('namespace') ? { namespace: str('namespace')! } : {}),
+      };
     }
     const missing = ['apiVersion', 'kind', 'name'].filter((k) => !str(k));
-    ctx.addIssue({ code: 'custom', message: `${shapeHint}${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; unknown key ${extra.join(', ')}` : ''}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `${shapeHint}${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; unknown key ${extra.join(', ')}` : ''}`,
+    });
     return z.NEVER;
   }
   ctx.addIssue({ code: 'custom', message: `${shapeHint}, got ${JSON.stringify(value)?.slice(0, 60)}` });
@@ -40,7 +56,10 @@ const jsonPath = prop.string({ minLength: 1 }).superRefine((value, ctx) => {
   try {
     checkJsonPath(value);
   } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `expected a Kubernetes JSONPath such as {.status.loadBalancer.ingress[0].hostname}: ${(error as Error).message}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a Kubernetes JSONPath such as {.status.loadBalancer.ingress[0].hostname}: ${(error as Error).message}`,
+    });
   }
 });
 

@@ -30,7 +30,17 @@ import {
   type KubeObject,
   type ManifestObject,
 } from '../../kube';
-import { defineResource, done, inProgress, parseProperties, ResourceError, shortHash, type CloudFormationEvent, type StepContext, type StepResult } from '../../runtime';
+import {
+  defineResource,
+  done,
+  inProgress,
+  parseProperties,
+  ResourceError,
+  shortHash,
+  type CloudFormationEvent,
+  type StepContext,
+  type StepResult,
+} from '../../runtime';
 import { schema, type Props } from './schema';
 
 /** Progress of one request, carried from step to step (and invocation to invocation). */
@@ -70,7 +80,8 @@ export function ownerFor(event: Pick<CloudFormationEvent, 'StackId' | 'LogicalRe
 }
 
 /** The physical id: `<cluster>/<owner>` — the set is "what this owner applied to this cluster". */
-export const physicalIdFor = (clusterName: string, event: Pick<CloudFormationEvent, 'StackId' | 'LogicalResourceId'>) => `${clusterName}/${ownerFor(event)}`;
+export const physicalIdFor = (clusterName: string, event: Pick<CloudFormationEvent, 'StackId' | 'LogicalResourceId'>) =>
+  `${clusterName}/${ownerFor(event)}`;
 
 /** The owner part of a physical id made by {@link physicalIdFor}, if it is one. */
 export function ownerFromId(physicalId: string): string | undefined {
@@ -98,18 +109,28 @@ async function connect(clusterName: string, op: State['op']): Promise<KubeClient
   } catch (error) {
     if (error instanceof ClusterGoneError && (op === 'Delete' || op === 'Cleanup')) return 'gone';
     const message = error instanceof Error ? error.message : String(error);
-    throw new ResourceError(message.startsWith('ClusterName') ? message : `ClusterName '${clusterName}': ${message}`, { cause: error });
+    throw new ResourceError(message.startsWith('ClusterName') ? message : `ClusterName '${clusterName}': ${message}`, {
+      cause: error,
+    });
   }
 }
 
 /** The objects of `props`, resolved against the cluster's discovery. */
-async function loadObjects(client: KubeClient, props: Props, unknownKinds: 'fail' | 'skip', signal: AbortSignal): Promise<ManifestObject[]> {
+async function loadObjects(
+  client: KubeClient,
+  props: Props,
+  unknownKinds: 'fail' | 'skip',
+  signal: AbortSignal,
+): Promise<ManifestObject[]> {
   const docs = expandLists(props.Manifest as unknown as KubeObject[], 'Manifest');
   return resolveObjects(client, docs, { defaultNamespace: props.Namespace, unknownKinds, signal });
 }
 
 /** Polls `check` until it returns nothing left, the invocation must hand over, or the timeout passes. */
-async function pollUntil<T>(clock: Clock, check: () => Promise<T[]>): Promise<{ outcome: 'done' } | { outcome: 'handover' | 'timeout'; left: T[] }> {
+async function pollUntil<T>(
+  clock: Clock,
+  check: () => Promise<T[]>,
+): Promise<{ outcome: 'done' } | { outcome: 'handover' | 'timeout'; left: T[] }> {
   let wait = POLL_FIRST_MS;
   for (;;) {
     const left = await check();
@@ -144,7 +165,11 @@ async function deleteLevels(
     const r = await pollUntil<{ object: ManifestObject; state: DeleteState }>(clock, async () => {
       const states = await deleteObjects(client, remaining, { owner, signal: ctx.signal });
       for (const s of states) {
-        if (s.state.state === 'kept') ctx.logger.info('left in place: another resource manages it now', { object: describeObject(s.object), owner: s.state.owner });
+        if (s.state.state === 'kept')
+          ctx.logger.info('left in place: another resource manages it now', {
+            object: describeObject(s.object),
+            owner: s.state.owner,
+          });
       }
       const left = states.filter((s) => s.state.state === 'deleting');
       remaining = left.map((s) => s.object);
@@ -156,7 +181,8 @@ async function deleteLevels(
       const stuck = r.left
         .slice(0, 10)
         .map(({ object, state: s }) => {
-          const finalizers = s.state === 'deleting' && s.finalizers.length ? `, held by finalizers ${s.finalizers.join(', ')}` : '';
+          const finalizers =
+            s.state === 'deleting' && s.finalizers.length ? `, held by finalizers ${s.finalizers.join(', ')}` : '';
           return `${object.source} (${describeObject(object)}${finalizers})`;
         })
         .join('; ');
@@ -176,16 +202,26 @@ const NEW_SCHEMA_GRACE_MS = 15_000;
  * has taken up the CRD's new schema (Established says the names are served, not which schema);
  * those are retried for a short while, idempotently, before their refusal counts.
  */
-async function applyLevel(client: KubeClient, batch: ManifestObject[], owner: string, clock: Clock, ctx: StepContext): Promise<void> {
+async function applyLevel(
+  client: KubeClient,
+  batch: ManifestObject[],
+  owner: string,
+  clock: Clock,
+  ctx: StepContext,
+): Promise<void> {
   const giveUpAt = Date.now() + NEW_SCHEMA_GRACE_MS;
   let pending = batch;
   for (let wait = 200; ; wait = Math.min(2_000, wait * 2)) {
     try {
       return await applyObjects(client, pending, { owner, signal: ctx.signal });
     } catch (error) {
-      const retry = error instanceof ManifestError && error.failed.length > 0 && error.failed.every((o) => o.definedByManifest);
+      const retry =
+        error instanceof ManifestError && error.failed.length > 0 && error.failed.every((o) => o.definedByManifest);
       if (!retry || Date.now() + wait > giveUpAt || clock.invocationLeft() < wait + 1_000) throw error;
-      ctx.logger.info('objects of a new CRD schema refused; applying them again', { objects: error.failed.length, first: error.message });
+      ctx.logger.info('objects of a new CRD schema refused; applying them again', {
+        objects: error.failed.length,
+        first: error.message,
+      });
       pending = [...error.failed];
       await sleep(wait);
     }
@@ -193,10 +229,19 @@ async function applyLevel(client: KubeClient, batch: ManifestObject[], owner: st
 }
 
 /** Runs the state machine as far as this invocation allows. */
-async function advance(state: State, props: Props, oldProps: Props | undefined, ctx: StepContext): Promise<StepResult<State>> {
+async function advance(
+  state: State,
+  props: Props,
+  oldProps: Props | undefined,
+  ctx: StepContext,
+): Promise<StepResult<State>> {
   const clock = new Clock(ctx, state.deadlineAt);
   const owner = ownerFromId(state.physicalId ?? ctx.physicalId) ?? ownerFor(ctx.event);
-  const later = () => inProgress<State>({ ...state }, { pollAfterSeconds: 1, ...(state.physicalId ? { physicalId: state.physicalId } : {}) });
+  const later = () =>
+    inProgress<State>(
+      { ...state },
+      { pollAfterSeconds: 1, ...(state.physicalId ? { physicalId: state.physicalId } : {}) },
+    );
   const client = await connect(props.ClusterName, state.op);
   if (client === 'gone') {
     ctx.logger.info('the cluster is gone: nothing left to delete', { cluster: props.ClusterName });
@@ -215,7 +260,11 @@ async function advance(state: State, props: Props, oldProps: Props | undefined, 
       if (state.op === 'Update' && !state.checked) {
         // Validate the whole new set first: an invalid object or an immutable-field change fails
         // the update before anything changed.
-        await applyObjects(client, objects.filter((o) => o.resource && !o.definedByManifest), { owner, dryRun: true, signal: ctx.signal });
+        await applyObjects(
+          client,
+          objects.filter((o) => o.resource && !o.definedByManifest),
+          { owner, dryRun: true, signal: ctx.signal },
+        );
         state.checked = true;
       }
       let appliedHere = 0;
@@ -226,11 +275,20 @@ async function advance(state: State, props: Props, oldProps: Props | undefined, 
         if (appliedHere > 0 && clock.invocationLeft() < APPLY_RESERVE_MS) return later();
         if (batch.some((o) => o.definedByManifest)) {
           // Custom objects of CRDs in this manifest: wait until those CRDs are established.
-          const crds = objects.filter((o) => o.group === 'apiextensions.k8s.io' && o.kind === 'CustomResourceDefinition');
+          const crds = objects.filter(
+            (o) => o.group === 'apiextensions.k8s.io' && o.kind === 'CustomResourceDefinition',
+          );
           const r = await pollUntil(clock, () => readinessOfObjects(client, crds, { signal: ctx.signal }));
           if (r.outcome === 'handover') return later();
-          if (r.outcome === 'timeout') throw new ResourceError(`CRDs not established after ${seconds(props)}: ${r.left.map((n) => `${n.object.source} (${describeObject(n.object)})`).join('; ')}`);
-          await resolvePending(client, objects, { defaultNamespace: props.Namespace, unknownKinds: 'fail', signal: ctx.signal });
+          if (r.outcome === 'timeout')
+            throw new ResourceError(
+              `CRDs not established after ${seconds(props)}: ${r.left.map((n) => `${n.object.source} (${describeObject(n.object)})`).join('; ')}`,
+            );
+          await resolvePending(client, objects, {
+            defaultNamespace: props.Namespace,
+            unknownKinds: 'fail',
+            signal: ctx.signal,
+          });
         }
         await applyLevel(client, batch, owner, clock, ctx);
         appliedHere += batch.length;
@@ -245,7 +303,9 @@ async function advance(state: State, props: Props, oldProps: Props | undefined, 
         const r = await pollUntil(clock, () => readinessOfObjects(client, objects, { signal: ctx.signal }));
         if (r.outcome === 'handover') return later();
         if (r.outcome === 'timeout') {
-          const list = r.left.slice(0, 10).map((n) => `${n.object.source} (${describeObject(n.object)}) is waiting for ${n.waitingFor}`);
+          const list = r.left
+            .slice(0, 10)
+            .map((n) => `${n.object.source} (${describeObject(n.object)}) is waiting for ${n.waitingFor}`);
           const more = r.left.length > 10 ? `; and ${r.left.length - 10} more` : '';
           throw new ResourceError(`Wait: not ready after ${seconds(props)}: ${list.join('; ')}${more}`);
         }
@@ -263,7 +323,8 @@ async function advance(state: State, props: Props, oldProps: Props | undefined, 
         const keep = new Set(objects.map(objectKey));
         const previous = await loadObjects(client, oldProps, 'skip', ctx.signal);
         const dropped = previous.filter((o) => !keep.has(objectKey(o)));
-        if (dropped.length > 0 && (await deleteLevels(client, dropped, state, clock, props, owner, ctx)) === 'handover') return later();
+        if (dropped.length > 0 && (await deleteLevels(client, dropped, state, clock, props, owner, ctx)) === 'handover')
+          return later();
       }
     }
 
@@ -286,9 +347,12 @@ async function advance(state: State, props: Props, oldProps: Props | undefined, 
       throw new ResourceError(error.message, { cause: error });
     }
     if (error instanceof KubeApiError) {
-      throw new ResourceError(`ClusterName '${props.ClusterName}': the API server at ${client.server} answered ${error.status} to ${error.method} ${error.path}: ${error.apiMessage}`, {
-        cause: error,
-      });
+      throw new ResourceError(
+        `ClusterName '${props.ClusterName}': the API server at ${client.server} answered ${error.status} to ${error.method} ${error.path}: ${error.apiMessage}`,
+        {
+          cause: error,
+        },
+      );
     }
     throw error;
   }
@@ -318,7 +382,12 @@ export default defineResource<Props, State>({
   async update(props, oldProps, ctx) {
     if (oldProps && oldProps.ClusterName !== props.ClusterName) {
       // Another cluster: a new set. CloudFormation deletes the old one (with the old properties) afterwards.
-      return advance(start('Create', props, { physicalId: physicalIdFor(props.ClusterName, ctx.event) }), props, undefined, ctx);
+      return advance(
+        start('Create', props, { physicalId: physicalIdFor(props.ClusterName, ctx.event) }),
+        props,
+        undefined,
+        ctx,
+      );
     }
     return advance(start('Update', props), props, oldProps, ctx);
   },

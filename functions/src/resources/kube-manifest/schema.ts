@@ -2,7 +2,8 @@
 import * as z from 'zod';
 import { prop } from '../../runtime';
 
-const nonEmpty = (what: string) => z.string({ error: `expected ${what} (a non-empty string)` }).min(1, `expected ${what} (a non-empty string)`);
+const nonEmpty = (what: string) =>
+  z.string({ error: `expected ${what} (a non-empty string)` }).min(1, `expected ${what} (a non-empty string)`);
 
 /** What every Kubernetes object needs before the API server is asked anything. */
 const kubeObject = z.looseObject(
@@ -26,9 +27,12 @@ const manifest = prop.documents().superRefine((docs, ctx) => {
     const items = (doc as { items?: unknown }).items;
     const check = (value: unknown, path: PropertyKey[]) => {
       const r = kubeObject.safeParse(value);
-      if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [...path, ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
+      if (!r.success)
+        for (const issue of r.error.issues)
+          ctx.addIssue({ ...issue, path: [...path, ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
     };
-    if (typeof doc.kind === 'string' && doc.kind.endsWith('List') && Array.isArray(items)) items.forEach((item, j) => check(item, [i, 'items', j]));
+    if (typeof doc.kind === 'string' && doc.kind.endsWith('List') && Array.isArray(items))
+      items.forEach((item, j) => check(item, [i, 'items', j]));
     else check(doc, [i]);
   });
 });
@@ -40,7 +44,12 @@ export const schema = z.strictObject({
   Manifest: manifest,
   /** Namespace for namespaced objects that name none. */
   Namespace: prop
-    .string({ minLength: 1, maxLength: 63, pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, patternDescription: 'a namespace name (lower-case letters, digits and hyphens)' })
+    .string({
+      minLength: 1,
+      maxLength: 63,
+      pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+      patternDescription: 'a namespace name (lower-case letters, digits and hyphens)',
+    })
     .default('default'),
   /** `ready`: wait until rolled out / complete / established / bound / given an address; `none`: return once applied. */
   Wait: prop.enum(['none', 'ready']).default('ready'),

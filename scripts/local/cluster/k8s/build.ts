@@ -12,7 +12,17 @@
 // Go's own module and build caches (GOMODCACHE, GOCACHE) keep their defaults, so a rebuild after
 // a version bump reuses every unchanged package.
 import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { cacheRoot } from '../../../dev/paths.cjs';
 
@@ -48,9 +58,17 @@ const stderrLog: Log = (message) => process.stderr.write(`[k8s] ${message}\n`);
 
 function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; log: Log }): Promise<void> {
   return new Promise((ok, fail) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.on('error', (err) =>
-      fail(new Error(`${cmd}: ${err.message}${cmd === 'go' ? ' (Go 1.24 or newer must be on PATH to build Kubernetes)' : ''}`)),
+      fail(
+        new Error(
+          `${cmd}: ${err.message}${cmd === 'go' ? ' (Go 1.24 or newer must be on PATH to build Kubernetes)' : ''}`,
+        ),
+      ),
     );
     child.on('exit', (code, signal) =>
       code === 0 ? ok() : fail(new Error(`${cmd} ${args.slice(0, 2).join(' ')} … exited with ${signal ?? code}`)),
@@ -105,7 +123,10 @@ function isAlive(pid: number): boolean {
  */
 function versionLdflags(version: string): string {
   const info = JSON.parse(
-    execFileSync('go', ['mod', 'download', '-json', `k8s.io/kubernetes@${version}`], { cwd: moduleDir, encoding: 'utf8' }),
+    execFileSync('go', ['mod', 'download', '-json', `k8s.io/kubernetes@${version}`], {
+      cwd: moduleDir,
+      encoding: 'utf8',
+    }),
   ) as { Time?: string; Origin?: { Hash?: string } };
   const [major, minor] = version.slice(1).split('.');
   const fields: Record<string, string> = {
@@ -130,14 +151,24 @@ async function buildKubernetes(version: string, dir: string, log: Log): Promise<
   await withLock(join(dir, '.lock'), log, async () => {
     if (existsSync(stamp)) return; // another process finished it while we waited
     const started = Date.now();
-    log(`building ${commands.join(', ')} ${version} from Go modules (first run only: ~16 CPU-minutes, ~10 min on 2 idle cores)`);
+    log(
+      `building ${commands.join(', ')} ${version} from Go modules (first run only: ~16 CPU-minutes, ~10 min on 2 idle cores)`,
+    );
     const staging = join(dir, `bin.${process.pid}.tmp`);
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
     try {
       await run(
         'go',
-        ['build', '-trimpath', '-ldflags', versionLdflags(version), '-o', `${staging}/`, ...commands.map((c) => `k8s.io/kubernetes/cmd/${c}`)],
+        [
+          'build',
+          '-trimpath',
+          '-ldflags',
+          versionLdflags(version),
+          '-o',
+          `${staging}/`,
+          ...commands.map((c) => `k8s.io/kubernetes/cmd/${c}`),
+        ],
         { cwd: moduleDir, log },
       );
       mkdirSync(join(dir, 'bin'), { recursive: true });
@@ -147,7 +178,10 @@ async function buildKubernetes(version: string, dir: string, log: Log): Promise<
     }
     const seconds = Math.round((Date.now() - started) / 1000);
     const goVersion = execFileSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' }).trim();
-    writeFileSync(stamp, `${JSON.stringify({ version, goVersion, seconds, builtAt: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(
+      stamp,
+      `${JSON.stringify({ version, goVersion, seconds, builtAt: new Date().toISOString() }, null, 2)}\n`,
+    );
     log(`built Kubernetes ${version} in ${seconds} s`);
   });
 }
@@ -174,7 +208,9 @@ function findEtcd(): string {
   const candidates = [process.env.KUBECFN_ETCD, '/usr/bin/etcd', '/usr/local/bin/etcd'].filter((p): p is string => !!p);
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
-    throw new Error(`etcd not found (looked at ${candidates.join(', ')}): run \`node scripts/dev/bootstrap.mjs\`, which installs Debian's etcd-server, or set KUBECFN_ETCD`);
+    throw new Error(
+      `etcd not found (looked at ${candidates.join(', ')}): run \`node scripts/dev/bootstrap.mjs\`, which installs Debian's etcd-server, or set KUBECFN_ETCD`,
+    );
   }
   return found;
 }

@@ -5,7 +5,12 @@
 import { parseProperties, PropertyError } from '../../../../functions/src/runtime';
 import { awsAuthSchema } from '../../../../functions/src/resources/aws-auth/schema';
 
-const parse = (props: Record<string, unknown>) => parseProperties(awsAuthSchema, { ServiceToken: 'arn:aws:lambda:us-east-1:000000000000:function:f', ClusterName: 'ci', ...props });
+const parse = (props: Record<string, unknown>) =>
+  parseProperties(awsAuthSchema, {
+    ServiceToken: 'arn:aws:lambda:us-east-1:000000000000:function:f',
+    ClusterName: 'ci',
+    ...props,
+  });
 const problems = (props: Record<string, unknown>) => {
   try {
     parse(props);
@@ -34,7 +39,13 @@ describe('accepted forms', () => {
     const json = JSON.stringify([{ userarn: USER, username: 'alice', groups: 'ops-readers,devs' }]);
     expect(parse({ MapRoles: yaml, MapUsers: json, MapAccounts: '111122223333, 012345678901' })).toEqual({
       ClusterName: 'ci',
-      MapRoles: [{ rolearn: ROLE, username: 'system:node:{{EC2PrivateDNSName}}', groups: ['system:bootstrappers', 'system:nodes'] }],
+      MapRoles: [
+        {
+          rolearn: ROLE,
+          username: 'system:node:{{EC2PrivateDNSName}}',
+          groups: ['system:bootstrappers', 'system:nodes'],
+        },
+      ],
       MapUsers: [{ userarn: USER, username: 'alice', groups: ['ops-readers', 'devs'] }],
       MapAccounts: ['111122223333', '012345678901'],
     });
@@ -42,11 +53,23 @@ describe('accepted forms', () => {
 
   test('other partitions and every username placeholder EKS fills in', () => {
     const username = '{{AccountID}}:{{SessionName}}:{{SessionNameRaw}}:{{AccessKeyID}}';
-    expect(parse({ MapRoles: [{ rolearn: 'arn:aws-cn:iam::111122223333:role/x', username, groups: ['g'] }, { rolearn: 'arn:aws-us-gov:iam::111122223333:role/y', username: 'y', groups: ['g'] }] }).MapRoles).toHaveLength(2);
+    expect(
+      parse({
+        MapRoles: [
+          { rolearn: 'arn:aws-cn:iam::111122223333:role/x', username, groups: ['g'] },
+          { rolearn: 'arn:aws-us-gov:iam::111122223333:role/y', username: 'y', groups: ['g'] },
+        ],
+      }).MapRoles,
+    ).toHaveLength(2);
   });
 
   test('an empty string maps nothing', () => {
-    expect(parse({ MapRoles: '', MapUsers: '', MapAccounts: '' })).toEqual({ ClusterName: 'ci', MapRoles: [], MapUsers: [], MapAccounts: [] });
+    expect(parse({ MapRoles: '', MapUsers: '', MapAccounts: '' })).toEqual({
+      ClusterName: 'ci',
+      MapRoles: [],
+      MapUsers: [],
+      MapAccounts: [],
+    });
   });
 });
 
@@ -76,7 +99,14 @@ describe('refused', () => {
   });
 
   test('groups missing or empty, username missing', () => {
-    expect(problems({ MapRoles: [{ rolearn: ROLE, username: 'a' }, { rolearn: ROLE.replace('admin', 'b'), groups: [] }] })).toEqual([
+    expect(
+      problems({
+        MapRoles: [
+          { rolearn: ROLE, username: 'a' },
+          { rolearn: ROLE.replace('admin', 'b'), groups: [] },
+        ],
+      }),
+    ).toEqual([
       'MapRoles[0].groups: required property is missing',
       'MapRoles[1].username: required property is missing',
       'MapRoles[1].groups: expected at least one Kubernetes group, e.g. [system:bootstrappers, system:nodes]',
@@ -104,7 +134,14 @@ describe('refused', () => {
   });
 
   test('the same identity twice in one property (ARNs compare without regard to case)', () => {
-    expect(problems({ MapRoles: [{ rolearn: ROLE, username: 'a', groups: ['g'] }, { rolearn: ROLE.replace('admin', 'Admin'), username: 'b', groups: ['g'] }] })).toEqual([
+    expect(
+      problems({
+        MapRoles: [
+          { rolearn: ROLE, username: 'a', groups: ['g'] },
+          { rolearn: ROLE.replace('admin', 'Admin'), username: 'b', groups: ['g'] },
+        ],
+      }),
+    ).toEqual([
       'MapRoles[1]: arn:aws:iam::111122223333:role/Admin is listed twice (also at [0]); map each identity once',
     ]);
   });

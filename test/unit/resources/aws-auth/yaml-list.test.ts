@@ -5,7 +5,11 @@ import { parse } from 'yaml';
 import { YamlList, YamlListError } from '../../../../functions/src/resources/aws-auth/yaml-list';
 import { HAND_WRITTEN_MAP_ROLES, HAND_WRITTEN_MAP_USERS, NODE_ROLE } from './fixtures';
 
-const ours = (n: number) => ({ rolearn: `arn:aws:iam::222233334444:role/team-${n}`, username: `team-${n}`, groups: [`team-${n}`] });
+const ours = (n: number) => ({
+  rolearn: `arn:aws:iam::222233334444:role/team-${n}`,
+  username: `team-${n}`,
+  groups: [`team-${n}`],
+});
 
 describe('parse', () => {
   test('reads every entry, and the source of scalar entries (leading zeros kept)', () => {
@@ -29,8 +33,12 @@ describe('parse', () => {
   });
 
   test('refuses a map or a single value', () => {
-    expect(() => YamlList.parse('rolearn: a\n', 'data.mapRoles')).toThrow('data.mapRoles is not a YAML list (found a map)');
-    expect(() => YamlList.parse('arn:aws:iam::1:role/x', 'data.mapRoles')).toThrow('data.mapRoles is not a YAML list (found a single value)');
+    expect(() => YamlList.parse('rolearn: a\n', 'data.mapRoles')).toThrow(
+      'data.mapRoles is not a YAML list (found a map)',
+    );
+    expect(() => YamlList.parse('arn:aws:iam::1:role/x', 'data.mapRoles')).toThrow(
+      'data.mapRoles is not a YAML list (found a single value)',
+    );
   });
 });
 
@@ -42,7 +50,11 @@ describe('block lists', () => {
         '- rolearn: arn:aws:iam::222233334444:role/team-1\n  username: team-1\n  groups:\n    - team-1\n' +
         '- rolearn: arn:aws:iam::222233334444:role/team-2\n  username: team-2\n  groups:\n    - team-2\n',
     );
-    expect(parse(text)[0]).toEqual({ groups: ['system:bootstrappers', 'system:nodes'], rolearn: NODE_ROLE, username: 'system:node:{{EC2PrivateDNSName}}' });
+    expect(parse(text)[0]).toEqual({
+      groups: ['system:bootstrappers', 'system:nodes'],
+      rolearn: NODE_ROLE,
+      username: 'system:node:{{EC2PrivateDNSName}}',
+    });
   });
 
   test('when appended entries are removed again, then the text is byte-for-byte what it was', () => {
@@ -58,15 +70,21 @@ describe('block lists', () => {
 
   test('when an entry is removed, then its lines go and a comment above it stays', () => {
     const text = `${HAND_WRITTEN_MAP_USERS}# team one\n- userarn: x\n  username: x\n  groups: [x]\n- userarn: y\n  username: y\n  groups: [y]\n`;
-    expect(YamlList.parse(text, 'x').edit({ remove: new Set([1]) })).toBe(`${HAND_WRITTEN_MAP_USERS}# team one\n- userarn: y\n  username: y\n  groups: [y]\n`);
+    expect(YamlList.parse(text, 'x').edit({ remove: new Set([1]) })).toBe(
+      `${HAND_WRITTEN_MAP_USERS}# team one\n- userarn: y\n  username: y\n  groups: [y]\n`,
+    );
   });
 
   test('new entries take the indentation of the list they join', () => {
-    expect(YamlList.parse('  - a\n  - b\n', 'x').edit({ append: [{ k: 'c', l: ['x'] }], remove: new Set([0]) })).toBe('  - b\n  - k: c\n    l:\n      - x\n');
+    expect(YamlList.parse('  - a\n  - b\n', 'x').edit({ append: [{ k: 'c', l: ['x'] }], remove: new Set([0]) })).toBe(
+      '  - b\n  - k: c\n    l:\n      - x\n',
+    );
   });
 
   test('text without a final newline gets one before an appended entry', () => {
-    expect(YamlList.parse('- a\n- b', 'x').edit({ append: ['c'], replace: new Map([[1, 'B']]) })).toBe('- a\n- B\n- c\n');
+    expect(YamlList.parse('- a\n- b', 'x').edit({ append: ['c'], replace: new Map([[1, 'B']]) })).toBe(
+      '- a\n- B\n- c\n',
+    );
   });
 
   test('an entry whose "- " stands on its own line is removed with that line', () => {
@@ -74,8 +92,12 @@ describe('block lists', () => {
   });
 
   test('strings that YAML 1.1 (which EKS reads aws-auth with) takes for booleans or numbers are quoted', () => {
-    const text = YamlList.parse('', 'x').edit({ append: [{ rolearn: 'r', username: 'on', groups: ['yes', 'n', '1:30', 'system:nodes'] }] });
-    expect(text).toBe('- rolearn: r\n  username: "on"\n  groups:\n    - "yes"\n    - "n"\n    - "1:30"\n    - system:nodes\n');
+    const text = YamlList.parse('', 'x').edit({
+      append: [{ rolearn: 'r', username: 'on', groups: ['yes', 'n', '1:30', 'system:nodes'] }],
+    });
+    expect(text).toBe(
+      '- rolearn: r\n  username: "on"\n  groups:\n    - "yes"\n    - "n"\n    - "1:30"\n    - system:nodes\n',
+    );
   });
 
   test('account ids are written quoted, so they stay strings', () => {
@@ -97,7 +119,8 @@ describe('block lists', () => {
 });
 
 describe('flow lists (JSON, as other tools write aws-auth)', () => {
-  const json = '[{"rolearn":"arn:aws:iam::111122223333:role/a","username":"a","groups":["a"]}, {"rolearn":"arn:aws:iam::111122223333:role/b","username":"b","groups":["b"]}]';
+  const json =
+    '[{"rolearn":"arn:aws:iam::111122223333:role/a","username":"a","groups":["a"]}, {"rolearn":"arn:aws:iam::111122223333:role/b","username":"b","groups":["b"]}]';
 
   test('appended entries are written as JSON with the list’s own separator, and removing them restores the text', () => {
     const text = YamlList.parse(json, 'x').edit({ append: [ours(1)] })!;
@@ -113,6 +136,8 @@ describe('flow lists (JSON, as other tools write aws-auth)', () => {
 
   test('a rewritten entry keeps its place; the others their bytes', () => {
     const text = YamlList.parse(json, 'x').edit({ replace: new Map([[0, ours(9)]]) })!;
-    expect(text).toBe(`[${JSON.stringify(ours(9))}, ${json.slice(json.indexOf('{"rolearn":"arn:aws:iam::111122223333:role/b"'))}`);
+    expect(text).toBe(
+      `[${JSON.stringify(ours(9))}, ${json.slice(json.indexOf('{"rolearn":"arn:aws:iam::111122223333:role/b"'))}`,
+    );
   });
 });

@@ -1,16 +1,45 @@
 import { parseProperties } from '../../../../functions/src/runtime';
-import { defaultReleaseName, schema, targetOf, targetOfPhysicalId, physicalIdOf } from '../../../../functions/src/resources/helm-release';
+import {
+  defaultReleaseName,
+  schema,
+  targetOf,
+  targetOfPhysicalId,
+  physicalIdOf,
+} from '../../../../functions/src/resources/helm-release';
 
 describe('Custom::HelmRelease properties', () => {
-  test('defaults, from CloudFormation\'s strings', () => {
-    const props = parseProperties(schema, { ServiceToken: 'arn', ClusterName: 'ci', Chart: 'web', Values: '{"a": {"b": 1}}' });
+  test("defaults, from CloudFormation's strings", () => {
+    const props = parseProperties(schema, {
+      ServiceToken: 'arn',
+      ClusterName: 'ci',
+      Chart: 'web',
+      Values: '{"a": {"b": 1}}',
+    });
 
-    expect(props).toEqual({ ClusterName: 'ci', Chart: 'web', Values: { a: { b: 1 } }, Namespace: 'default', CreateNamespace: true, Wait: true, TimeoutSeconds: 600, SkipCrds: false });
+    expect(props).toEqual({
+      ClusterName: 'ci',
+      Chart: 'web',
+      Values: { a: { b: 1 } },
+      Namespace: 'default',
+      CreateNamespace: true,
+      Wait: true,
+      TimeoutSeconds: 600,
+      SkipCrds: false,
+    });
   });
 
   test('bad values name the property and what was expected', () => {
     expect(() =>
-      parseProperties(schema, { ClusterName: 'ci', Chart: 'web', ReleaseName: 'x'.repeat(54), Namespace: 'Bad_NS', Wait: 'yes', TimeoutSeconds: '0', Values: '- a\n- b', ValuesUrl: 'https://x/v.yaml' }),
+      parseProperties(schema, {
+        ClusterName: 'ci',
+        Chart: 'web',
+        ReleaseName: 'x'.repeat(54),
+        Namespace: 'Bad_NS',
+        Wait: 'yes',
+        TimeoutSeconds: '0',
+        Values: '- a\n- b',
+        ValuesUrl: 'https://x/v.yaml',
+      }),
     ).toThrow(
       [
         'Values: expected a map of chart values, got a list',
@@ -21,7 +50,9 @@ describe('Custom::HelmRelease properties', () => {
         'TimeoutSeconds: expected a whole number ≥ 1',
       ].join('; '),
     );
-    expect(() => parseProperties(schema, { ClusterName: 'ci', Chart: 'web', Chrat: 'x' })).toThrow(/^Chrat: unknown property; expected one of ClusterName, Chart, Repository/);
+    expect(() => parseProperties(schema, { ClusterName: 'ci', Chart: 'web', Chrat: 'x' })).toThrow(
+      /^Chrat: unknown property; expected one of ClusterName, Chart, Repository/,
+    );
   });
 
   test('the default release name is the logical id in lower case, at most 53 characters', () => {
