@@ -204,8 +204,14 @@ async function main(): Promise<number> {
     const removed = [...before].filter((o) => !after.has(o)).sort();
     for (const o of added) line(`  left behind: ${o}`);
     for (const o of removed) line(`  missing since before the deploy: ${o}`);
-    const clean = !left.length && !added.length;
-    line(clean ? '  cluster clean: every object the stack created is gone' : '  cluster NOT clean (see above)');
+    // An object that was there before the deploy and is gone now was deleted by the stack (or its
+    // providers) without being theirs: as much a failure as one left behind.
+    const clean = !left.length && !added.length && !removed.length;
+    line(
+      clean
+        ? '  cluster clean: every object the stack created is gone, and every object from before is still there'
+        : `  cluster NOT clean: ${left.length} release(s) and ${added.length} object(s) left behind, ${removed.length} object(s) missing since before the deploy (see above)`,
+    );
     keepLogs = !clean;
     line(timingLine());
     return clean ? 0 : 1;

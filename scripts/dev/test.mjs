@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: type check, lint, template checks (cfn-lint, taskcat lint), then jest over every suite
 // (unit, fault injection on the bundled handlers, integration against the real local control plane).
-// Ends with one plain summary line, `tests: N passed, N failed`, that CI reads.
+// Ends with one plain summary line, `tests: N passed, N failed, N skipped`, that CI reads.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,8 +31,12 @@ const jestOk = step('jest', 'npx', ['jest', '--json', `--outputFile=${report}`, 
 ok = jestOk && ok;
 try {
   const r = JSON.parse(readFileSync(report, 'utf8'));
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0)} failed`);
+  // Skipped (test.skip, a skipped describe) and todo tests are counted, so a skip shows in the line CI reads.
+  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  console.log(
+    `tests: ${r.numPassedTests} passed, ${r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0)} failed, ${skipped} skipped`,
+  );
 } catch {
-  console.log('tests: 0 passed, 1 failed');
+  console.log('tests: 0 passed, 1 failed, 0 skipped');
 }
 process.exit(ok ? 0 : 1);

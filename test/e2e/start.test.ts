@@ -104,8 +104,9 @@ describe('npm start -- --once', () => {
     expect(run.output).toMatch(/JenkinsNamespaceAndStorage\s+Custom::KubeManifest\s+DELETE_COMPLETE/);
     expect(run.output).toMatch(/kubecfn: DELETE_COMPLETE/);
     expect(run.output).toMatch(/releases after delete: none/);
-    expect(run.output).toMatch(/cluster clean: every object the stack created is gone/);
+    expect(run.output).toMatch(/cluster clean: every object the stack created is gone, and every object from before/);
     expect(run.output).not.toMatch(/left behind:/);
+    expect(run.output).not.toMatch(/missing since before the deploy:/);
   });
 
   test('leaves no process behind', () => {
