@@ -68,6 +68,15 @@ async function events(stack: string): Promise<StackEvent[]> {
   return ((await cfn.send(new DescribeStackEventsCommand({ StackName: stack }))).StackEvents ?? []).reverse();
 }
 
+/**
+ * Where `item` is in `list` (its first occurrence, or its last with `which: 'last'`), after asserting it
+ * is there at all: comparing bare `indexOf` results would let a missing event (-1) pass as "earlier".
+ */
+function positionOf(list: string[], item: string, which: 'first' | 'last' = 'first'): number {
+  expect(list).toContain(item);
+  return which === 'first' ? list.indexOf(item) : list.lastIndexOf(item);
+}
+
 /** The requests a logical id received, once every invocation has ended (the answer can arrive
  * before the invocation's process has exited and been recorded). */
 const requests = async (logicalId: string) => {
@@ -172,8 +181,10 @@ Outputs:
 
     const shown = (await events('ordered')).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`);
     // The custom resource waited for the nested stack whose output it uses, and for its provider.
-    expect(shown.indexOf('Fault CREATE_IN_PROGRESS')).toBeGreaterThan(shown.indexOf('Child CREATE_COMPLETE'));
-    expect(shown.indexOf('Fault CREATE_IN_PROGRESS')).toBeGreaterThan(shown.indexOf('Provider CREATE_COMPLETE'));
+    expect(positionOf(shown, 'Fault CREATE_IN_PROGRESS')).toBeGreaterThan(positionOf(shown, 'Child CREATE_COMPLETE'));
+    expect(positionOf(shown, 'Fault CREATE_IN_PROGRESS')).toBeGreaterThan(
+      positionOf(shown, 'Provider CREATE_COMPLETE'),
+    );
     expect(shown.at(-1)).toBe('ordered CREATE_COMPLETE');
 
     // CloudFormation's request: every scalar as a string.
@@ -264,8 +275,9 @@ ${functionTemplate}
       ResourceProperties: expect.objectContaining({ Name: 'one' }),
     });
     const statuses = (await events('replace')).map((e) => String(e.ResourceStatus));
-    expect(statuses.indexOf('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS')).toBeLessThan(
-      statuses.lastIndexOf('DELETE_COMPLETE'),
+    // The old resource is deleted in the cleanup phase, after the update itself completed.
+    expect(positionOf(statuses, 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS')).toBeLessThan(
+      positionOf(statuses, 'DELETE_COMPLETE', 'last'),
     );
   });
 });
@@ -311,8 +323,8 @@ describe('delete', () => {
     expect(await settle(stackId)).toBe('DELETE_COMPLETE');
     expect((await requests('Fault')).map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
     const shown = (await events(stackId)).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`);
-    expect(shown.indexOf('Fault DELETE_COMPLETE')).toBeLessThan(shown.indexOf('Child DELETE_IN_PROGRESS'));
-    expect(shown.indexOf('Child DELETE_COMPLETE')).toBeLessThan(shown.indexOf('Vpc DELETE_IN_PROGRESS'));
+    expect(positionOf(shown, 'Fault DELETE_COMPLETE')).toBeLessThan(positionOf(shown, 'Child DELETE_IN_PROGRESS'));
+    expect(positionOf(shown, 'Child DELETE_COMPLETE')).toBeLessThan(positionOf(shown, 'Vpc DELETE_IN_PROGRESS'));
     // EC2's query API (moto routes by the credential scope and does not check signatures).
     const res = await fetch(aws.moto.endpoint, {
       method: 'POST',
