@@ -229,3 +229,108 @@ export function dependsTransitively(template: Template, from: string, to: string
   }
   return false;
 }
+
+/** Parameter values as a user gives them (CreateStack's ParameterValue strings), plus pseudo parameters. */
+export type ParameterValues = Record<string, string>;
+
+const isListType = (type: string) => type === 'CommaDelimitedList' || type.startsWith('List<');
+
+/**
+ * The value of a Rules expression for the given parameter values, as CloudFormation evaluates it
+ * before it creates anything: Ref (a list parameter is a list), Fn::Equals, Fn::Not, Fn::And, Fn::Or,
+ * Fn::Contains, Fn::EachMemberEquals, Fn::EachMemberIn and Fn::Join. Fn::RefAll, Fn::ValueOf and
+ * Fn::ValueOfAll ask the account (which VPCs exist, their tags) and cannot be evaluated here: they
+ * throw, as does anything unknown, so a rule is never judged by a guess.
+ */
+export function evaluateRule(t: Template, expr: unknown, values: ParameterValues): unknown {
+  const ev = (e: unknown) => evaluateRule(t, e, values);
+  const bool = (e: unknown): boolean => {
+    const v = ev(e);
+    if (typeof v !== 'boolean') throw new Error(`expected a condition, got ${JSON.stringify(e)}`);
+    return v;
+  };
+  const list = (e: unknown): string[] => {
+    const v = ev(e);
+    if (!Array.isArray(v)) throw new Error(`expected a list, got ${JSON.stringify(e)}`);
+    return v.map(String);
+  };
+  if (typeof expr === 'string' || typeof expr === 'number' || typeof expr === 'boolean') return String(expr);
+  if (Array.isArray(expr)) return expr.map(ev);
+  if (!expr || typeof expr !== 'object') throw new Error(`cannot evaluate ${JSON.stringify(expr)}`);
+  const entries = Object.entries(expr);
+  if (entries.length !== 1) throw new Error(`not one function: ${JSON.stringify(expr)}`);
+  const [fn, arg] = entries[0]!;
+  const args = Array.isArray(arg) ? arg : [arg];
+  switch (fn) {
+    case 'Ref': {
+      const name = String(arg);
+      const p = t.Parameters?.[name];
+      const raw = values[name] ?? (p?.Default === undefined ? undefined : String(p.Default));
+      if (raw === undefined) throw new Error(`no value for ${name} (a required parameter, or a pseudo parameter)`);
+      return p && isListType(p.Type) ? raw.split(',') : raw;
+    }
+    case 'Fn::Equals': {
+      const [a, b] = args.map(ev);
+      return JSON.stringify(a) === JSON.stringify(b);
+    }
+    case 'Fn::Not':
+      return !bool(args[0]);
+    case 'Fn::And':
+      return args.map(bool).every(Boolean);
+    case 'Fn::Or':
+      return args.map(bool).some(Boolean);
+    case 'Fn::Contains':
+      return list(args[0]).includes(String(ev(args[1])));
+    case 'Fn::EachMemberEquals': {
+      const v = String(ev(args[1]));
+      return list(args[0]).every((m) => m === v);
+    }
+    case 'Fn::EachMemberIn': {
+      const allowed = list(args[1]);
+      return list(args[0]).every((m) => allowed.includes(m));
+    }
+    case 'Fn::Join':
+      return list(args[1]).join(String(args[0]));
+    default:
+      throw new Error(`${fn} cannot be evaluated without an AWS account (or is not a rule function)`);
+  }
+}
+
+/**
+ * The rule assertions a stack with these parameter values fails (none: CloudFormation accepts the
+ * values). A rule applies when it has no RuleCondition or its RuleCondition is true.
+ */
+export function failedRules(t: Template, values: ParameterValues): { rule: string; description: string }[] {
+  const out: { rule: string; description: string }[] = [];
+  for (const [rule, body] of Object.entries(t.Rules ?? {})) {
+    if (body.RuleCondition !== undefined && evaluateRule(t, body.RuleCondition, values) !== true) continue;
+    for (const a of body.Assertions) {
+      const held = evaluateRule(t, a.Assert, values);
+      if (typeof held !== 'boolean') throw new Error(`${rule}: an Assert that is not a condition`);
+      if (!held) out.push({ rule, description: a.AssertDescription });
+    }
+  }
+  return out;
+}
+
+/**
+ * Values for the parameters that have no default (a plausible one per type), so the rules can be
+ * evaluated on the template's defaults plus what a test sets.
+ */
+export function requiredParameterSamples(t: Template): ParameterValues {
+  const sample = (type: string) =>
+    type === 'Number'
+      ? '1'
+      : type.startsWith('List<')
+        ? 'sample-1,sample-2'
+        : type === 'CommaDelimitedList'
+          ? 'a,b'
+          : type === 'AWS::EC2::VPC::Id'
+            ? 'vpc-0123456789abcdef0'
+            : 'sample';
+  return Object.fromEntries(
+    Object.entries(t.Parameters ?? {})
+      .filter(([, p]) => p.Default === undefined)
+      .map(([name, p]) => [name, sample(p.Type)]),
+  );
+}

@@ -2,7 +2,15 @@
 // wildcard actions, IMDSv2 wherever instances launch, encrypted volumes and file systems, rotating
 // keys, nothing reachable from the whole internet unless a user asks for it.
 import { parse } from 'yaml';
-import { allTemplatePaths, loadTemplate, walk, type Template } from './cfn-template';
+import {
+  allTemplatePaths,
+  entrypointPaths,
+  failedRules,
+  loadTemplate,
+  requiredParameterSamples,
+  walk,
+  type Template,
+} from './cfn-template';
 
 const templates = allTemplatePaths().map((path) => ({ path, t: loadTemplate(path) }));
 
@@ -224,10 +232,45 @@ describe('network exposure by default', () => {
     }
   });
 
-  test('the cluster endpoint is private by default, and a public one needs CIDRs the user gives', () => {
+  test('the cluster endpoint is private by default, with no public CIDRs', () => {
     const eks = loadTemplate('templates/kubecfn-eks.template.yaml');
     expect(eks.Parameters!.EndpointAccess!.Default).toBe('Private');
     expect(eks.Parameters!.PublicAccessCIDRs!.Default).toBe('');
-    expect(eks.Rules!.PublicEndpointNeedsCidrs).toBeDefined();
+  });
+
+  // Every template a user can set EndpointAccess on: the rules are evaluated on parameter sets, so
+  // what is checked is what the rule enforces, not that a rule of that name exists.
+  const endpointTemplates = templates.filter(({ t }) => t.Parameters?.EndpointAccess && t.Parameters.PublicAccessCIDRs);
+
+  test('the templates that take EndpointAccess are the cluster template and both entrypoints', () => {
+    expect(endpointTemplates.map(({ path }) => path).sort()).toEqual(
+      [...entrypointPaths, 'templates/kubecfn-eks.template.yaml'].sort(),
+    );
+  });
+
+  describe.each(endpointTemplates)('$path: a public endpoint needs CIDRs the user gives', ({ t }) => {
+    /** The rules (by name) CloudFormation would refuse these values with, on top of the defaults. */
+    const refusedBy = (values: Record<string, string>) =>
+      failedRules(t, { 'AWS::Region': 'us-east-1', ...requiredParameterSamples(t), ...values }).map((f) => f.rule);
+
+    test.each([
+      ['Public', ''],
+      ['PublicAndPrivate', ''],
+    ])('refuses EndpointAccess=%s with PublicAccessCIDRs=%j', (access, cidrs) => {
+      expect(refusedBy({ EndpointAccess: access, PublicAccessCIDRs: cidrs })).toEqual(['PublicEndpointNeedsCidrs']);
+    });
+
+    test.each([
+      ['Private', ''],
+      ['Public', '203.0.113.0/24'],
+      ['PublicAndPrivate', '203.0.113.0/24,198.51.100.7/32'],
+      ['Private', '203.0.113.0/24'],
+    ])('accepts EndpointAccess=%s with PublicAccessCIDRs=%j', (access, cidrs) => {
+      expect(refusedBy({ EndpointAccess: access, PublicAccessCIDRs: cidrs })).toEqual([]);
+    });
+
+    test('accepts the defaults as they are', () => {
+      expect(refusedBy({})).toEqual([]);
+    });
   });
 });
