@@ -97,7 +97,7 @@ const requests = async (logicalId: string) => {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kubecfn-engine-test-'));
   const { zipFile } = await bundleProvider(
-    resolve(__dirname, '../fixtures/fault-provider/fault-provider.ts'),
+    resolve(__dirname, '../protocol/fault-provider/fault-provider.ts'),
     join(dir, 'packages'),
     'FaultProvider',
   );
