@@ -104,38 +104,93 @@ describe('the cost table', () => {
     expect(sum).toBeCloseTo(money(total[5]!), 2);
   });
 
+  test('each line’s arithmetic counts its quantity', () => {
+    // "3 × 50 GiB" is 150 GiB: the arithmetic starts from the quantity the line states.
+    const problems = items
+      .filter((c) => c[4] !== '')
+      .flatMap((c) => {
+        const numbers = [...c[2]!.matchAll(/[0-9]+(?:\.[0-9]+)?/g)].map((m) => Number(m[0]));
+        const quantity = numbers.reduce((a, b) => a * b, 1);
+        const first = Number(/^\(?([0-9.]+)/.exec(c[4]!)?.[1]);
+        return quantity > 1 && first !== quantity ? [`${c[1]}: quantity ${c[2]}, arithmetic ${c[4]}`] : [];
+      });
+    expect(problems).toEqual([]);
+  });
+
   test('assumes the defaults the templates actually have', () => {
+    // What the guide's cost section says the defaults are (its table and the sentence above it),
+    // next to what the new-VPC entrypoint's defaults make.
     const entry = loadTemplate('templates/kubecfn-entrypoint-new-vpc.template.yaml').Parameters!;
     const d = (name: string) => String(entry[name]!.Default);
-    expect({
-      NumberOfAZs: d('NumberOfAZs'),
-      NATGateways: d('NATGateways'),
-      SystemInstanceTypes: d('SystemInstanceTypes'),
-      SystemDesiredSize: d('SystemDesiredSize'),
-      AgentPartition: d('AgentPartition'),
-      AgentDesiredSize: d('AgentDesiredSize'),
-      NodeVolumeSize: d('NodeVolumeSize'),
-      ProvisionBastionHost: d('ProvisionBastionHost'),
-      BastionInstanceType: d('BastionInstanceType'),
-      JenkinsWorkload: d('JenkinsWorkload'),
-      GravitonPartition: d('GravitonPartition'),
-      UpgradeSupportType: d('UpgradeSupportType'),
-    }).toEqual({
-      NumberOfAZs: '3',
-      NATGateways: 'PerAZ',
-      SystemInstanceTypes: 'm6i.large',
-      SystemDesiredSize: '2',
-      AgentPartition: 'Enabled',
-      AgentDesiredSize: '1',
-      NodeVolumeSize: '50',
-      ProvisionBastionHost: 'Enabled',
-      BastionInstanceType: 't3.micro',
-      JenkinsWorkload: 'Enabled',
-      GravitonPartition: 'Disabled',
-      UpgradeSupportType: 'STANDARD',
-    });
-    expect(
-      String(loadTemplate('submodules/bastion/templates/bastion.template.yaml').Parameters!.RootVolumeSize!.Default),
-    ).toBe('20');
+    const enabled = (name: string) => d(name) === 'Enabled';
+    const bastionVolume = String(
+      loadTemplate('submodules/bastion/templates/bastion.template.yaml').Parameters!.RootVolumeSize!.Default,
+    );
+    const azs = Number(d('NumberOfAZs'));
+    const nats = d('NATGateways') === 'PerAZ' ? azs : 1;
+    const agents = enabled('AgentPartition') ? Number(d('AgentDesiredSize')) : 0;
+    const gravitons = enabled('GravitonPartition') ? Number(d('GravitonDesiredSize')) : 0;
+    const nodes = Number(d('SystemDesiredSize')) + agents + gravitons;
+    const firstType = (name: string) => d(name).split(',')[0];
+    const templatesMake = {
+      controlPlaneSupport: d('UpgradeSupportType'),
+      natGateways: nats,
+      elasticIps: nats,
+      systemNodes: [Number(d('SystemDesiredSize')), firstType('SystemInstanceTypes')],
+      agentNodes: agents ? [agents, firstType('AgentInstanceTypes')] : 'none',
+      gravitonNodes: gravitons ? [gravitons, firstType('GravitonInstanceTypes')] : 'none',
+      nodeRootVolumes: [nodes, Number(d('NodeVolumeSize'))],
+      bastion: enabled('ProvisionBastionHost') ? d('BastionInstanceType') : 'none',
+      bastionRootVolume: enabled('ProvisionBastionHost') ? Number(bastionVolume) : 'none',
+      jenkinsLoadBalancer: enabled('JenkinsWorkload')
+        ? d('JenkinsAccessCIDR') === ''
+          ? 'internal'
+          : 'internet-facing'
+        : 'none',
+      efs: enabled('EfsStorage') ? d('EfsThroughputMode') : 'none',
+      kmsKeyCreated: d('SecretsKmsKeyArn') === '',
+      controlPlaneLogs: d('ControlPlaneLogTypes'),
+      sentence: { availabilityZones: azs, natPerZone: d('NATGateways') === 'PerAZ' },
+    };
+
+    const row = (item: RegExp) => items.find((c) => item.test(c[1]!));
+    const count = (cell: string | undefined) => Number(/^[^0-9]*([0-9]+)/.exec(cell ?? '')?.[1] ?? NaN);
+    const code = (cell: string | undefined) => /`([^`]+)`/.exec(cell ?? '')?.[1];
+    const system = row(/^System nodes/);
+    const agent = row(/^Agent nodes?\b/);
+    const graviton = row(/^Graviton nodes?\b/);
+    const volumes = /^([0-9]+) × ([0-9]+) GiB$/.exec(row(/^Node root volumes/)?.[2] ?? '');
+    const bastion = row(/^Bastion, /);
+    const nlb = row(/^Network Load Balancer \(Jenkins\)/);
+    const efs = row(/^EFS\b/);
+    const logs = /control plane ([a-zA-Z/]+)/.exec(row(/^CloudWatch Logs/)?.[1] ?? '')?.[1];
+    const words: Record<string, number> = { one: 1, two: 2, three: 3, four: 4, five: 5, six: 6 };
+    const prose = lines.slice(start, end).join(' ');
+    const zones = /The defaults are: ([a-z]+) Availability Zones with (a NAT gateway in each|one NAT gateway)/.exec(
+      prose,
+    );
+    const guideSays = {
+      controlPlaneSupport: /^EKS control plane \(([a-z]+) support\)/
+        .exec(row(/^EKS control plane/)?.[1] ?? '')?.[1]
+        ?.toUpperCase(),
+      natGateways: count(row(/^NAT gateways/)?.[2]),
+      elasticIps: count(row(/Elastic IPs/)?.[2]),
+      systemNodes: [count(system?.[2]), code(system?.[1])],
+      agentNodes: agent ? [count(agent[2]), /`([^`]+)`-class/.exec(agent[1]!)?.[1]] : 'none',
+      gravitonNodes: graviton ? [count(graviton[2]), code(graviton[1])] : 'none',
+      nodeRootVolumes: [Number(volumes?.[1]), Number(volumes?.[2])],
+      bastion: bastion ? code(bastion[1]) : 'none',
+      bastionRootVolume: row(/^Bastion root volume/) ? count(row(/^Bastion root volume/)![2]) : 'none',
+      jenkinsLoadBalancer: nlb
+        ? /internal Network Load Balancer/.test(prose)
+          ? 'internal'
+          : 'internet-facing'
+        : 'none',
+      efs: efs ? /^EFS, ([A-Za-z]+) throughput/.exec(efs[1]!)?.[1]?.toLowerCase() : 'none',
+      kmsKeyCreated: row(/^KMS key/) !== undefined,
+      controlPlaneLogs: logs?.replace(/\//g, ','),
+      sentence: { availabilityZones: words[zones?.[1] ?? ''], natPerZone: zones?.[2] === 'a NAT gateway in each' },
+    };
+    expect(guideSays).toEqual(templatesMake);
   });
 });
