@@ -39,6 +39,14 @@ function npmPackages() {
   writeFileSync(stamp, want);
 }
 
+/** A requirements file's text and that of the constraint and requirement files it names (-c, -r), which
+ * pip resolves beside it: a venv is rebuilt when any of them changes. */
+function requirementsText(file) {
+  const text = readFileSync(file, 'utf8');
+  const named = [...text.matchAll(/^\s*-[cr]\s+(\S+)/gm)].map((m) => requirementsText(join(dirname(file), m[1])));
+  return [text, ...named].join('\n');
+}
+
 /** One venv per requirements/<name>.txt, cached outside the repository, linked as .venv/<name>. */
 function pythonVenvs() {
   const reqDir = join(root, 'requirements');
@@ -47,7 +55,7 @@ function pythonVenvs() {
     .filter((f) => f.endsWith('.txt'))
     .sort()) {
     const name = file.replace(/\.txt$/, '');
-    const target = join(cacheRoot(), 'venvs', `${name}-${sha(readFileSync(join(reqDir, file)))}`);
+    const target = join(cacheRoot(), 'venvs', `${name}-${sha(requirementsText(join(reqDir, file)))}`);
     if (!existsSync(join(target, '.complete'))) {
       log(`creating Python virtual environment ${name} in ${target}`);
       rmSync(target, { recursive: true, force: true });
