@@ -8,6 +8,7 @@ that to behave as in AWS, so this package replaces moto's stack lifecycle with a
 what is replaced, handlers.py for what each resource type does, custom_resources.py for the
 custom-resource protocol against the local Lambda service.
 """
+
 from __future__ import annotations
 
 _installed = False

@@ -9,6 +9,7 @@ starts (the local Lambda service and moto each need the other's address).
   "clusterAccessFile": "/path/cluster-access.json"  # KUBECFN_CLUSTER_ACCESS file of the functions
 }
 """
+
 from __future__ import annotations
 
 import json
@@ -22,15 +23,17 @@ def load() -> dict[str, Any]:
     path = os.environ.get("KUBECFN_EMBEDDED_CONFIG", "")
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            data = json.load(f)
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def require(key: str) -> Any:
     value = load().get(key)
     if not value:
         raise ResourceFailure(
-            f"local mode is not configured: '{key}' is missing from {os.environ.get('KUBECFN_EMBEDDED_CONFIG')} (start the stack with npm start)"
+            f"local mode is not configured: '{key}' is missing from {os.environ.get('KUBECFN_EMBEDDED_CONFIG')} "
+            "(start the stack with npm start)"
         )
     return value

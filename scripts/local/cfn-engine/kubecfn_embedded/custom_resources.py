@@ -3,6 +3,7 @@ asynchronous Invoke (the Lambda Invoke API of the local Lambda service), and the
 as an HTTP PUT to a one-time response URL, here served by a small HTTP server inside this process
 (in AWS it is a presigned S3 URL). Waits are bounded by the resource's ServiceTimeout.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,6 +20,8 @@ from . import config
 from .errors import ResourceFailure
 
 MAX_RESPONSE_BYTES = 4096
+# The response URLs are served on the loopback interface only.
+_HOST = "127.0.0.1"
 
 
 class _Pending:
@@ -30,7 +33,7 @@ class _Pending:
 class ResponseEndpoint:
     """Receives the PUTs of custom-resource answers."""
 
-    _instance: "ResponseEndpoint | None" = None
+    _instance: ResponseEndpoint | None = None
     _lock = threading.Lock()
 
     def __init__(self) -> None:
@@ -38,7 +41,7 @@ class ResponseEndpoint:
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+            def do_PUT(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 key = self.path.split("?", 1)[0]
@@ -55,27 +58,30 @@ class ResponseEndpoint:
                 self.send_header("ETag", '"' + uuid.uuid4().hex + '"')
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((_HOST, 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, name="kubecfn-cfn-responses", daemon=True).start()
 
     @classmethod
-    def get(cls) -> "ResponseEndpoint":
+    def get(cls) -> ResponseEndpoint:
         with cls._lock:
             if cls._instance is None:
                 cls._instance = ResponseEndpoint()
             return cls._instance
 
     def new_url(self, region: str, stack_id: str, logical_id: str, request_id: str) -> tuple[str, _Pending]:
-        key = f"/cloudformation-custom-resource-response-{region.replace('-', '')}/{quote(stack_id, safe='')}%7C{logical_id}%7C{request_id}"
+        bucket = f"cloudformation-custom-resource-response-{region.replace('-', '')}"
+        key = f"/{bucket}/{quote(stack_id, safe='')}%7C{logical_id}%7C{request_id}"
         waiting = _Pending()
         self.pending[key] = waiting
-        host, port = self.server.server_address[:2]
+        host, port = _HOST, self.server.server_port
         signature = uuid.uuid4().hex + uuid.uuid4().hex
-        url = f"http://{host}:{port}{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200&X-Amz-Signature={signature}"
+        url = (
+            f"http://{host}:{port}{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200&X-Amz-Signature={signature}"
+        )
         return url, waiting
 
     def forget(self, url_key: _Pending) -> None:
@@ -111,7 +117,9 @@ def local_function_name(account_id: str, region: str, service_token: str) -> str
     from moto.awslambda.models import lambda_backends
 
     if not isinstance(service_token, str) or not service_token.startswith("arn:"):
-        raise ResourceFailure(f"Invalid service token: ServiceToken must be the ARN of a Lambda function, got {service_token!r}")
+        raise ResourceFailure(
+            f"Invalid service token: ServiceToken must be the ARN of a Lambda function, got {service_token!r}"
+        )
     if ":sns:" in service_token:
         raise ResourceFailure("SNS-backed custom resources are not supported in local mode")
     try:
@@ -123,9 +131,10 @@ def local_function_name(account_id: str, region: str, service_token: str) -> str
     packages = config.load().get("packages", {})
     if not match or match.group(1) not in packages:
         raise ResourceFailure(
-            f"Lambda function {fn.function_name} runs code from {key or 'an inline or image package'}; local mode runs only the packages {sorted(packages)}"
+            f"Lambda function {fn.function_name} runs code from {key or 'an inline or image package'}; local mode "
+            f"runs only the packages {sorted(packages)}"
         )
-    return packages[match.group(1)]
+    return str(packages[match.group(1)])
 
 
 def send(
@@ -189,8 +198,10 @@ def send(
     try:
         if not waiting.done.wait(timeout):
             raise ResourceFailure(
-                f"CloudFormation did not receive a response from your Custom Resource. Please check your logs for requestId [{request_id}]. "
-                "If you are using the Python cfn-response module, you may need to update your Lambda function code so that CloudFormation can attach the updated version."
+                "CloudFormation did not receive a response from your Custom Resource. Please check your logs for "
+                f"requestId [{request_id}]. "
+                "If you are using the Python cfn-response module, you may need to update your Lambda function code so "
+                "that CloudFormation can attach the updated version."
             )
     finally:
         endpoint.forget(waiting)
@@ -201,14 +212,19 @@ def send(
         answer = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ResourceFailure(f"Invalid response object: the response is not JSON (RequestId: {request_id})") from None
+    if not isinstance(answer, dict):
+        raise ResourceFailure(f"Invalid response object: the response is not a JSON object (RequestId: {request_id})")
     status = answer.get("Status")
     if status == "FAILED":
         raise CustomResourceFailed(
             answer.get("PhysicalResourceId"),
-            f"Received response status [FAILED] from custom resource. Message returned: {answer.get('Reason') or 'See the details in CloudWatch Log Stream'} (RequestId: {request_id})",
+            "Received response status [FAILED] from custom resource. Message returned: "
+            f"{answer.get('Reason') or 'See the details in CloudWatch Log Stream'} (RequestId: {request_id})",
         )
     if status != "SUCCESS":
-        raise ResourceFailure(f"Invalid response object: Status must be SUCCESS or FAILED, got {status!r} (RequestId: {request_id})")
+        raise ResourceFailure(
+            f"Invalid response object: Status must be SUCCESS or FAILED, got {status!r} (RequestId: {request_id})"
+        )
     if not answer.get("PhysicalResourceId"):
         raise ResourceFailure(f"Invalid PhysicalResourceId (RequestId: {request_id})")
     if request_type != "Create" and physical_id and answer.get("StackId") not in (None, stack_id):
@@ -224,8 +240,15 @@ def _note_wanted_chart(resource_type: str, properties: dict[str, Any]) -> None:
     """Tells the local chart mirror (scripts/local/aws/chart-mirror.ts) which chart a Helm
     release is about to ask a repository for: the machine has no internet."""
     path = config.load().get("chartWantsFile")
-    if not path or resource_type != "Custom::HelmRelease" or not properties.get("Chart") or not properties.get("Repository"):
+    if (
+        not path
+        or resource_type != "Custom::HelmRelease"
+        or not properties.get("Chart")
+        or not properties.get("Repository")
+    ):
         return
-    line = json.dumps({"repository": properties["Repository"], "chart": properties["Chart"], "version": properties.get("Version")})
+    line = json.dumps(
+        {"repository": properties["Repository"], "chart": properties["Chart"], "version": properties.get("Version")}
+    )
     with open(path, "a", encoding="utf-8") as f:
         f.write(line + "\n")

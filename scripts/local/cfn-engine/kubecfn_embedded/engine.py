@@ -16,13 +16,16 @@ operation (create, update, delete) runs in a background thread, as CloudFormatio
 Each resource type is handled by a handler from handlers.py; the engine owns only ordering, state,
 events and outputs.
 """
+
 from __future__ import annotations
 
 import re
 import threading
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from moto.cloudformation.models import Event
 from moto.moto_api._internal import mock_random
@@ -33,7 +36,39 @@ from .intrinsics import NO_VALUE, Evaluator, references
 if TYPE_CHECKING:
     from moto.cloudformation.models import Stack
 
-    from .handlers import Handler
+
+class StackRecord(Protocol):
+    """What the engine reads and writes of its stack: a moto `Stack` (or, to validate a change set
+    before its stack exists, a stand-in with the same fields)."""
+
+    status: str
+
+    @property
+    def stack_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def region_name(self) -> str: ...
+
+    @property
+    def template_dict(self) -> dict[str, Any]: ...
+
+    @property
+    def parameters(self) -> dict[str, str]: ...
+
+    @property
+    def notification_arns(self) -> list[str]: ...
+
+    @property
+    def tags(self) -> dict[str, str]: ...
+
+    @property
+    def events(self) -> list[Event]: ...
 
 
 def random_suffix(size: int = 13) -> str:
@@ -58,9 +93,13 @@ class ResourceState:
 
     @property
     def exists(self) -> bool:
-        return self.physical_resource_id is not None and self.status not in ("DELETE_COMPLETE", "NOT_STARTED", "DELETE_SKIPPED")
+        return self.physical_resource_id is not None and self.status not in (
+            "DELETE_COMPLETE",
+            "NOT_STARTED",
+            "DELETE_SKIPPED",
+        )
 
-    def clone(self) -> "ResourceState":
+    def clone(self) -> ResourceState:
         copy = ResourceState(self.logical_resource_id, self.cf_resource_type)
         copy.__dict__.update(self.__dict__)
         copy.properties = dict(self.properties)
@@ -75,7 +114,7 @@ class StackEngine:
     """Takes the place of moto's ResourceMap on a moto Stack (moto reads `resolved_parameters`,
     `no_echo_parameter_keys`, `values()` and `build_change_set_actions` from it)."""
 
-    def __init__(self, stack: "Stack"):
+    def __init__(self, stack: StackRecord):
         self.stack = stack
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
@@ -154,13 +193,19 @@ class StackEngine:
     def ref_resource(self, logical_id: str) -> Any:
         state = self.resources.get(logical_id)
         if state is None or state.physical_resource_id is None:
-            raise ResourceFailure(f"Template error: resource {logical_id} is not created (its condition is false or it has not been created yet)")
+            raise ResourceFailure(
+                f"Template error: resource {logical_id} is not created (its condition is false or it has not been "
+                "created yet)"
+            )
         return state.physical_resource_id
 
     def get_att(self, logical_id: str, attribute: str) -> Any:
         state = self.resources.get(logical_id)
         if state is None or state.physical_resource_id is None:
-            raise ResourceFailure(f"Template error: resource {logical_id} is not created, so Fn::GetAtt {logical_id}.{attribute} has no value")
+            raise ResourceFailure(
+                f"Template error: resource {logical_id} is not created, so Fn::GetAtt {logical_id}.{attribute} has no "
+                "value"
+            )
         from .handlers import handler_for
 
         return handler_for(state.cf_resource_type).get_att(self, state, attribute)
@@ -228,7 +273,7 @@ class StackEngine:
         self.conditions = lazy
         for name in list(pending):
             if name in pending:
-                lazy[name]  # noqa: B018 - evaluates and stores
+                lazy[name]
         self.conditions = dict(lazy)
 
         for rule_name, rule in (template.get("Rules", {}) or {}).items():
@@ -236,7 +281,10 @@ class StackEngine:
                 continue
             for assertion in rule.get("Assertions", []) or []:
                 if not evaluator.condition(assertion["Assert"]):
-                    description = assertion.get("AssertDescription") or f"Template validation error: Assertion failed for rule {rule_name}"
+                    description = (
+                        assertion.get("AssertDescription")
+                        or f"Template validation error: Assertion failed for rule {rule_name}"
+                    )
                     raise ValidationError(description.strip())
 
         self._check_graph(template)
@@ -253,10 +301,18 @@ class StackEngine:
         pattern = spec.get("AllowedPattern")
         why = spec.get("ConstraintDescription")
         for value in values:
-            if allowed is not None and value not in [str(a) if not isinstance(a, bool) else str(a).lower() for a in allowed]:
-                raise ValidationError(why and f"Parameter '{name}' failed to satisfy constraint: {why}" or f"Parameter '{name}' must be one of AllowedValues")
+            if allowed is not None and value not in [
+                str(a) if not isinstance(a, bool) else str(a).lower() for a in allowed
+            ]:
+                raise ValidationError(
+                    (why and f"Parameter '{name}' failed to satisfy constraint: {why}")
+                    or f"Parameter '{name}' must be one of AllowedValues"
+                )
             if pattern is not None and not re.fullmatch(str(pattern), value):
-                raise ValidationError(why and f"Parameter '{name}' failed to satisfy constraint: {why}" or f"Parameter '{name}' must match pattern {pattern}")
+                raise ValidationError(
+                    (why and f"Parameter '{name}' failed to satisfy constraint: {why}")
+                    or f"Parameter '{name}' must match pattern {pattern}"
+                )
             if kind in ("Number", "List<Number>"):
                 try:
                     number = float(value)
@@ -290,7 +346,10 @@ class StackEngine:
             elif inner == "AWS::EC2::KeyPair::KeyName":
                 ec2.describe_key_pairs([value])
         except Exception:
-            raise ValidationError(f"Parameter validation failed: parameter value {value} for parameter name {name} does not exist. Rollback requested by user.") from None
+            raise ValidationError(
+                f"Parameter validation failed: parameter value {value} for parameter name {name} does not exist. "
+                "Rollback requested by user."
+            ) from None
 
     def _ssm_value(self, name: str, path: str) -> str:
         from moto.ssm.models import ssm_backends
@@ -307,7 +366,9 @@ class StackEngine:
             condition = body.get("Condition")
             if condition is not None:
                 if condition not in self.conditions:
-                    raise ValidationError(f"Template format error: Unresolved condition dependency {condition} in Resources block")
+                    raise ValidationError(
+                        f"Template format error: Unresolved condition dependency {condition} in Resources block"
+                    )
                 if not self.conditions[condition]:
                     continue
             out[name] = body
@@ -323,7 +384,10 @@ class StackEngine:
             depends_on = body.get("DependsOn", [])
             for dep in [depends_on] if isinstance(depends_on, str) else depends_on or []:
                 if dep not in all_names:
-                    raise ValidationError(f"Template format error: Unresolved resource dependencies [{dep}] in the Resources block of the template")
+                    raise ValidationError(
+                        f"Template format error: Unresolved resource dependencies [{dep}] in the Resources block of "
+                        "the template"
+                    )
                 deps.add(dep)
             refs: set[str] = set()
             for key in ("Properties", "Metadata", "UpdatePolicy", "CreationPolicy"):
@@ -331,7 +395,10 @@ class StackEngine:
                     references(body[key], self.conditions, all_names, refs.add)
             for dep in refs:
                 if dep not in active:
-                    raise ValidationError(f"Template format error: Unresolved resource dependencies [{dep}] in the Resources block of the template")
+                    raise ValidationError(
+                        f"Template format error: Unresolved resource dependencies [{dep}] in the Resources block of "
+                        "the template"
+                    )
             deps |= refs
             deps.discard(name)
             graph[name] = {d for d in deps if d in active}
@@ -357,7 +424,7 @@ class StackEngine:
         for node in graph:
             visit(node, [])
         # Outputs may only name resources that exist.
-        for key, output in (template.get("Outputs") or {}).items():
+        for output in (template.get("Outputs") or {}).values():
             condition = output.get("Condition")
             if condition is not None and not self.conditions.get(condition, False):
                 continue
@@ -365,7 +432,10 @@ class StackEngine:
             references(output.get("Value"), self.conditions, set(template.get("Resources", {}).keys()), refs.add)
             absent = [r for r in refs if r not in graph]
             if absent:
-                raise ValidationError(f"Template format error: Unresolved resource dependencies [{', '.join(absent)}] in the Outputs block of the template")
+                raise ValidationError(
+                    f"Template format error: Unresolved resource dependencies [{', '.join(absent)}] in the Outputs "
+                    "block of the template"
+                )
 
     # ------------------------------------------------------------------ events and status
     def event(self, state: ResourceState | None, status: str, reason: str | None = None) -> None:
@@ -375,7 +445,16 @@ class StackEngine:
             if state is None:
                 stack.status = status
                 self.status_reason = reason
-                ev = Event(stack.stack_id, stack.name, stack.name, stack.stack_id, "AWS::CloudFormation::Stack", status, reason, None)
+                ev = Event(
+                    stack.stack_id,
+                    stack.name,
+                    stack.name,
+                    stack.stack_id,
+                    "AWS::CloudFormation::Stack",
+                    status,
+                    reason,
+                    None,
+                )
             else:
                 state.status = status
                 state.reason = reason
@@ -494,10 +573,14 @@ class StackEngine:
             props = self._resolve_properties(body)
             state.properties = props
             handler_for(body["Type"]).create(self, state, props, body)
-            signal = ((body.get("CreationPolicy") or {}).get("ResourceSignal") or {})
+            signal = (body.get("CreationPolicy") or {}).get("ResourceSignal") or {}
             for _ in range(int(signal.get("Count", 0) or 0)):
                 # Nothing boots locally to run cfn-signal: the engine reports the signal itself.
-                self.event(state, "CREATE_IN_PROGRESS", f"Received SUCCESS signal with UniqueId {state.physical_resource_id} (local mode: emulated)")
+                self.event(
+                    state,
+                    "CREATE_IN_PROGRESS",
+                    f"Received SUCCESS signal with UniqueId {state.physical_resource_id} (local mode: emulated)",
+                )
         except ResourceFailure as err:
             self.event(state, "CREATE_FAILED", str(err))
             raise
@@ -553,10 +636,14 @@ class StackEngine:
                 continue
         return graph
 
-    def _delete_states(self, states: dict[str, ResourceState], graph: dict[str, set[str]], bodies: dict[str, Any]) -> list[tuple[str, str]]:
+    def _delete_states(
+        self, states: dict[str, ResourceState], graph: dict[str, set[str]], bodies: dict[str, Any]
+    ) -> list[tuple[str, str]]:
         names = {n for n, s in states.items() if s.status not in ("NOT_STARTED", "DELETE_COMPLETE", "DELETE_SKIPPED")}
         blockers = self._reverse_blockers(graph, names)
-        return self._run_parallel(sorted(names), blockers, lambda n: self._delete_one(states[n], bodies.get(n)), stop_on_failure=False)
+        return self._run_parallel(
+            sorted(names), blockers, lambda n: self._delete_one(states[n], bodies.get(n)), stop_on_failure=False
+        )
 
     # ------------------------------------------------------------------ outputs
     def _compute_outputs(self) -> None:
@@ -580,13 +667,16 @@ class StackEngine:
         self.exports = exports
 
     def _publish_exports(self) -> None:
-        from moto.cloudformation.models import Export, cloudformation_backends
+        from moto.cloudformation.models import cloudformation_backends
+        from moto.cloudformation.parsing import Export
 
         backend = cloudformation_backends[self.account_id][self.region]
         for name, value in self.exports.items():
             owner = backend.exports.get(name)
             if owner is not None and owner.exporting_stack_id != self.stack.stack_id:
-                raise ResourceFailure(f"Export with name {name} is already exported by stack {owner.exporting_stack_id}")
+                raise ResourceFailure(
+                    f"Export with name {name} is already exported by stack {owner.exporting_stack_id}"
+                )
             backend.exports[name] = Export(self.stack.stack_id, name, value)
 
     def _withdraw_exports(self) -> None:
@@ -608,7 +698,9 @@ class StackEngine:
         active = self._active_resources(template)
         for name, body in active.items():
             self.resources.setdefault(name, ResourceState(name, body["Type"]))
-        failures = self._run_parallel(sorted(graph), graph, lambda n: self._create_one(n, active[n]), stop_on_failure=True)
+        failures = self._run_parallel(
+            sorted(graph), graph, lambda n: self._create_one(n, active[n]), stop_on_failure=True
+        )
         if not failures:
             try:
                 self._compute_outputs()
@@ -623,7 +715,11 @@ class StackEngine:
             self.event(None, "CREATE_FAILED", f"The following resource(s) failed to create: [{names}]. ")
             return
         # Nothing further was started after the failure; what never started gets no events.
-        self.event(None, "ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to create: [{names}]. Rollback requested by user.")
+        self.event(
+            None,
+            "ROLLBACK_IN_PROGRESS",
+            f"The following resource(s) failed to create: [{names}]. Rollback requested by user.",
+        )
         problems = self._delete_states(self.resources, graph, active)
         self._withdraw_exports()
         if problems:
@@ -653,28 +749,35 @@ class StackEngine:
     # ------------------------------------------------------------------ update
     def start_update(self, template: dict[str, Any], parameters: dict[str, Any]) -> None:
         """Validates synchronously (CloudFormation's UpdateStack does), then updates in the background."""
-        old = {
-            "template": self.template,
-            "input": self.input_parameters,
-            "resolved": self.resolved_parameters,
-            "no_echo": self.no_echo_parameter_keys,
-            "conditions": self.conditions,
-        }
+        old = self._prepared()
         try:
             self._prepare(template, parameters)
         except Exception:
-            self.template, self.input_parameters = old["template"], old["input"]
-            self.resolved_parameters, self.no_echo_parameter_keys, self.conditions = old["resolved"], old["no_echo"], old["conditions"]
+            self._restore(old)
             raise
         self.input_parameters = dict(parameters)
         self.event(None, "UPDATE_IN_PROGRESS", "User Initiated")
         self._start("update", lambda: self._run_update(old))
 
-    def _run_update(self, old: dict[str, Any]) -> None:
+    def _prepared(self) -> _Prepared:
+        return _Prepared(
+            self.template,
+            self.input_parameters,
+            self.resolved_parameters,
+            self.no_echo_parameter_keys,
+            self.conditions,
+        )
+
+    def _restore(self, old: _Prepared) -> None:
+        self.template, self.input_parameters = old.template, old.input_parameters
+        self.resolved_parameters, self.no_echo_parameter_keys = old.resolved_parameters, old.no_echo_parameter_keys
+        self.conditions = old.conditions
+
+    def _run_update(self, old: _Prepared) -> None:
         from .handlers import handler_for
 
         new_template = self.template
-        old_template = old["template"]
+        old_template = old.template
         graph = self.dependencies(new_template)
         active = self._active_resources(new_template)
         old_bodies = (old_template or {}).get("Resources", {}) or {}
@@ -738,9 +841,7 @@ class StackEngine:
         self.event(None, "UPDATE_ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to update: [{names}]. ")
         # Back to the previous template and parameters: resources created by this update are
         # deleted, updated ones are updated back.
-        self.template = old_template
-        self.input_parameters = old["input"]
-        self.resolved_parameters, self.no_echo_parameter_keys, self.conditions = old["resolved"], old["no_echo"], old["conditions"]
+        self._restore(old)
         problems: list[tuple[str, str]] = []
         for name in reversed(touched):
             state = self.resources.get(name)
@@ -769,7 +870,11 @@ class StackEngine:
                 problems.append((name, str(err)))
         self.event(None, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         if problems:
-            self.event(None, "UPDATE_ROLLBACK_FAILED", f"The following resource(s) failed to update: [{', '.join(n for n, _ in problems)}]. ")
+            self.event(
+                None,
+                "UPDATE_ROLLBACK_FAILED",
+                f"The following resource(s) failed to update: [{', '.join(n for n, _ in problems)}]. ",
+            )
         else:
             self.event(None, "UPDATE_ROLLBACK_COMPLETE")
 
@@ -778,3 +883,27 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def engine_of(stack: Stack) -> StackEngine | None:
+    """The engine of a moto stack (patches.py makes one every stack's `resource_map`), if it has one."""
+    resource_map: object = stack.resource_map
+    return resource_map if isinstance(resource_map, StackEngine) else None
+
+
+def require_engine(stack: Stack) -> StackEngine:
+    engine = engine_of(stack)
+    if engine is None:
+        raise TypeError(f"stack {stack.name} has moto's own resource map, not the engine (patches not applied)")
+    return engine
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What `_prepare` decided for a template and its parameters: restored when an update fails."""
+
+    template: dict[str, Any]
+    input_parameters: dict[str, Any]
+    resolved_parameters: dict[str, Any]
+    no_echo_parameter_keys: list[str]
+    conditions: dict[str, bool]

@@ -1,4 +1,5 @@
 """Errors of the embedded engine."""
+
 from __future__ import annotations
 
 from moto.cloudformation.exceptions import ValidationError as _MotoValidationError
@@ -11,5 +12,5 @@ class ValidationError(_MotoValidationError):
         super().__init__(message=message)
 
 
-class ResourceFailure(Exception):
+class ResourceFailure(Exception):  # noqa: N818 - a failed resource, as CloudFormation reports it
     """A resource operation failed; the message becomes the event's ResourceStatusReason."""

@@ -12,9 +12,11 @@
   moto's backends through moto's own models.
 - Anything else: a record with a generated physical id (listed in docs/local-mode.md).
 """
+
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -22,39 +24,49 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from . import config, custom_resources, kube
+from .engine import require_engine
 from .errors import ResourceFailure
 
 if TYPE_CHECKING:
+    from moto.cloudformation.models import Stack
+
     from .engine import ResourceState, StackEngine
 
 
 class Handler:
     """Default behaviour: a record with a generated physical id."""
 
-    def needs_update(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any]) -> bool:
+    def needs_update(self, engine: StackEngine, state: ResourceState, props: dict[str, Any]) -> bool:
         """Whether an update of the stack has anything to do for this resource."""
         return props != state.properties
 
-    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+    def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
         from .engine import random_suffix
 
         state.physical_resource_id = f"{engine.stack.name}-{state.logical_resource_id}-{random_suffix()}"
 
-    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
+    def update(
+        self,
+        engine: StackEngine,
+        state: ResourceState,
+        previous: ResourceState,
+        props: dict[str, Any],
+        body: dict[str, Any],
+    ) -> str:
         """Returns 'updated', 'replaced' (a new physical resource; the old one is deleted at cleanup) or 'unchanged'."""
         state.properties = props
         return "updated"
 
-    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+    def delete(self, engine: StackEngine, state: ResourceState) -> None:
         return None
 
-    def get_att(self, engine: "StackEngine", state: "ResourceState", attribute: str) -> Any:
+    def get_att(self, engine: StackEngine, state: ResourceState, attribute: str) -> Any:
         if attribute in state.attributes:
             return state.attributes[attribute]
         return synthesized_attribute(engine, state, attribute)
 
 
-def synthesized_attribute(engine: "StackEngine", state: "ResourceState", attribute: str) -> str:
+def synthesized_attribute(engine: StackEngine, state: ResourceState, attribute: str) -> str:
     """A plausible value for an attribute the emulator does not model (documented as emulated)."""
     service, _, kind = state.cf_resource_type.removeprefix("AWS::").partition("::")
     physical = state.physical_resource_id or state.logical_resource_id
@@ -74,15 +86,15 @@ class MotoHandler(Handler):
     def __init__(self, model: Any):
         self.model = model
 
-    def _name(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any]) -> str:
+    def _name(self, engine: StackEngine, state: ResourceState, props: dict[str, Any]) -> str:
         from moto.cloudformation.parsing import generate_resource_name, resource_name_property_from_type
 
         name_property = resource_name_property_from_type(state.cf_resource_type)
         if name_property and props.get(name_property):
-            return props[name_property]
+            return str(props[name_property])
         return generate_resource_name(state.cf_resource_type, engine.stack.name, state.logical_resource_id)
 
-    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+    def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
         from moto.ec2.models import ec2_backends
         from moto.ec2.models.core import TaggedEC2Resource
 
@@ -110,18 +122,24 @@ class MotoHandler(Handler):
         instance.logical_resource_id = state.logical_resource_id
         state.handle = {"instance": instance, "name": name, "json": cfn_json}
         state.physical_resource_id = _physical_id(instance, name)
-        if isinstance(instance, TaggedEC2Resource):
+        taggable = isinstance(instance, TaggedEC2Resource)
+        if taggable:
             tags = {
                 "aws:cloudformation:stack-name": engine.stack.name,
                 "aws:cloudformation:stack-id": engine.stack.stack_id,
                 "aws:cloudformation:logical-id": state.logical_resource_id,
             }
-            try:
+            with contextlib.suppress(Exception):  # some EC2 models are not taggable in moto
                 ec2_backends[engine.account_id][engine.region].create_tags([instance.physical_resource_id], tags)
-            except Exception:
-                pass  # some EC2 models are not taggable in moto
 
-    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
+    def update(
+        self,
+        engine: StackEngine,
+        state: ResourceState,
+        previous: ResourceState,
+        props: dict[str, Any],
+        body: dict[str, Any],
+    ) -> str:
         original = (state.handle or {}).get("instance")
         name = self._name(engine, state, props)
         cfn_json = {"Type": state.cf_resource_type, "Properties": props}
@@ -152,7 +170,7 @@ class MotoHandler(Handler):
         self.create(engine, state, props, body)
         return "replaced"
 
-    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+    def delete(self, engine: StackEngine, state: ResourceState) -> None:
         handle = state.handle or {}
         instance = handle.get("instance")
         if instance is None:
@@ -179,7 +197,7 @@ class MotoHandler(Handler):
                 time.sleep(0.5 * (attempt + 1))
         raise ResourceFailure(_aws_message(last) if last else "delete failed")
 
-    def get_att(self, engine: "StackEngine", state: "ResourceState", attribute: str) -> Any:
+    def get_att(self, engine: StackEngine, state: ResourceState, attribute: str) -> Any:
         instance = (state.handle or {}).get("instance")
         if instance is not None:
             try:
@@ -200,13 +218,13 @@ def _physical_id(instance: Any, name: str) -> str:
     return name
 
 
-def _ec2(engine: "StackEngine") -> Any:
+def _ec2(engine: StackEngine) -> Any:
     from moto.ec2.models import ec2_backends
 
     return ec2_backends[engine.account_id][engine.region]
 
 
-def _detach_gateway(ec2: Any, engine: "StackEngine", state: "ResourceState", instance: Any) -> None:
+def _detach_gateway(ec2: Any, engine: StackEngine, state: ResourceState, instance: Any) -> None:
     props = state.properties
     if props.get("InternetGatewayId"):
         ec2.detach_internet_gateway(props["InternetGatewayId"], props["VpcId"])
@@ -214,13 +232,13 @@ def _detach_gateway(ec2: Any, engine: "StackEngine", state: "ResourceState", ins
         ec2.detach_vpn_gateway(props["VpnGatewayId"], props["VpcId"])
 
 
-def _delete_layer_version(ec2: Any, engine: "StackEngine", state: "ResourceState", instance: Any) -> None:
+def _delete_layer_version(ec2: Any, engine: StackEngine, state: ResourceState, instance: Any) -> None:
     from moto.awslambda.models import lambda_backends
 
     lambda_backends[engine.account_id][engine.region].delete_layer_version(instance.name, str(instance.version))
 
 
-def _instance_from_launch_template(engine: "StackEngine", props: dict[str, Any]) -> dict[str, Any]:
+def _instance_from_launch_template(engine: StackEngine, props: dict[str, Any]) -> dict[str, Any]:
     """EC2 takes an instance's image, type, profile and user data from its launch template, and its
     subnet from its network interfaces; moto's Instance model reads only the top-level properties."""
     props = dict(props)
@@ -229,10 +247,16 @@ def _instance_from_launch_template(engine: "StackEngine", props: dict[str, Any])
     if template_id:
         ec2 = _ec2(engine)
         try:
-            lt = ec2.get_launch_template(template_id) if str(template_id).startswith("lt-") else ec2.get_launch_template_by_name(template_id)
+            lt = (
+                ec2.get_launch_template(template_id)
+                if str(template_id).startswith("lt-")
+                else ec2.get_launch_template_by_name(template_id)
+            )
             data = lt.get_version(template.get("Version") or lt.latest_version_number).data
         except Exception as err:
-            raise ResourceFailure(f"LaunchTemplate: {template_id} version {template.get('Version')} not found ({err})") from err
+            raise ResourceFailure(
+                f"LaunchTemplate: {template_id} version {template.get('Version')} not found ({err})"
+            ) from err
         for key in ("ImageId", "InstanceType", "UserData", "KeyName"):
             if key not in props and data.get(key):
                 props[key] = data[key]
@@ -254,13 +278,23 @@ _PREPARE: dict[str, Any] = {"AWS::EC2::Instance": _instance_from_launch_template
 # ResourceMap skips them silently, which would leave route tables behind and make the VPC's
 # deletion fail. The engine deletes them through the EC2/Lambda backends, as the services would.
 _BACKEND_DELETERS: dict[str, Any] = {
-    "AWS::EC2::EIP": lambda ec2, e, s, i: ec2.release_address(allocation_id=getattr(i, "allocation_id", None)) if getattr(i, "allocation_id", None) else ec2.release_address(address=s.physical_resource_id),
+    "AWS::EC2::EIP": lambda ec2, e, s, i: (
+        ec2.release_address(allocation_id=getattr(i, "allocation_id", None))
+        if getattr(i, "allocation_id", None)
+        else ec2.release_address(address=s.physical_resource_id)
+    ),
     "AWS::EC2::FlowLog": lambda ec2, e, s, i: ec2.delete_flow_logs([s.physical_resource_id]),
     "AWS::EC2::InternetGateway": lambda ec2, e, s, i: ec2.delete_internet_gateway(s.physical_resource_id),
     "AWS::EC2::NatGateway": lambda ec2, e, s, i: ec2.delete_nat_gateway(s.physical_resource_id),
-    "AWS::EC2::Route": lambda ec2, e, s, i: ec2.delete_route(s.properties["RouteTableId"], s.properties.get("DestinationCidrBlock"), s.properties.get("DestinationIpv6CidrBlock")),
+    "AWS::EC2::Route": lambda ec2, e, s, i: ec2.delete_route(
+        s.properties["RouteTableId"],
+        s.properties.get("DestinationCidrBlock"),
+        s.properties.get("DestinationIpv6CidrBlock"),
+    ),
     "AWS::EC2::RouteTable": lambda ec2, e, s, i: ec2.delete_route_table(s.physical_resource_id),
-    "AWS::EC2::SubnetRouteTableAssociation": lambda ec2, e, s, i: ec2.disassociate_route_table(getattr(i, "id", s.physical_resource_id)),
+    "AWS::EC2::SubnetRouteTableAssociation": lambda ec2, e, s, i: ec2.disassociate_route_table(
+        getattr(i, "id", s.physical_resource_id)
+    ),
     "AWS::EC2::VPCEndpoint": lambda ec2, e, s, i: ec2.delete_vpc_endpoints([s.physical_resource_id]),
     "AWS::EC2::VPCGatewayAttachment": _detach_gateway,
     "AWS::Lambda::LayerVersion": _delete_layer_version,
@@ -282,10 +316,12 @@ def _is_gone(err: BaseException) -> bool:
 
 # ---------------------------------------------------------------------------- nested stacks
 class NestedStackHandler(Handler):
-    def needs_update(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any]) -> bool:
+    def needs_update(self, engine: StackEngine, state: ResourceState, props: dict[str, Any]) -> bool:
         # The child template behind an unchanged TemplateURL may have changed: compare its text too.
-        child = state.handle
-        return child.template != self._template(engine, props) or child.resource_map.input_parameters != self._parameters(props)
+        child = _child_stack(state)
+        return child.template != self._template(engine, props) or require_engine(
+            child
+        ).input_parameters != self._parameters(props)
 
     def _parameters(self, props: dict[str, Any]) -> dict[str, str]:
         params = props.get("Parameters") or {}
@@ -296,7 +332,7 @@ class NestedStackHandler(Handler):
             out[key] = "true" if value is True else "false" if value is False else str(value)
         return out
 
-    def _template(self, engine: "StackEngine", props: dict[str, Any]) -> str:
+    def _template(self, engine: StackEngine, props: dict[str, Any]) -> str:
         from .template import fetch_template
 
         url = props.get("TemplateURL")
@@ -307,7 +343,7 @@ class NestedStackHandler(Handler):
         except Exception as err:
             raise ResourceFailure(str(getattr(err, "message", err))) from err
 
-    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+    def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
         from moto.cloudformation.models import cloudformation_backends
 
         from .engine import random_suffix
@@ -316,62 +352,97 @@ class NestedStackHandler(Handler):
         backend = cloudformation_backends[engine.account_id][engine.region]
         name = f"{engine.stack.name}-{state.logical_resource_id}-{random_suffix()}"[:128]
         try:
-            child = backend.create_stack(name=name, template=text, parameters=self._parameters(props), tags=dict(engine.stack.tags or {}))
+            child = backend.create_stack(
+                name=name, template=text, parameters=self._parameters(props), tags=dict(engine.stack.tags or {})
+            )
         except Exception as err:
             raise ResourceFailure(str(getattr(err, "message", err))) from err
-        child.resource_map.parent = engine
-        child.resource_map.disable_rollback = engine.disable_rollback
+        child_engine = require_engine(child)
+        child_engine.parent = engine
+        child_engine.disable_rollback = engine.disable_rollback
         state.handle = child
         state.physical_resource_id = child.stack_id
         engine.event(state, "CREATE_IN_PROGRESS", "Resource creation Initiated")
-        status = child.resource_map.wait_settled()
+        status = child_engine.wait_settled()
         if status != "CREATE_COMPLETE":
-            reason = child.resource_map.status_reason or status
+            reason = child_engine.status_reason or status
             raise ResourceFailure(f"Embedded stack {child.stack_id} was not successfully created: {reason}")
 
-    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
+    def update(
+        self,
+        engine: StackEngine,
+        state: ResourceState,
+        previous: ResourceState,
+        props: dict[str, Any],
+        body: dict[str, Any],
+    ) -> str:
         from .template import parse_template
 
-        child = state.handle
+        child = _child_stack(state)
+        child_engine = require_engine(child)
         text = self._template(engine, props)
         params = self._parameters(props)
         try:
             child.template = text
             child._parse_template()
-            child.resource_map.start_update(parse_template(text), params)
+            child_engine.start_update(parse_template(text), params)
         except Exception as err:
             raise ResourceFailure(str(getattr(err, "message", err))) from err
-        status = child.resource_map.wait_settled()
+        status = child_engine.wait_settled()
         if status != "UPDATE_COMPLETE":
-            raise ResourceFailure(f"Embedded stack {child.stack_id} was not successfully updated. Currently in {status} with reason: {child.resource_map.status_reason}")
+            raise ResourceFailure(
+                f"Embedded stack {child.stack_id} was not successfully updated. Currently in {status} with reason: "
+                f"{child_engine.status_reason}"
+            )
         return "updated"
 
-    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+    def delete(self, engine: StackEngine, state: ResourceState) -> None:
         from moto.cloudformation.models import cloudformation_backends
 
-        child = state.handle
-        if child is None or child.status == "DELETE_COMPLETE":
+        if state.handle is None:
             return
+        child = _child_stack(state)
+        if child.status == "DELETE_COMPLETE":
+            return
+        child_engine = require_engine(child)
         backend = cloudformation_backends[engine.account_id][engine.region]
         backend.delete_stack(child.stack_id)
-        status = child.resource_map.wait_settled()
+        status = child_engine.wait_settled()
         if status != "DELETE_COMPLETE":
-            raise ResourceFailure(f"Embedded stack {child.stack_id} was not successfully deleted: {child.resource_map.status_reason or status}")
+            raise ResourceFailure(
+                f"Embedded stack {child.stack_id} was not successfully deleted: {child_engine.status_reason or status}"
+            )
 
-    def get_att(self, engine: "StackEngine", state: "ResourceState", attribute: str) -> Any:
-        child = state.handle
+    def get_att(self, engine: StackEngine, state: ResourceState, attribute: str) -> Any:
+        child = _child_stack(state)
         if attribute.startswith("Outputs."):
             key = attribute[len("Outputs.") :]
-            for output in child.resource_map.outputs:
+            for output in require_engine(child).outputs:
                 if output["OutputKey"] == key:
                     return output["OutputValue"]
-            raise ResourceFailure(f"Template error: stack {child.name} has no output {key} (Fn::GetAtt {state.logical_resource_id}.{attribute})")
-        raise ResourceFailure(f"Template error: resource {state.logical_resource_id} does not support attribute type {attribute} in Fn::GetAtt")
+            raise ResourceFailure(
+                f"Template error: stack {child.name} has no output {key} (Fn::GetAtt "
+                f"{state.logical_resource_id}.{attribute})"
+            )
+        raise ResourceFailure(
+            f"Template error: resource {state.logical_resource_id} does not support attribute type {attribute} in "
+            "Fn::GetAtt"
+        )
+
+
+def _child_stack(state: ResourceState) -> Stack:
+    """The moto stack a nested stack resource made (its handle)."""
+    from moto.cloudformation.models import Stack
+
+    child: object = state.handle
+    if not isinstance(child, Stack):
+        raise ResourceFailure(f"Template error: nested stack {state.logical_resource_id} has no stack")
+    return child
 
 
 # ---------------------------------------------------------------------------- custom resources
 class CustomResourceHandler(Handler):
-    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+    def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
         try:
             answer = custom_resources.send(
                 account_id=engine.account_id,
@@ -388,7 +459,14 @@ class CustomResourceHandler(Handler):
         state.physical_resource_id = answer["PhysicalResourceId"]
         state.attributes = dict(answer["Data"])
 
-    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
+    def update(
+        self,
+        engine: StackEngine,
+        state: ResourceState,
+        previous: ResourceState,
+        props: dict[str, Any],
+        body: dict[str, Any],
+    ) -> str:
         if props.get("ServiceToken") != previous.properties.get("ServiceToken"):
             raise ResourceFailure("Modifying service token is not allowed.")
         answer = custom_resources.send(
@@ -408,7 +486,7 @@ class CustomResourceHandler(Handler):
             return "replaced"
         return "updated"
 
-    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+    def delete(self, engine: StackEngine, state: ResourceState) -> None:
         custom_resources.send(
             account_id=engine.account_id,
             region=engine.region,
@@ -420,11 +498,12 @@ class CustomResourceHandler(Handler):
             physical_id=state.physical_resource_id,
         )
 
-    def get_att(self, engine: "StackEngine", state: "ResourceState", attribute: str) -> Any:
+    def get_att(self, engine: StackEngine, state: ResourceState, attribute: str) -> Any:
         if attribute in state.attributes:
             return state.attributes[attribute]
         raise ResourceFailure(
-            f"CustomResource attribute error: Vendor response doesn't contain {attribute} key in object {engine.stack.stack_id}|{state.logical_resource_id}"
+            f"CustomResource attribute error: Vendor response doesn't contain {attribute} key in object "
+            f"{engine.stack.stack_id}|{state.logical_resource_id}"
         )
 
 
@@ -434,7 +513,7 @@ _eks_lock = threading.Lock()
 _eks_owner: dict[str, str] = {}
 
 
-def _eks_backend(engine: "StackEngine") -> Any:
+def _eks_backend(engine: StackEngine) -> Any:
     from moto.eks.models import eks_backends
 
     return eks_backends[engine.account_id][engine.region]
@@ -479,7 +558,7 @@ def _bool(value: Any, default: bool) -> bool:
 
 
 class EksClusterHandler(Handler):
-    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+    def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
         from moto.ec2.models import ec2_backends
 
         from .engine import random_suffix
@@ -489,13 +568,18 @@ class EksClusterHandler(Handler):
         owner = f"{engine.stack.stack_id}/{state.logical_resource_id}"
         with _eks_lock:
             if _eks_owner and owner not in _eks_owner.values():
-                raise ResourceFailure(f"Local mode runs one control plane, already standing for cluster {next(iter(_eks_owner))}; cannot create cluster {name}")
+                raise ResourceFailure(
+                    f"Local mode runs one control plane, already standing for cluster {next(iter(_eks_owner))}; "
+                    f"cannot create cluster {name}"
+                )
             _eks_owner[name] = owner
         try:
             vpc_config = props.get("ResourcesVpcConfig") or {}
             subnets = vpc_config.get("SubnetIds") or []
             if len(subnets) < 2:
-                raise ResourceFailure("ResourcesVpcConfig.SubnetIds: subnets in at least two different Availability Zones are required")
+                raise ResourceFailure(
+                    "ResourcesVpcConfig.SubnetIds: subnets in at least two different Availability Zones are required"
+                )
             ec2 = ec2_backends[engine.account_id][engine.region]
             try:
                 vpc_id = ec2.get_subnet(subnets[0]).vpc_id
@@ -503,11 +587,16 @@ class EksClusterHandler(Handler):
                 raise ResourceFailure(f"ResourcesVpcConfig.SubnetIds: subnet {subnets[0]} does not exist") from None
             zones = {ec2.get_subnet(s).availability_zone for s in subnets}
             if len(zones) < 2:
-                raise ResourceFailure("ResourcesVpcConfig.SubnetIds: subnets specified must be in at least two different AZs")
+                raise ResourceFailure(
+                    "ResourcesVpcConfig.SubnetIds: subnets specified must be in at least two different AZs"
+                )
             # EKS makes a cluster security group for the control plane and managed nodes.
             group = ec2.create_security_group(
                 name=f"eks-cluster-sg-{name}-{random_suffix(10).lower()}",
-                description="EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, as well as any managed workloads.",
+                description=(
+                    "EKS created security group applied to ENI that is attached to EKS Control Plane master "
+                    "nodes, as well as any managed workloads."
+                ),
                 vpc_id=vpc_id,
                 tags={"aws:eks:cluster-name": name, f"kubernetes.io/cluster/{name}": "owned"},
             )
@@ -557,21 +646,37 @@ class EksClusterHandler(Handler):
             "EncryptionConfigKeyArn": key_arn,
             "OpenIdConnectIssuerUrl": cluster.identity["oidc"]["issuer"],
             "Id": name,
-            "KubernetesNetworkConfig.ServiceIpv4Cidr": (cluster.kubernetes_network_config or {}).get("serviceIpv4Cidr", "172.20.0.0/16"),
+            "KubernetesNetworkConfig.ServiceIpv4Cidr": (cluster.kubernetes_network_config or {}).get(
+                "serviceIpv4Cidr", "172.20.0.0/16"
+            ),
         }
 
-    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
-        if props.get("Name") != previous.properties.get("Name") or (props.get("ResourcesVpcConfig") or {}).get("SubnetIds") != (previous.properties.get("ResourcesVpcConfig") or {}).get("SubnetIds"):
-            raise ResourceFailure("Local mode cannot replace the EKS cluster (Name or SubnetIds changed): delete the stack and create it again")
+    def update(
+        self,
+        engine: StackEngine,
+        state: ResourceState,
+        previous: ResourceState,
+        props: dict[str, Any],
+        body: dict[str, Any],
+    ) -> str:
+        if props.get("Name") != previous.properties.get("Name") or (props.get("ResourcesVpcConfig") or {}).get(
+            "SubnetIds"
+        ) != (previous.properties.get("ResourcesVpcConfig") or {}).get("SubnetIds"):
+            raise ResourceFailure(
+                "Local mode cannot replace the EKS cluster (Name or SubnetIds changed): delete the stack and create "
+                "it again"
+            )
         cluster = _eks_backend(engine).describe_cluster(state.physical_resource_id)
         if props.get("Version"):
             cluster.version = str(props["Version"])
         return "updated"
 
-    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+    def delete(self, engine: StackEngine, state: ResourceState) -> None:
         from moto.ec2.models import ec2_backends
 
         name = state.physical_resource_id
+        if name is None:
+            return
         eks = _eks_backend(engine)
         try:
             eks.delete_cluster(name)
@@ -596,8 +701,7 @@ MAX_FAKE_NODES_PER_GROUP = 3
 
 
 class EksNodegroupHandler(Handler):
-    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
-        from moto.ec2.models import ec2_backends
+    def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
 
         from .engine import random_suffix
 
@@ -633,20 +737,20 @@ class EksNodegroupHandler(Handler):
         state.attributes = {"Arn": nodegroup.arn, "NodegroupName": name, "ClusterName": cluster_name}
         self._register_nodes(engine, state, props, suffix="")
 
-    def _register_nodes(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], suffix: str) -> None:
+    def _register_nodes(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], suffix: str) -> None:
         """Registers the group's fake nodes (kwok makes them Ready) and waits until they are Ready."""
         from moto.ec2.models import ec2_backends
 
         name = state.attributes["NodegroupName"]
         scaling = props.get("ScalingConfig") or {}
-        taints = [{"key": t.get("Key"), "value": t.get("Value"), "effect": t.get("Effect")} for t in props.get("Taints") or []]
+        taints = [
+            {"key": t.get("Key"), "value": t.get("Value"), "effect": t.get("Effect")} for t in props.get("Taints") or []
+        ]
         ec2 = ec2_backends[engine.account_id][engine.region]
         zones = []
         for subnet in props.get("Subnets") or []:
-            try:
+            with contextlib.suppress(Exception):
                 zones.append(ec2.get_subnet(subnet).availability_zone)
-            except Exception:
-                pass
         desired = int(scaling.get("DesiredSize", 1))
         arch = "arm64" if "ARM" in str(props.get("AmiType", "")).upper() else "amd64"
         instance_type = (props.get("InstanceTypes") or ["m5.large"])[0]
@@ -669,18 +773,33 @@ class EksNodegroupHandler(Handler):
             node = {
                 "apiVersion": "v1",
                 "kind": "Node",
-                "metadata": {"name": node_name, "labels": labels, "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
-                "spec": {"taints": [{"key": t["key"], "value": t["value"], "effect": _TAINT_EFFECTS[t["effect"]]} for t in taints]},
+                "metadata": {
+                    "name": node_name,
+                    "labels": labels,
+                    "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+                },
+                "spec": {
+                    "taints": [
+                        {"key": t["key"], "value": t["value"], "effect": _TAINT_EFFECTS[t["effect"]]} for t in taints
+                    ]
+                },
                 "status": {
                     "allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110", "ephemeral-storage": "50Gi"},
                     "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110", "ephemeral-storage": "50Gi"},
-                    "nodeInfo": {"architecture": arch, "operatingSystem": "linux", "kubeletVersion": "fake", "kubeProxyVersion": "fake"},
+                    "nodeInfo": {
+                        "architecture": arch,
+                        "operatingSystem": "linux",
+                        "kubeletVersion": "fake",
+                        "kubeProxyVersion": "fake",
+                    },
                     "phase": "Running",
                 },
             }
             code, answer = kube.call("POST", "/api/v1/nodes", node)
             if code not in (200, 201, 409):
-                raise ResourceFailure(f"could not register node {node_name} with the local control plane: {answer.get('message', code)}")
+                raise ResourceFailure(
+                    f"could not register node {node_name} with the local control plane: {answer.get('message', code)}"
+                )
             names.append(node_name)
         state.handle = {"nodes": names}
         # Managed node groups are ACTIVE once their nodes have joined; kwok marks them Ready.
@@ -695,7 +814,14 @@ class EksNodegroupHandler(Handler):
                     raise ResourceFailure(f"NodeCreationFailure: node {node_name} did not become Ready within 60 s")
                 time.sleep(0.5)
 
-    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
+    def update(
+        self,
+        engine: StackEngine,
+        state: ResourceState,
+        previous: ResourceState,
+        props: dict[str, Any],
+        body: dict[str, Any],
+    ) -> str:
         immutable = ("ClusterName", "NodegroupName", "NodeRole", "Subnets", "InstanceTypes", "AmiType", "CapacityType")
         if any(props.get(k) != previous.properties.get(k) for k in immutable):
             self.create(engine, state, props, body)
@@ -707,7 +833,7 @@ class EksNodegroupHandler(Handler):
             kube.call("DELETE", f"/api/v1/nodes/{node_name}")
         return "updated"
 
-    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+    def delete(self, engine: StackEngine, state: ResourceState) -> None:
         cluster_name, _, name = (state.physical_resource_id or "").partition("/")
         for node_name in (state.handle or {}).get("nodes", []):
             code, answer = kube.call("DELETE", f"/api/v1/nodes/{node_name}")
@@ -724,7 +850,7 @@ class EksRecordHandler(Handler):
     """Add-ons, access entries, pod identity associations, Fargate profiles: checked against the
     cluster (which must exist, as in EKS) and recorded."""
 
-    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+    def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
         cluster_name = props.get("ClusterName")
         try:
             _eks_backend(engine).describe_cluster(cluster_name)
@@ -742,10 +868,14 @@ class EksRecordHandler(Handler):
             if not str(principal).startswith("arn:"):
                 raise ResourceFailure(f"PrincipalArn: expected an IAM principal ARN, got {principal}")
             state.physical_resource_id = f"{cluster_name}|{principal}"
-            state.attributes = {"AccessEntryArn": f"arn:aws:eks:{region}:{account}:access-entry/{cluster_name}/{unique}"}
+            state.attributes = {
+                "AccessEntryArn": f"arn:aws:eks:{region}:{account}:access-entry/{cluster_name}/{unique}"
+            }
         elif kind == "PodIdentityAssociation":
             association = f"a-{unique}"
-            state.physical_resource_id = f"arn:aws:eks:{region}:{account}:podidentityassociation/{cluster_name}/{association}"
+            state.physical_resource_id = (
+                f"arn:aws:eks:{region}:{account}:podidentityassociation/{cluster_name}/{association}"
+            )
             state.attributes = {"AssociationArn": state.physical_resource_id, "AssociationId": association}
         else:
             name = props.get("FargateProfileName") or f"{state.logical_resource_id}-{unique}"
@@ -756,12 +886,12 @@ class EksRecordHandler(Handler):
 class RolePolicyHandler(Handler):
     """AWS::IAM::RolePolicy (an inline policy; moto 5.2 models AWS::IAM::Policy but not this type)."""
 
-    def _iam(self, engine: "StackEngine") -> Any:
+    def _iam(self, engine: StackEngine) -> Any:
         from moto.iam.models import iam_backends
 
         return iam_backends[engine.account_id]["aws"]
 
-    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+    def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
         from .engine import random_suffix
 
         for key in ("RoleName", "PolicyName", "PolicyDocument"):
@@ -769,20 +899,32 @@ class RolePolicyHandler(Handler):
                 raise ResourceFailure(f"{key}: required property is missing")
         document = props["PolicyDocument"]
         try:
-            self._iam(engine).put_role_policy(props["RoleName"], props["PolicyName"], document if isinstance(document, str) else json.dumps(document))
+            self._iam(engine).put_role_policy(
+                props["RoleName"], props["PolicyName"], document if isinstance(document, str) else json.dumps(document)
+            )
         except Exception as err:
             raise ResourceFailure(_aws_message(err)) from err
         state.physical_resource_id = f"{engine.stack.name[:5]}-{props['PolicyName'][:4]}-{random_suffix(12)}"
 
-    def update(self, engine: "StackEngine", state: "ResourceState", previous: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> str:
-        if (props.get("RoleName"), props.get("PolicyName")) != (previous.properties.get("RoleName"), previous.properties.get("PolicyName")):
+    def update(
+        self,
+        engine: StackEngine,
+        state: ResourceState,
+        previous: ResourceState,
+        props: dict[str, Any],
+        body: dict[str, Any],
+    ) -> str:
+        if (props.get("RoleName"), props.get("PolicyName")) != (
+            previous.properties.get("RoleName"),
+            previous.properties.get("PolicyName"),
+        ):
             self.create(engine, state, props, body)
             return "replaced"
         self.create(engine, state, props, body)
         state.physical_resource_id = previous.physical_resource_id
         return "updated"
 
-    def delete(self, engine: "StackEngine", state: "ResourceState") -> None:
+    def delete(self, engine: StackEngine, state: ResourceState) -> None:
         try:
             self._iam(engine).delete_role_policy(state.properties.get("RoleName"), state.properties.get("PolicyName"))
         except Exception as err:
@@ -791,11 +933,9 @@ class RolePolicyHandler(Handler):
 
 
 class WaitConditionHandler(Handler):
-    def create(self, engine: "StackEngine", state: "ResourceState", props: dict[str, Any], body: dict[str, Any]) -> None:
+    def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
         if state.cf_resource_type.endswith("WaitConditionHandle"):
-            state.physical_resource_id = (
-                f"https://cloudformation-waitcondition-{engine.region}.s3.amazonaws.com/{engine.stack.stack_id}/{state.logical_resource_id}"
-            )
+            state.physical_resource_id = f"https://cloudformation-waitcondition-{engine.region}.s3.amazonaws.com/{engine.stack.stack_id}/{state.logical_resource_id}"
         else:
             state.physical_resource_id = f"{engine.stack.stack_id}/{state.logical_resource_id}"
             state.attributes = {"Data": "{}"}

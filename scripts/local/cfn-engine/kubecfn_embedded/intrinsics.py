@@ -4,13 +4,15 @@ The evaluator is given a `Scope`: parameter values, pseudo parameters, condition
 and a way to read a resource's physical id and attributes. Values follow CloudFormation: parameter
 lists are Python lists, everything else strings (or the template's own numbers and booleans).
 """
+
 from __future__ import annotations
 
 import base64
 import ipaddress
 import json
 import re
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from .errors import ResourceFailure, ValidationError
 
@@ -26,11 +28,20 @@ NO_VALUE = _NoValue()
 
 
 class Scope(Protocol):
-    parameters: dict[str, Any]
-    pseudo: dict[str, Any]
-    conditions: dict[str, bool]
-    mappings: dict[str, Any]
-    resource_names: set[str]
+    @property
+    def parameters(self) -> dict[str, Any]: ...
+
+    @property
+    def pseudo(self) -> dict[str, Any]: ...
+
+    @property
+    def conditions(self) -> dict[str, bool]: ...
+
+    @property
+    def mappings(self) -> dict[str, Any]: ...
+
+    @property
+    def resource_names(self) -> set[str]: ...
 
     def ref_resource(self, logical_id: str) -> Any: ...
 
@@ -73,8 +84,8 @@ ONE_KEY_FUNCTIONS = {
 
 def _function_of(node: Any) -> str | None:
     if isinstance(node, dict) and len(node) == 1:
-        key = next(iter(node))
-        if key in ONE_KEY_FUNCTIONS:
+        key: object = next(iter(node))
+        if isinstance(key, str) and key in ONE_KEY_FUNCTIONS:
             return key
     return None
 
@@ -155,7 +166,9 @@ class Evaluator:
             return scope.pseudo[name]
         if name in scope.resource_names:
             return scope.ref_resource(name)
-        raise ValidationError(f"Template format error: Unresolved resource dependencies [{name}] in the Resources block of the template")
+        raise ValidationError(
+            f"Template format error: Unresolved resource dependencies [{name}] in the Resources block of the template"
+        )
 
     def _call(self, fn: str, arg: Any, node: Any) -> Any:
         scope = self.scope
@@ -186,7 +199,9 @@ class Evaluator:
                 else:
                     found = self.ref(name)
                 if isinstance(found, list):
-                    raise ValidationError(f"Template error: variable {name} in Fn::Sub expression is a list, not a string")
+                    raise ValidationError(
+                        f"Template error: variable {name} in Fn::Sub expression is a list, not a string"
+                    )
                 if isinstance(found, bool):
                     return "true" if found else "false"
                 return str(found)
@@ -246,7 +261,9 @@ class Evaluator:
             except (KeyError, TypeError):
                 if len(arg) == 4 and isinstance(arg[3], dict) and "DefaultValue" in arg[3]:
                     return self.value(arg[3]["DefaultValue"])
-                raise ResourceFailure(f"Template error: Unable to get mapping for {map_name}::{top}::{second}") from None
+                raise ResourceFailure(
+                    f"Template error: Unable to get mapping for {map_name}::{top}::{second}"
+                ) from None
         if fn == "Fn::Base64":
             return base64.b64encode(self._string(arg, "Fn::Base64").encode()).decode()
         if fn == "Fn::GetAZs":

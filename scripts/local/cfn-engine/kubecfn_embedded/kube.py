@@ -1,4 +1,5 @@
 """A few Kubernetes API calls against the local control plane (fake nodes for managed node groups)."""
+
 from __future__ import annotations
 
 import json
@@ -32,4 +33,3 @@ def call(method: str, path: str, body: Any = None, content_type: str = "applicat
             return err.code, json.loads(text)
         except ValueError:
             return err.code, {"message": text}
-

@@ -5,16 +5,19 @@ Each patch replaces one moto function or property; the list is in install(). Che
 5.2.5 (requirements/moto.txt pins it); install() refuses to run on another version, since the
 patched names are moto internals.
 """
+
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import moto
 from moto.cloudformation import models, responses, utils
+from moto.cloudformation.parsing import Export
 from moto.core.responses import ActionResult
 
-from .engine import StackEngine
+from .engine import StackEngine, engine_of, require_engine
 from .errors import ValidationError
 from .template import fetch_template, parse_template
 
@@ -42,8 +45,9 @@ _request = threading.local()
 
 
 def _stack_create_resources(self: models.Stack) -> None:
-    self.resource_map.disable_rollback = bool(getattr(_request, "disable_rollback", False))
-    self.resource_map.start_create()
+    engine = require_engine(self)
+    engine.disable_rollback = bool(getattr(_request, "disable_rollback", False))
+    engine.start_create()
 
 
 _original_response_create_stack = responses.CloudFormationResponse.create_stack
@@ -70,7 +74,7 @@ def _stack_update(
         raise ValidationError(f"Stack:{self.stack_id} is in {self.status} state and can not be updated.")
     template_dict = parse_template(template)
     params = dict(parameters or {})
-    engine: StackEngine = self.resource_map
+    engine = require_engine(self)
     if template_dict == engine.template and params == engine.input_parameters:
         raise ValidationError("No updates are to be performed.")
     engine.start_update(template_dict, params)
@@ -84,25 +88,25 @@ def _stack_update(
 
 
 def _stack_outputs(self: models.Stack) -> list[dict[str, Any]] | None:
-    engine = self.resource_map
-    if not isinstance(engine, StackEngine) or self.status not in (*_SETTLED_OK, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"):
+    engine = engine_of(self)
+    if engine is None or self.status not in (*_SETTLED_OK, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"):
         return None
     return [dict(o) for o in engine.outputs] or None
 
 
-def _stack_exports(self: models.Stack) -> list[models.Export]:
-    engine = self.resource_map
-    if not isinstance(engine, StackEngine):
+def _stack_exports(self: models.Stack) -> list[Export]:
+    engine = engine_of(self)
+    if engine is None:
         return []
-    return [models.Export(self.stack_id, name, value) for name, value in engine.exports.items()]
+    return [Export(self.stack_id, name, value) for name, value in engine.exports.items()]
 
 
 def _stack_resources(self: models.Stack) -> list[Any]:
-    return self.resource_map.values()
+    return list(require_engine(self).values())
 
 
 def _stack_parameter_list(self: models.Stack) -> list[dict[str, Any]]:
-    engine = self.resource_map
+    engine = require_engine(self)
     out = []
     for key, value in engine.resolved_parameters.items():
         text = ",".join(value) if isinstance(value, list) else value
@@ -111,11 +115,27 @@ def _stack_parameter_list(self: models.Stack) -> list[dict[str, Any]]:
 
 
 def _stack_status_reason(self: models.Stack) -> str | None:
-    engine = self.resource_map
-    return engine.status_reason if isinstance(engine, StackEngine) else None
+    engine = engine_of(self)
+    return engine.status_reason if engine is not None else None
 
 
 # ---------------------------------------------------------------------------- backend
+@dataclass
+class StackProbe:
+    """A stack that exists only to be validated (a change set's, before its stack is made)."""
+
+    stack_id: str
+    name: str
+    account_id: str
+    region_name: str
+    template_dict: dict[str, Any]
+    parameters: dict[str, str]
+    status: str = "REVIEW_IN_PROGRESS"
+    notification_arns: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    events: list[models.Event] = field(default_factory=list)
+
+
 _original_create_change_set = models.CloudFormationBackend.create_change_set
 
 
@@ -134,47 +154,76 @@ def _backend_delete_stack(self: models.CloudFormationBackend, name_or_stack_id: 
         self.stacks.pop(stack.stack_id, None)
         self.deleted_stacks[stack.stack_id] = stack
 
-    engine: StackEngine = stack.resource_map
-    engine.start_delete(deleted)
+    require_engine(stack).start_delete(deleted)
 
 
-def _backend_create_change_set(self: models.CloudFormationBackend, stack_name: str, change_set_name: str, template: str, parameters: dict[str, str], description: str, change_set_type: str, **kwargs: Any) -> tuple[str, str]:
+def _backend_create_change_set(
+    self: models.CloudFormationBackend,
+    stack_name: str,
+    change_set_name: str,
+    template: str,
+    parameters: dict[str, str],
+    description: str,
+    change_set_type: str,
+    **kwargs: Any,
+) -> tuple[str, str]:
     # CloudFormation validates the template and parameters when the change set is created.
     template_dict = parse_template(template)
     existing = next((s for s in self.stacks.values() if s.name == stack_name), None)
-    probe = type("Probe", (), {})()
-    probe.template_dict = template_dict
-    probe.parameters = parameters
-    probe.account_id = self.account_id
-    probe.region_name = self.region_name
-    probe.stack_id = existing.stack_id if existing else f"arn:aws:cloudformation:{self.region_name}:{self.account_id}:stack/{stack_name}/validation"
-    probe.name = stack_name
-    probe.notification_arns = []
+    probe = StackProbe(
+        stack_id=(
+            existing.stack_id
+            if existing
+            else f"arn:aws:cloudformation:{self.region_name}:{self.account_id}:stack/{stack_name}/validation"
+        ),
+        name=stack_name,
+        account_id=self.account_id,
+        region_name=self.region_name,
+        template_dict=template_dict,
+        parameters=parameters,
+    )
     StackEngine(probe)  # raises ValidationError
-    return _original_create_change_set(self, stack_name, change_set_name, template, parameters, description, change_set_type, **kwargs)
+    return _original_create_change_set(
+        self, stack_name, change_set_name, template, parameters, description, change_set_type, **kwargs
+    )
 
 
-def _backend_execute_change_set(self: models.CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+def _backend_execute_change_set(
+    self: models.CloudFormationBackend, change_set_name: str, stack_name: str | None = None
+) -> None:
     disable_rollback = bool(getattr(_request, "disable_rollback", False))
     change_set = self.change_sets.get(change_set_name)
     if change_set is None:
-        change_set = next((c for c in self.change_sets.values() if c.change_set_name == change_set_name and (stack_name is None or c.stack_name == stack_name)), None)
+        change_set = next(
+            (
+                c
+                for c in self.change_sets.values()
+                if c.change_set_name == change_set_name and (stack_name is None or c.stack_name == stack_name)
+            ),
+            None,
+        )
     if change_set is None:
         raise ValidationError(f"ChangeSet [{change_set_name}] does not exist")
     if change_set.execution_status != "AVAILABLE":
-        raise ValidationError(f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current execution status of [{change_set.execution_status}]")
+        raise ValidationError(
+            f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current execution status of "
+            f"[{change_set.execution_status}]"
+        )
     stack = self.stacks[change_set.stack_id]
     if change_set.change_set_type == "CREATE":
         stack.template = change_set.template
         stack._parse_template()
         stack.description = stack.template_dict.get("Description")
         stack.parameters = change_set.parameters
-        stack.resource_map = StackEngine(stack)
-        stack.resource_map.disable_rollback = disable_rollback
+        engine = StackEngine(stack)
+        stack.resource_map = engine  # type: ignore[assignment]  # the engine takes the ResourceMap's place
+        engine.disable_rollback = disable_rollback
         stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
-        stack.resource_map.start_create()
+        engine.start_create()
     else:
-        stack.update(change_set.template, role_arn=change_set.role_arn, parameters=change_set.parameters, tags=change_set.tags)
+        stack.update(
+            change_set.template, role_arn=change_set.role_arn, parameters=change_set.parameters, tags=change_set.tags
+        )
     change_set.execution_status = "EXECUTE_COMPLETE"
 
 
@@ -209,8 +258,8 @@ def _resource_dict(stack: models.Stack, r: Any, detail: bool) -> dict[str, Any]:
         "ResourceType": r.cf_resource_type,
         "ResourceStatus": r.status,
         "ResourceStatusReason": r.reason,
-        "Timestamp": datetime.datetime.fromtimestamp(r.timestamp, datetime.timezone.utc),
-        "LastUpdatedTimestamp": datetime.datetime.fromtimestamp(r.timestamp, datetime.timezone.utc),
+        "Timestamp": datetime.datetime.fromtimestamp(r.timestamp, datetime.UTC),
+        "LastUpdatedTimestamp": datetime.datetime.fromtimestamp(r.timestamp, datetime.UTC),
     }
     if not detail:
         del out["StackName"], out["StackId"], out["Timestamp"]
@@ -223,44 +272,51 @@ def _response_list_stack_resources(self: responses.CloudFormationResponse) -> Ac
 
 
 def _response_describe_stack_resources(self: responses.CloudFormationResponse) -> ActionResult:
-    stack, resources = self.cloudformation_backend.describe_stack_resources(self._get_param("StackName"), self._get_param("LogicalResourceId"))
+    stack, resources = self.cloudformation_backend.describe_stack_resources(
+        self._get_param("StackName"), self._get_param("LogicalResourceId")
+    )
     return ActionResult({"StackResources": [_resource_dict(stack, r, True) for r in resources]})
 
 
 def _response_describe_stack_resource(self: responses.CloudFormationResponse) -> ActionResult:
-    stack, resource = self.cloudformation_backend.describe_stack_resource(self._get_param("StackName"), self._get_param("LogicalResourceId"))
+    stack, resource = self.cloudformation_backend.describe_stack_resource(
+        self._get_param("StackName"), self._get_param("LogicalResourceId")
+    )
     return ActionResult({"StackResourceDetail": _resource_dict(stack, resource, True)})
 
 
 def apply() -> None:
     if moto.__version__ != SUPPORTED_MOTO:
-        raise RuntimeError(f"kubecfn's embedded engine patches moto {SUPPORTED_MOTO} internals; this is moto {moto.__version__} (see requirements/moto.txt)")
-    S = models.Stack
-    S.parse_template = staticmethod(_stack_parse_template)  # type: ignore[method-assign]
-    S._create_resource_map = _stack_create_resource_map  # type: ignore[method-assign,assignment]
-    S._create_output_map = _stack_create_output_map  # type: ignore[method-assign,assignment]
-    S.create_resources = _stack_create_resources  # type: ignore[method-assign]
-    S.update = _stack_update  # type: ignore[method-assign]
-    S.outputs = property(_stack_outputs)  # type: ignore[method-assign,assignment]
-    S.exports = property(_stack_exports)  # type: ignore[method-assign,assignment]
-    S.stack_resources = property(_stack_resources)  # type: ignore[method-assign,assignment]
-    S.parameter_list = property(_stack_parameter_list)  # type: ignore[method-assign,assignment]
-    S.stack_status_reason = property(_stack_status_reason)  # type: ignore[attr-defined]
-    S.status_reason = property(_stack_status_reason)  # type: ignore[attr-defined]
+        raise RuntimeError(
+            f"kubecfn's embedded engine patches moto {SUPPORTED_MOTO} internals; this is moto {moto.__version__} (see "
+            "requirements/moto.txt)"
+        )
+    stack = models.Stack
+    stack.parse_template = staticmethod(_stack_parse_template)  # type: ignore[method-assign]
+    stack._create_resource_map = _stack_create_resource_map  # type: ignore[method-assign,assignment]
+    stack._create_output_map = _stack_create_output_map  # type: ignore[method-assign,assignment]
+    stack.create_resources = _stack_create_resources  # type: ignore[method-assign]
+    stack.update = _stack_update  # type: ignore[method-assign]
+    stack.outputs = property(_stack_outputs)  # type: ignore[method-assign,assignment]
+    stack.exports = property(_stack_exports)  # type: ignore[method-assign,assignment]
+    stack.stack_resources = property(_stack_resources)  # type: ignore[method-assign,assignment]
+    stack.parameter_list = property(_stack_parameter_list)  # type: ignore[method-assign,assignment]
+    stack.stack_status_reason = property(_stack_status_reason)  # type: ignore[attr-defined]
+    stack.status_reason = property(_stack_status_reason)  # type: ignore[attr-defined]
 
-    B = models.CloudFormationBackend
-    B.delete_stack = _backend_delete_stack  # type: ignore[method-assign]
-    B.create_change_set = _backend_create_change_set  # type: ignore[method-assign,assignment]
-    B.execute_change_set = _backend_execute_change_set  # type: ignore[method-assign]
+    backend = models.CloudFormationBackend
+    backend.delete_stack = _backend_delete_stack  # type: ignore[method-assign]
+    backend.create_change_set = _backend_create_change_set  # type: ignore[method-assign,assignment]
+    backend.execute_change_set = _backend_execute_change_set  # type: ignore[method-assign]
     models.ChangeSet._parse_template = _change_set_parse_template  # type: ignore[method-assign]
 
     utils.get_stack_from_s3_url = _get_stack_from_s3_url
-    models.get_stack_from_s3_url = _get_stack_from_s3_url
-    responses.get_stack_from_s3_url = _get_stack_from_s3_url
+    models.get_stack_from_s3_url = _get_stack_from_s3_url  # type: ignore[attr-defined]
+    responses.get_stack_from_s3_url = _get_stack_from_s3_url  # type: ignore[attr-defined]
 
-    R = responses.CloudFormationResponse
-    R.create_stack = _response_create_stack  # type: ignore[method-assign]
-    R.execute_change_set = _response_execute_change_set  # type: ignore[method-assign]
-    R.list_stack_resources = _response_list_stack_resources  # type: ignore[method-assign]
-    R.describe_stack_resources = _response_describe_stack_resources  # type: ignore[method-assign]
-    R.describe_stack_resource = _response_describe_stack_resource  # type: ignore[method-assign]
+    response = responses.CloudFormationResponse
+    response.create_stack = _response_create_stack  # type: ignore[method-assign]
+    response.execute_change_set = _response_execute_change_set  # type: ignore[method-assign]
+    response.list_stack_resources = _response_list_stack_resources  # type: ignore[method-assign]
+    response.describe_stack_resources = _response_describe_stack_resources  # type: ignore[method-assign]
+    response.describe_stack_resource = _response_describe_stack_resource  # type: ignore[method-assign]

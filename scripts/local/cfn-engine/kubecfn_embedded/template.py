@@ -3,6 +3,7 @@
 CloudFormation accepts YAML with short-form intrinsic tags (!Ref, !Sub, !GetAtt ...) or JSON. The
 loader turns every short form into its long form ({"Fn::Sub": ...}) so the evaluator sees one shape.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,10 @@ def _construct_tag(loader: _CfnLoader, tag_suffix: str, node: yaml.Node) -> Any:
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected YAML node {node.tag}", node.start_mark)
     if tag_suffix == "Ref":
         return {"Ref": value}
     if tag_suffix == "Condition":
@@ -60,10 +63,7 @@ def parse_template(text: str) -> dict[str, Any]:
     if not text or not text.strip():
         raise ValidationError("Template format error: template is empty")
     try:
-        if text.lstrip().startswith("{"):
-            data = json.loads(text)
-        else:
-            data = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        data = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=_CfnLoader)
     except (yaml.YAMLError, json.JSONDecodeError) as err:
         raise ValidationError(f"Template format error: YAML not well-formed. {err}") from err
     if not isinstance(data, dict):
@@ -73,7 +73,9 @@ def parse_template(text: str) -> dict[str, Any]:
         raise ValidationError("Template format error: At least one Resources member must be defined.")
     for logical_id, resource in resources.items():
         if not isinstance(resource, dict) or "Type" not in resource:
-            raise ValidationError(f"Template format error: [/Resources/{logical_id}] Every Resources object must contain a Type member.")
+            raise ValidationError(
+                f"Template format error: [/Resources/{logical_id}] Every Resources object must contain a Type member."
+            )
     return data
 
 
@@ -106,7 +108,10 @@ def fetch_template(url: str, account_id: str, partition: str) -> str:
     try:
         obj = s3_backends[account_id][partition].get_object(bucket, key)
     except Exception as err:  # moto raises several S3ClientError subclasses
-        raise ValidationError(f"TemplateURL must be a supported URL: S3 error: Access Denied or not found for {url} ({type(err).__name__})") from err
+        raise ValidationError(
+            f"TemplateURL must be a supported URL: S3 error: Access Denied or not found for {url} "
+            f"({type(err).__name__})"
+        ) from err
     if obj is None:
         raise ValidationError(f"TemplateURL must be a supported URL: no object at {url}")
     return obj.value.decode("utf-8")
