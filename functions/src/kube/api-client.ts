@@ -9,115 +9,21 @@
  * and importing them brings the whole generated API (about a megabyte) into the Lambda package.
  * This client needs only Node's own `https` and the {@link ClusterAccess} (endpoint, CA, token).
  */
-import { Agent, request as httpsRequest } from 'node:https';
-import { getClusterAccess, type ClusterAccess } from './cluster-access';
+import { Agent } from 'node:https';
+import { sleep } from '../shared';
+import type { ClusterAccess } from './cluster-access';
+import { KubeApiError, KubeUnreachableError } from './errors';
 import { TOKEN_REFRESH_MS } from './token';
-
-/** A Kubernetes object as JSON: only the fields every object has are typed. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid?: string;
-    generation?: number;
-    resourceVersion?: string;
-    annotations?: Record<string, string>;
-    labels?: Record<string, string>;
-    finalizers?: string[];
-    deletionTimestamp?: string;
-    [key: string]: unknown;
-  };
-  [key: string]: unknown;
-}
-
-/** One resource type as discovery describes it. */
-export interface ApiResource {
-  /** Plural name used in paths, e.g. `deployments`. */
-  name: string;
-  singularName: string;
-  kind: string;
-  /** `''` for the core group. */
-  group: string;
-  version: string;
-  namespaced: boolean;
-  verbs: string[];
-  shortNames: string[];
-}
-
-/** The API server answered with an error status; `message` is the server's own explanation. */
-export class KubeApiError extends Error {
-  constructor(
-    readonly status: number,
-    /** The Status object's reason, e.g. `NotFound`, `Invalid`, `AlreadyExists`, `Conflict`. */
-    readonly reason: string | undefined,
-    /** The API server's message, verbatim. */
-    readonly apiMessage: string,
-    readonly method: string,
-    readonly path: string,
-  ) {
-    super(apiMessage);
-    this.name = 'KubeApiError';
-  }
-}
-
-/** The API server could not be reached at all (refused, timed out, DNS, TLS). */
-export class KubeUnreachableError extends Error {
-  constructor(
-    readonly server: string,
-    readonly clusterName: string,
-    cause: unknown,
-  ) {
-    super(`ClusterName '${clusterName}': cannot reach the API server at ${server}: ${causeText(cause)}`, { cause });
-    this.name = 'KubeUnreachableError';
-  }
-}
-
-function causeText(error: unknown): string {
-  const e = error as { message?: string; code?: string; cause?: { message?: string; code?: string } };
-  const inner = e?.cause?.message && e.cause.message !== e.message ? ` (${e.cause.message})` : '';
-  const text = `${e?.message || e?.code || String(error)}${inner}`;
-  return text.replace(/\s+/g, ' ').trim();
-}
-
-/** Error codes that mean the endpoint is not there (or not who it should be): fail fast, name it. */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ETIMEDOUT',
-  'ECONNECTTIMEOUT',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_HAS_EXPIRED',
-]);
-/** Errors on a connection that was fine a moment ago (a kept-alive socket closed by the server). */
-const TRANSIENT_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
-/**
- * Endpoints that just failed to connect, by URL: for a few seconds every request to them fails at
- * once with the same error, so a failed Create's cleanup (and anything else in the same
- * invocation) does not wait out another connect timeout to learn what is already known.
- */
-const unreachable = new Map<string, { error: unknown; at: number }>();
-const UNREACHABLE_MEMO_MS = 15_000;
-
-const RETRY_STATUS = new Set([429, 502, 503, 504]);
-
-/**
- * Throttling and gateway errors are retried. A 500 is retried once: it is as often a transient
- * etcd or webhook failure as a verdict on the request (server-side apply answers 500 for a field
- * the schema does not declare, which no retry will fix).
- */
-function shouldRetry(status: number, body: string, attempt: number): boolean {
-  if (RETRY_STATUS.has(status)) return attempt < 5;
-  return status === 500 && attempt < 1 && !body.includes('failed to create typed patch object');
-}
+import {
+  exchange,
+  knownUnreachable,
+  rememberUnreachable,
+  shouldRetry,
+  TRANSIENT_SOCKET,
+  UNREACHABLE,
+  type Connection,
+} from './transport';
+import type { ApiResource, KubeObject } from './types';
 
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
@@ -142,20 +48,6 @@ export interface KubeClientOptions {
   connections?: number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
 /**
  * A client for one cluster. Requests run concurrently over a pool of kept-alive connections;
  * discovery answers are cached per group/version and refreshed on demand (after CRDs appear).
@@ -167,10 +59,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  */
 export class KubeClient {
   private readonly agent: Agent;
-  private readonly url: URL;
+  private readonly connection: Connection;
   private readonly basePath: string;
-  private readonly connectTimeoutMs: number;
-  private readonly requestTimeoutMs: number;
   private readonly discovery = new Map<string, Promise<ApiResource[] | undefined>>();
   private groupsCache?: Promise<string[]>;
   private token?: { value: Promise<string>; mintedAt: number };
@@ -179,10 +69,8 @@ export class KubeClient {
     readonly access: ClusterAccess,
     options: KubeClientOptions = {},
   ) {
-    this.url = new URL(access.server);
-    this.basePath = this.url.pathname.replace(/\/+$/, '');
-    this.connectTimeoutMs = options.connectTimeoutMs ?? 4_000;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+    const url = new URL(access.server);
+    this.basePath = url.pathname.replace(/\/+$/, '');
     this.agent = new Agent({
       keepAlive: true,
       maxSockets: options.connections ?? 16,
@@ -190,6 +78,12 @@ export class KubeClient {
       ...(access.clientCert ? { cert: access.clientCert } : {}),
       ...(access.clientKey ? { key: access.clientKey } : {}),
     });
+    this.connection = {
+      url,
+      agent: this.agent,
+      connectTimeoutMs: options.connectTimeoutMs ?? 4_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
+    };
   }
 
   get server(): string {
@@ -216,64 +110,6 @@ export class KubeClient {
     return this.token.value;
   }
 
-  /** One HTTP exchange; connection failures reject with the socket's error (its `code` set). */
-  private send(
-    method: string,
-    path: string,
-    headers: Record<string, string>,
-    body: string | undefined,
-    signal?: AbortSignal,
-  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest(
-        {
-          protocol: this.url.protocol,
-          hostname: this.url.hostname,
-          port: this.url.port || 443,
-          path,
-          method,
-          headers,
-          agent: this.agent,
-          signal,
-          timeout: this.requestTimeoutMs,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              text: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      // `timeout` is inactivity on the socket; a request that never gets an answer is abandoned.
-      req.on('timeout', () =>
-        req.destroy(Object.assign(new Error(`no answer within ${this.requestTimeoutMs} ms`), { code: 'ETIMEDOUT' })),
-      );
-      req.on('socket', (socket) => {
-        // A kept-alive socket is connected already; a new one gets a short connect timeout.
-        if (!socket.connecting) return;
-        const timer = setTimeout(
-          () =>
-            req.destroy(
-              Object.assign(new Error(`connect timed out after ${this.connectTimeoutMs} ms`), {
-                code: 'ECONNECTTIMEOUT',
-              }),
-            ),
-          this.connectTimeoutMs,
-        );
-        socket.once('secureConnect', () => clearTimeout(timer));
-        socket.once('close', () => clearTimeout(timer));
-      });
-      req.end(body);
-    });
-  }
-
   /**
    * One API request. Resolves with the parsed JSON body for 2xx answers; throws
    * {@link KubeApiError} for error statuses (after retrying throttling and gateway errors, see
@@ -289,9 +125,8 @@ export class KubeClient {
         : typeof options.body === 'string'
           ? options.body
           : JSON.stringify(options.body);
-    const known = unreachable.get(this.access.server);
-    if (known && Date.now() - known.at < UNREACHABLE_MEMO_MS)
-      throw new KubeUnreachableError(this.access.server, this.access.clusterName, known.error);
+    const known = knownUnreachable(this.access.server);
+    if (known) throw new KubeUnreachableError(this.access.server, this.access.clusterName, known.error);
     for (let attempt = 0; ; attempt++) {
       options.signal?.throwIfAborted();
       const token = await this.bearer();
@@ -306,7 +141,7 @@ export class KubeClient {
       }
       let res;
       try {
-        res = await this.send(method, fullPath, headers, body, options.signal);
+        res = await exchange(this.connection, method, fullPath, headers, body, options.signal);
       } catch (error) {
         if (options.signal?.aborted) throw options.signal.reason ?? error;
         const code = (error as { code?: string }).code ?? '';
@@ -319,7 +154,7 @@ export class KubeClient {
           TRANSIENT_SOCKET.has(code) ||
           /certificate|self.signed|ssl|tls/i.test(String((error as Error).message))
         ) {
-          unreachable.set(this.access.server, { error, at: Date.now() });
+          rememberUnreachable(this.access.server, error);
           throw new KubeUnreachableError(this.access.server, this.access.clusterName, error);
         }
         throw error;
@@ -339,7 +174,15 @@ export class KubeClient {
       } catch {
         status = { message: text.trim() || `HTTP ${res.status}` };
       }
-      throw new KubeApiError(res.status, status.reason, status.message || `HTTP ${res.status}`, method, path);
+      throw new KubeApiError({
+        status: res.status,
+        reason: status.reason,
+        apiMessage: status.message || `HTTP ${res.status}`,
+        method,
+        path,
+        server: this.access.server,
+        clusterName: this.access.clusterName,
+      });
     }
   }
 
@@ -437,59 +280,5 @@ export class KubeClient {
 
   close(): void {
     this.agent.destroy();
-  }
-}
-
-interface CachedClient {
-  client: Promise<KubeClient>;
-  at: number;
-}
-
-/** Clients kept across invocations of a warm Lambda container, by cluster name. */
-const clients = new Map<string, CachedClient>();
-/** How long a cluster's endpoint and CA (from DescribeCluster) are trusted before asking again. */
-const CLIENT_TTL_MS = 5 * 60_000;
-
-/**
- * A client for the cluster named `clusterName` (see {@link getClusterAccess}), reused while the
- * container stays warm: its connections and discovery cache survive from one invocation to the
- * next. `fresh` looks the cluster up again (after the endpoint failed, or to check it still exists).
- *
- * @example
- * const client = await clientForCluster(props.ClusterName);
- */
-export async function clientForCluster(clusterName: string, options: { fresh?: boolean } = {}): Promise<KubeClient> {
-  const cached = clients.get(clusterName);
-  if (cached && !options.fresh && Date.now() - cached.at < CLIENT_TTL_MS) return cached.client;
-  if (cached) void cached.client.then((c) => c.close()).catch(() => undefined);
-  const client = getClusterAccess({ clusterName }).then((access) => new KubeClient(access));
-  const entry = { client, at: Date.now() };
-  clients.set(clusterName, entry);
-  client.catch(() => {
-    if (clients.get(clusterName) === entry) clients.delete(clusterName);
-  });
-  return client;
-}
-
-/** Drops the cached client of a cluster (its endpoint failed), so the next call looks it up again. */
-export function forgetCluster(clusterName: string): void {
-  const cached = clients.get(clusterName);
-  clients.delete(clusterName);
-  if (cached) void cached.client.then((c) => c.close()).catch(() => undefined);
-}
-
-/**
- * Runs `fn` with a client of its own for `access` and closes the client's connections afterwards:
- * for a step that has just looked the cluster up (and must not reuse a cached endpoint).
- *
- * @example
- * const exists = await withKubeClient(access, async (client) => (await client.getOrUndefined(`/api/v1/namespaces/${name}`)) !== undefined);
- */
-export async function withKubeClient<T>(access: ClusterAccess, fn: (client: KubeClient) => Promise<T>): Promise<T> {
-  const client = new KubeClient(access);
-  try {
-    return await fn(client);
-  } finally {
-    client.close();
   }
 }

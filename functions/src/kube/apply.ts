@@ -3,9 +3,11 @@
  * requests over one warm client), readiness waits, and deletion that waits until objects are gone.
  * The caller decides the order (dependency levels, see objects.ts) and the time budget.
  */
-import { KubeApiError, type KubeClient, type KubeObject } from './api-client';
-import { describeObject, ManifestError, type ManifestObject } from './objects';
+import type { KubeClient } from './api-client';
+import { KubeApiError, ManifestError } from './errors';
+import { describeObject, type ManifestObject } from './objects';
 import { needsReadinessCheck, readinessOf } from './readiness';
+import type { KubeObject } from './types';
 
 /** The field manager kubecfn applies as (`kubectl get -o yaml --show-managed-fields` shows it). */
 export const FIELD_MANAGER = 'kubecfn';

@@ -1,7 +1,11 @@
-import { readFileSync } from 'node:fs';
+/**
+ * How the providers find a cluster: endpoint, CA and a bearer token, from EKS DescribeCluster and an
+ * EKS token signed with the function's role (or given explicitly, see ./local-access).
+ */
 import { DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import * as z from 'zod';
+import { ClusterDeletingError, ClusterNotFoundError, ClusterNotReadyError } from './errors';
+import { localAccessFor } from './local-access';
 import { getEksToken } from './token';
 
 /** Everything a Kubernetes client needs to reach and authenticate to one cluster. */
@@ -55,99 +59,6 @@ export interface ClusterAccessOptions {
   explicit?: ExplicitClusterAccess;
 }
 
-/** Name of the environment variable that maps cluster names to explicit access. */
-export const CLUSTER_ACCESS_ENV = 'KUBECFN_CLUSTER_ACCESS';
-
-/**
- * The cluster is gone or going: DescribeCluster does not know it, or it is being deleted.
- * A Delete treats this as success — there is nothing left to remove objects from.
- */
-export class ClusterGoneError extends Error {
-  constructor(
-    message: string,
-    readonly clusterName: string,
-    readonly region: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
-
-/** DescribeCluster answered ResourceNotFoundException. */
-export class ClusterNotFoundError extends ClusterGoneError {
-  constructor(clusterName: string, region: string, options?: ErrorOptions) {
-    super(`ClusterName '${clusterName}': cluster not found in region ${region}`, clusterName, region, options);
-  }
-}
-
-/** The cluster's status is DELETING (a stack delete racing the cluster's own deletion). */
-export class ClusterDeletingError extends ClusterGoneError {
-  constructor(clusterName: string, region: string) {
-    super(
-      `ClusterName '${clusterName}': cluster is being deleted (status DELETING) in region ${region}`,
-      clusterName,
-      region,
-    );
-  }
-}
-
-/** The cluster exists but cannot be used: still being created, failed, or without an endpoint yet. */
-export class ClusterNotReadyError extends Error {
-  constructor(
-    message: string,
-    readonly clusterName: string,
-    readonly status: string | undefined,
-  ) {
-    super(message);
-    this.name = 'ClusterNotReadyError';
-  }
-}
-
-const explicitSchema = z.strictObject({
-  server: z.url({ protocol: /^https?$/ }),
-  caData: z.string().min(1),
-  token: z.string().min(1).optional(),
-  clientCert: z.string().min(1).optional(),
-  clientKey: z.string().min(1).optional(),
-});
-const explicitMapSchema = z.record(z.string(), explicitSchema);
-
-/**
- * Explicit access for `clusterName` from `KUBECFN_CLUSTER_ACCESS`, if the variable is set:
- * its value is either JSON or the path of a JSON file, an object keyed by cluster name whose
- * values have the {@link ExplicitClusterAccess} shape. The key `*` matches any cluster name,
- * for harnesses that cannot know a generated name in advance.
- */
-function explicitFromEnv(clusterName: string): ExplicitClusterAccess | undefined {
-  const raw = process.env[CLUSTER_ACCESS_ENV]?.trim();
-  if (!raw) return undefined;
-  let text = raw;
-  if (!raw.startsWith('{')) {
-    try {
-      text = readFileSync(raw, 'utf8');
-    } catch (err) {
-      throw new Error(
-        `${CLUSTER_ACCESS_ENV}: expected JSON or the path of a JSON file, could not read '${raw}': ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${CLUSTER_ACCESS_ENV}: invalid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  const parsed = explicitMapSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new Error(
-      `${CLUSTER_ACCESS_ENV}: expected {"<cluster name>": {"server", "caData", "token"?, "clientCert"?, "clientKey"?}}: ${z.prettifyError(parsed.error)}`,
-    );
-  }
-  return parsed.data[clusterName] ?? parsed.data['*'];
-}
-
 /** PEM as given, or decoded from base64 (the form kubeconfig files and DescribeCluster use). */
 function toPem(value: string): string {
   return value.trimStart().startsWith('-----BEGIN') ? value : Buffer.from(value, 'base64').toString('utf8');
@@ -170,7 +81,7 @@ function fromExplicit(clusterName: string, explicit: ExplicitClusterAccess): Clu
  * 2. the entry for `clusterName` (or `*`) in the `KUBECFN_CLUSTER_ACCESS` environment variable —
  *    JSON, or the path of a JSON file, mapping cluster names to {@link ExplicitClusterAccess}.
  *    This is how local mode points the unchanged, bundled Lambda code at the local control plane;
- *    in AWS the variable is unset;
+ *    in AWS the variable is unset (see ./local-access);
  * 3. EKS `DescribeCluster` for endpoint and CA, and {@link getEksToken} for a bearer token signed
  *    with the EKS client's credentials (the provider's role, granted access by an access entry).
  *
@@ -192,7 +103,7 @@ function fromExplicit(clusterName: string, explicit: ExplicitClusterAccess): Clu
 export async function getClusterAccess(opts: ClusterAccessOptions): Promise<ClusterAccess> {
   const { clusterName } = opts;
   if (!clusterName) throw new Error('ClusterName: expected the name of an EKS cluster, got an empty value');
-  const explicit = opts.explicit ?? explicitFromEnv(clusterName);
+  const explicit = opts.explicit ?? localAccessFor(clusterName);
   if (explicit) return fromExplicit(clusterName, explicit);
 
   const envRegion = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;

@@ -8,32 +8,28 @@ export {
   getEksToken,
 } from './token';
 export type { EksTokenOptions } from './token';
+export { getClusterAccess } from './cluster-access';
+export type { ClusterAccess, ClusterAccessOptions, ExplicitClusterAccess } from './cluster-access';
+export { CLUSTER_ACCESS_ENV } from './local-access';
 export {
-  CLUSTER_ACCESS_ENV,
-  ClusterDeletingError,
+  KubeError,
+  KubeApiError,
+  KubeUnreachableError,
   ClusterGoneError,
   ClusterNotFoundError,
+  ClusterDeletingError,
   ClusterNotReadyError,
-  getClusterAccess,
-} from './cluster-access';
-export type { ClusterAccess, ClusterAccessOptions, ExplicitClusterAccess } from './cluster-access';
-export {
-  KubeApiError,
-  KubeClient,
-  KubeUnreachableError,
-  clientForCluster,
-  forgetCluster,
-  withKubeClient,
-} from './api-client';
-export type { ApiResource, KubeClientOptions, KubeObject, RequestOptions } from './api-client';
-export {
-  Level,
-  LEVEL_COUNT,
   ManifestError,
+  JsonPathError,
+} from './errors';
+export { KubeClient } from './api-client';
+export type { KubeClientOptions, RequestOptions } from './api-client';
+export { clientForCluster, forgetCluster, withKubeClient } from './clients';
+export type { ApiResource, KubeObject } from './types';
+export { Level, LEVEL_COUNT, groupOf, levelOf } from './levels';
+export {
   describeObject,
   expandLists,
-  groupOf,
-  levelOf,
   listName,
   objectKey,
   objectList,
@@ -56,4 +52,4 @@ export {
 export type { ApplyOptions, DeleteState, NotReady } from './apply';
 export { needsReadinessCheck, readinessOf } from './readiness';
 export type { Readiness } from './readiness';
-export { JsonPathError, checkJsonPath, evaluateJsonPath } from './jsonpath';
+export { checkJsonPath, evaluateJsonPath } from './jsonpath';

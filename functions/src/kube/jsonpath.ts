@@ -6,14 +6,7 @@
  * escaped the kubectl way (`{.metadata.annotations.eks\.amazonaws\.com/role-arn}`).
  */
 import { JSONPath } from 'jsonpath-plus';
-
-/** A template that cannot be understood; the message says where. */
-export class JsonPathError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'JsonPathError';
-  }
-}
+import { JsonPathError } from './errors';
 
 type Part = { text: string } | { expression: string; source: string };
 

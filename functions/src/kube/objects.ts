@@ -3,7 +3,10 @@
  * name — the identity that survives an apiVersion change), and in which dependency level it is
  * applied (namespaces and CRDs first, webhooks last; deletion runs the levels backwards).
  */
-import type { ApiResource, KubeClient, KubeObject } from './api-client';
+import type { KubeClient } from './api-client';
+import { ManifestError } from './errors';
+import { groupOf, Level, levelOf } from './levels';
+import type { ApiResource, KubeObject } from './types';
 
 /** An object of the manifest with what the cluster's discovery says about its kind. */
 export interface ManifestObject {
@@ -26,74 +29,6 @@ export interface ManifestObject {
   definedByManifest?: boolean;
 }
 
-/** Dependency levels: each is applied (in parallel) after the previous one, and deleted before it. */
-export const Level = {
-  /** Namespaces, CRDs and other cluster-wide prerequisites. */
-  Foundation: 0,
-  /** What workloads refer to: service accounts, config, RBAC, storage claims, policies. */
-  Configuration: 1,
-  /** Everything else built in: workloads, services, ingresses… */
-  Workload: 2,
-  /** Objects of kinds defined by CRDs (in this manifest or unknown when the apply starts). */
-  Custom: 3,
-  /** Admission webhooks and API services last: they intercept requests for everything else. */
-  Interceptor: 4,
-} as const;
-export const LEVEL_COUNT = 5;
-
-const foundation = new Set([
-  'Namespace',
-  'CustomResourceDefinition',
-  'PriorityClass',
-  'StorageClass',
-  'IngressClass',
-  'RuntimeClass',
-]);
-const configuration = new Set([
-  'ServiceAccount',
-  'Secret',
-  'ConfigMap',
-  'PersistentVolume',
-  'PersistentVolumeClaim',
-  'ResourceQuota',
-  'LimitRange',
-  'NetworkPolicy',
-  'PodDisruptionBudget',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'Role',
-  'RoleBinding',
-  'PodSecurityPolicy',
-]);
-const interceptor = new Set([
-  'MutatingWebhookConfiguration',
-  'ValidatingWebhookConfiguration',
-  'ValidatingAdmissionPolicy',
-  'ValidatingAdmissionPolicyBinding',
-  'APIService',
-]);
-
-/** `apps/v1` → `apps`; `v1` → `` (the core group). */
-export const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
-
-/** Built-in groups are the core group, `*.k8s.io` and the dotless ones (`apps`, `batch`…); others come from CRDs or aggregated APIs. */
-const isCustomGroup = (group: string) => group !== '' && group.includes('.') && !group.endsWith('.k8s.io');
-
-/**
- * The level of a kind: by the table above when built in, {@link Level.Custom} for CRD-served kinds.
- *
- * @example
- * levelOf('', 'Namespace');    // Level.Foundation
- * levelOf('apps', 'Deployment'); // Level.Workload
- */
-export function levelOf(group: string, kind: string): number {
-  if (isCustomGroup(group)) return Level.Custom;
-  if (foundation.has(kind)) return Level.Foundation;
-  if (interceptor.has(kind)) return Level.Interceptor;
-  if (configuration.has(kind)) return Level.Configuration;
-  return Level.Workload;
-}
-
 /** The identity of an object: the same object whatever its apiVersion (`apps/Deployment/web/api`). */
 export const objectKey = (o: { group: string; kind: string; namespace: string; name: string }) =>
   `${o.group}/${o.kind}/${o.namespace}/${o.name}`;
@@ -105,18 +40,6 @@ export const describeObject = (o: { body: KubeObject; namespace: string; name: s
 /** How an object is listed in the `Objects` attribute: `Deployment/web/api`, `Namespace/web`. */
 export const listName = (o: { kind: string; namespace: string; name: string }) =>
   `${o.kind}/${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
-
-/** Thrown for a manifest the cluster cannot take; the message names the object and its place. */
-export class ManifestError extends Error {
-  constructor(
-    message: string,
-    /** The objects the API server refused, when the error is about some of them. */
-    readonly failed: readonly ManifestObject[] = [],
-  ) {
-    super(message);
-    this.name = 'ManifestError';
-  }
-}
 
 /**
  * Flattens `kind: List` (and `*List`) documents into their items, keeping each item's place.

@@ -4,7 +4,8 @@
  * of type LoadBalancer with an ingress address, PersistentVolumeClaims bound. Other kinds are
  * ready once applied.
  */
-import type { KubeClient, KubeObject } from './api-client';
+import type { KubeClient } from './api-client';
+import type { KubeObject } from './types';
 
 /** Ready, still waiting (and for what), or failed for good (and why). */
 export type Readiness =
