@@ -1,7 +1,8 @@
 /**
  * What helm needs from AWS: S3 objects (packaged charts, values files) and ECR registry logins.
- * Clients reach the code through a narrow interface so a test can hand in another; by default
- * they are the SDK's, which honour `AWS_ENDPOINT_URL` (local mode points them at moto).
+ * Every AWS call of the helm layer goes through {@link awsSources}, a pair of swappable defaults
+ * (the style of the runtime's outbound.ts): the SDK's clients, which honour `AWS_ENDPOINT_URL`
+ * (local mode points them at moto); a test replaces them there.
  */
 import type { HelmCli } from './helm-cli';
 
@@ -109,3 +110,22 @@ export async function loginToEcr(
   const { username, password } = await source.token(registry, signal);
   await cli.run(['registry', 'login', host, '--username', username, '--password-stdin'], { stdin: password, signal });
 }
+
+/** Where the helm layer's AWS calls go: narrow interfaces, each created on first use. */
+export interface AwsSources {
+  /** Reads S3 objects: packaged charts (`s3://` Chart) and values files (ValuesUrl). */
+  objects: () => Promise<ObjectReader>;
+  /** Gets ECR registry logins for `oci://` charts in ECR. */
+  ecr: () => Promise<EcrTokenSource>;
+}
+
+let reader: Promise<ObjectReader> | undefined;
+
+/**
+ * The AWS calls in use: S3 (one client per process, kept while the container is warm) and ECR.
+ * Tests replace `objects` or `ecr` here and put them back afterwards; production code never does.
+ */
+export const awsSources: AwsSources = {
+  objects: () => (reader ??= s3ObjectReader()),
+  ecr: ecrTokenSource,
+};

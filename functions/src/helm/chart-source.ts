@@ -12,15 +12,8 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
-import { ResourceError } from '../runtime/errors';
-import {
-  ecrRegistry,
-  loginToEcr,
-  parseS3Url,
-  type EcrTokenSource,
-  type ObjectReader,
-  type S3Location,
-} from './aws-sources';
+import { ChartSourceError } from './errors';
+import { awsSources, ecrRegistry, loginToEcr, parseS3Url, type S3Location } from './aws-sources';
 import type { HelmSession } from './helm-session';
 
 export type ChartSource =
@@ -49,7 +42,7 @@ const describeSources =
   'an oci:// reference, an s3:// URL of a packaged chart, a file:// path of a chart packaged with the function, or a chart name together with Repository';
 
 /**
- * Decides the chart's source; throws a ResourceError naming the property when the combination
+ * Decides the chart's source; throws a {@link ChartSourceError} naming the property when the combination
  * makes no sense.
  *
  * @example
@@ -63,7 +56,8 @@ export function parseChartSource(props: ChartProps): ChartSource {
 
   if (repository) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(chart)) {
-      throw new ResourceError(
+      throw new ChartSourceError(
+        'Chart',
         `Chart: expected a chart name when Repository is set, got the URL '${chart}'; leave Repository out for ${chart.split('://')[0]}:// charts`,
       );
     }
@@ -72,7 +66,8 @@ export function parseChartSource(props: ChartProps): ChartSource {
       return { kind: 'oci', reference, host: ociHost(reference, 'Repository'), ...(version ? { version } : {}) };
     }
     if (!/^https?:\/\/[^/\s]+/.test(repository)) {
-      throw new ResourceError(
+      throw new ChartSourceError(
+        'Repository',
         `Repository: expected an http(s):// chart repository URL or an oci:// registry path, got '${repository}'`,
       );
     }
@@ -82,26 +77,31 @@ export function parseChartSource(props: ChartProps): ChartSource {
     return { kind: 'oci', reference: chart, host: ociHost(chart, 'Chart'), ...(version ? { version } : {}) };
 
   if (version)
-    throw new ResourceError(
+    throw new ChartSourceError(
+      'Version',
       `Version: only applies to a chart from Repository or an oci:// reference; the chart '${chart}' is a packaged chart, whose version it carries itself`,
     );
   if (chart.startsWith('s3://')) {
     const location = parseS3Url(chart);
     if (!location)
-      throw new ResourceError(`Chart: expected s3://<bucket>/<key> of a packaged chart (.tgz), got '${chart}'`);
+      throw new ChartSourceError(
+        'Chart',
+        `Chart: expected s3://<bucket>/<key> of a packaged chart (.tgz), got '${chart}'`,
+      );
     return { kind: 's3', location };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(chart) && !chart.startsWith('file://')) {
-    throw new ResourceError(
+    throw new ChartSourceError(
+      'Chart',
       `Chart: expected ${describeSources}; got '${chart}' (http(s) chart repositories go in Repository, with the chart's name in Chart)`,
     );
   }
   return { kind: 'local', path: chart.replace(/^file:\/\//, '') };
 }
 
-function ociHost(reference: string, property: string): string {
+function ociHost(reference: string, property: 'Chart' | 'Repository'): string {
   const m = /^oci:\/\/([^/\s]+)\/\S+$/.exec(reference);
-  if (!m) throw new ResourceError(`${property}: expected oci://<registry>/<path>, got '${reference}'`);
+  if (!m) throw new ChartSourceError(property, `${property}: expected oci://<registry>/<path>, got '${reference}'`);
   return m[1]!;
 }
 
@@ -117,34 +117,24 @@ export function findLocalChart(path: string, roots = chartRoots()): string | und
   return undefined;
 }
 
-/** What reaches AWS on the chart's behalf; given by the resource so tests can swap it. */
-export interface ChartFetchers {
-  objects: () => Promise<ObjectReader>;
-  ecr: () => Promise<EcrTokenSource>;
-}
-
 /**
  * Gets the chart ready for `helm upgrade` and returns the chart part of its command line:
  * downloads an S3 chart into the session, logs in to ECR, resolves a local path.
  *
  * @example
- * const chartArgs = await prepareChart(parseChartSource(props), session, fetchers, ctx.signal);
+ * const chartArgs = await prepareChart(parseChartSource(props), session, ctx.signal);
  */
-export async function prepareChart(
-  source: ChartSource,
-  session: HelmSession,
-  fetchers: ChartFetchers,
-  signal?: AbortSignal,
-): Promise<string[]> {
+export async function prepareChart(source: ChartSource, session: HelmSession, signal?: AbortSignal): Promise<string[]> {
   switch (source.kind) {
     case 'repository':
       return [source.chart, '--repo', source.repository, ...(source.version ? ['--version', source.version] : [])];
     case 'oci':
       if (ecrRegistry(source.host)) {
         try {
-          await loginToEcr(session.cli, source.host, await fetchers.ecr(), signal);
+          await loginToEcr(session.cli, source.host, await awsSources.ecr(), signal);
         } catch (error) {
-          throw new ResourceError(
+          throw new ChartSourceError(
+            'Chart',
             `Chart: could not log in to the ECR registry ${source.host}: ${(error as Error).message}`,
             { cause: error },
           );
@@ -154,9 +144,10 @@ export async function prepareChart(
     case 's3': {
       let body: Uint8Array;
       try {
-        body = await (await fetchers.objects()).get(source.location, signal);
+        body = await (await awsSources.objects()).get(source.location, signal);
       } catch (error) {
-        throw new ResourceError(
+        throw new ChartSourceError(
+          'Chart',
           `Chart: could not read s3://${source.location.bucket}/${source.location.key}: ${describeAwsError(error)}`,
           { cause: error },
         );
@@ -166,7 +157,8 @@ export async function prepareChart(
     case 'local': {
       const found = findLocalChart(source.path);
       if (!found) {
-        throw new ResourceError(
+        throw new ChartSourceError(
+          'Chart',
           `Chart: no chart '${source.path}' is packaged with the function (looked in ${chartRoots().join(', ')}); expected ${describeSources}`,
         );
       }

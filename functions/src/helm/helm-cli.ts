@@ -4,6 +4,7 @@
  * is a last resort that should never fire in the middle of a release operation.
  */
 import { execFile } from 'node:child_process';
+import { HelmCommandError } from './errors';
 
 /** Where Lambda finds the helm layer's binary (layers unpack into /opt). */
 export const LAYER_HELM_PATH = '/opt/bin/helm';
@@ -11,45 +12,12 @@ export const LAYER_HELM_PATH = '/opt/bin/helm';
 /** The helm binary: `$HELM_BINARY` (tests, local mode), else the layer's `/opt/bin/helm`. */
 export const helmBinary = () => process.env.HELM_BINARY || LAYER_HELM_PATH;
 
-/** How much of helm's stderr a Reason carries: its last lines hold the error. */
-const STDERR_TAIL = 1500;
-
 /** Output helm may print; more is a runaway and is cut off by execFile. */
 const MAX_BUFFER = 64 * 1024 * 1024;
 
 export interface HelmResult {
   stdout: string;
   stderr: string;
-}
-
-/** helm exited non-zero (or could not start); `stderrTail` is what a Reason quotes. */
-export class HelmCommandError extends Error {
-  constructor(
-    /** The helm sub-command, e.g. `upgrade`, for messages. */
-    readonly command: string,
-    readonly exitCode: number | null,
-    readonly stderr: string,
-    readonly signal: NodeJS.Signals | null = null,
-  ) {
-    super(
-      `helm ${command} ${signal ? `was killed (${signal})` : exitCode === null ? 'could not run' : `exited with ${exitCode}`}: ${tail(stderr) || '(no output)'}`,
-    );
-    this.name = 'HelmCommandError';
-  }
-
-  /** helm's own words: the end of stderr, one line per message, `Error: ` prefixes kept. */
-  get stderrTail(): string {
-    return tail(this.stderr);
-  }
-}
-
-/** The last {@link STDERR_TAIL} characters of helm's stderr, trimmed to whole lines where possible. */
-export function tail(stderr: string): string {
-  const text = stderr.trim();
-  if (text.length <= STDERR_TAIL) return text;
-  const cut = text.slice(-STDERR_TAIL);
-  const newline = cut.indexOf('\n');
-  return `…${newline >= 0 && newline < 200 ? cut.slice(newline + 1) : cut}`;
 }
 
 export interface HelmRunOptions {

@@ -130,3 +130,19 @@ export async function openHelmSession(access: ClusterAccess, base = tmpdir()): P
     throw error;
   }
 }
+
+/**
+ * Runs `fn` in a helm environment opened for `access`, and removes the environment afterwards,
+ * whatever `fn` does.
+ *
+ * @example
+ * const release = await withHelmSession(access, (session) => upgradeRelease(session.cli, options));
+ */
+export async function withHelmSession<T>(access: ClusterAccess, fn: (session: HelmSession) => Promise<T>): Promise<T> {
+  const session = await openHelmSession(access);
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}

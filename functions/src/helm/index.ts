@@ -1,18 +1,11 @@
 /**
  * helm for the Helm provider: the CLI runner, a private per-invocation helm environment, chart
  * sources (repository, OCI with ECR login, S3, packaged), values files, release operations and
- * readiness checks for waits that outlast one invocation.
+ * readiness checks for waits that outlast one invocation. Its errors are one family (./errors).
  */
-export {
-  HelmCli,
-  HelmCommandError,
-  helmBinary,
-  LAYER_HELM_PATH,
-  tail,
-  type HelmResult,
-  type HelmRunOptions,
-} from './helm-cli';
-export { openHelmSession, kubeconfigYaml, type HelmSession } from './helm-session';
+export { HelmCli, helmBinary, LAYER_HELM_PATH, type HelmResult, type HelmRunOptions } from './helm-cli';
+export { HelmError, HelmCommandError, ChartSourceError, ValuesError, tail } from './errors';
+export { openHelmSession, withHelmSession, kubeconfigYaml, type HelmSession } from './helm-session';
 export {
   releaseHistory,
   releaseStatus,
@@ -39,14 +32,15 @@ export {
   describeAwsError,
   type ChartSource,
   type ChartProps,
-  type ChartFetchers,
 } from './chart-source';
 export {
+  awsSources,
   parseS3Url,
   ecrRegistry,
   loginToEcr,
   s3ObjectReader,
   ecrTokenSource,
+  type AwsSources,
   type S3Location,
   type ObjectReader,
   type EcrTokenSource,

@@ -3,7 +3,8 @@
  * stuck in a pending state, and uninstall. Everything a custom resource needs, nothing that
  * knows about CloudFormation.
  */
-import { HelmCommandError, type HelmCli } from './helm-cli';
+import { HelmCommandError } from './errors';
+import type { HelmCli } from './helm-cli';
 
 /** What `helm upgrade -o json` and `helm status -o json` print (the fields kubecfn reads). */
 export interface HelmRelease {

@@ -4,8 +4,8 @@
  * maps included — exactly what `helm -f base.yaml -f override.yaml` does by hand.
  */
 import { parse, stringify } from 'yaml';
-import { ResourceError } from '../runtime/errors';
-import { parseS3Url, type ObjectReader } from './aws-sources';
+import { ValuesError } from './errors';
+import { awsSources, parseS3Url } from './aws-sources';
 import { describeAwsError } from './chart-source';
 import type { HelmSession } from './helm-session';
 
@@ -18,26 +18,26 @@ export interface ValuesProps {
  * Writes the values files (0600: values often hold passwords) and returns their paths in order.
  *
  * @example
- * const files = await writeValuesFiles(props, session, s3ObjectReader, ctx.signal);
+ * const files = await writeValuesFiles(props, session, ctx.signal);
  */
 export async function writeValuesFiles(
   props: ValuesProps,
   session: HelmSession,
-  objects: () => Promise<ObjectReader>,
   signal?: AbortSignal,
 ): Promise<string[]> {
   const files: string[] = [];
   if (props.ValuesUrl) {
     const location = parseS3Url(props.ValuesUrl);
     if (!location)
-      throw new ResourceError(
+      throw new ValuesError(
+        'ValuesUrl',
         `ValuesUrl: expected s3://<bucket>/<key> of a YAML values file, got '${props.ValuesUrl}'`,
       );
     let text: string;
     try {
-      text = Buffer.from(await (await objects()).get(location, signal)).toString('utf8');
+      text = Buffer.from(await (await awsSources.objects()).get(location, signal)).toString('utf8');
     } catch (error) {
-      throw new ResourceError(`ValuesUrl: could not read ${props.ValuesUrl}: ${describeAwsError(error)}`, {
+      throw new ValuesError('ValuesUrl', `ValuesUrl: could not read ${props.ValuesUrl}: ${describeAwsError(error)}`, {
         cause: error,
       });
     }
@@ -45,19 +45,22 @@ export async function writeValuesFiles(
     try {
       parsed = parse(text, { prettyErrors: false });
     } catch (error) {
-      throw new ResourceError(
+      throw new ValuesError(
+        'ValuesUrl',
         `ValuesUrl: ${props.ValuesUrl} is not valid YAML: ${(error as Error).message.split('\n')[0]}`,
       );
     }
     if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) {
-      throw new ResourceError(
+      throw new ValuesError(
+        'ValuesUrl',
         `ValuesUrl: expected ${props.ValuesUrl} to hold a YAML map of values, got a ${Array.isArray(parsed) ? 'list' : typeof parsed}`,
       );
     }
     files.push(await session.writeFile('values-url.yaml', text));
   }
   if (props.Values !== undefined) {
-    if (Array.isArray(props.Values)) throw new ResourceError('Values: expected a map of chart values, got a list');
+    if (Array.isArray(props.Values))
+      throw new ValuesError('Values', 'Values: expected a map of chart values, got a list');
     files.push(await session.writeFile('values.yaml', stringify(props.Values)));
   }
   return files;

@@ -3,7 +3,7 @@
  * at fault where helm's message shows it, and helm's own words (the end of its stderr) always.
  */
 import { HelmCommandError, isTimeout, type ChartSource } from '../../helm';
-import { ResourceError } from '../../runtime/errors';
+import { ResourceError } from '../../runtime';
 import type { HelmReleaseProps } from './schema';
 
 /** A chart as the template author wrote it, for messages. */

@@ -1,0 +1,21 @@
+/** What a HelmRelease carries from one invocation to the next while a long wait or an uninstall goes on. */
+import type { WatchedObject } from '../../helm';
+import type { DataValue } from '../../runtime';
+import type { ReleaseTarget } from './target';
+
+/** Saved between invocations while a long wait or an uninstall goes on (JSON). */
+export interface State {
+  phase: 'wait' | 'uninstall';
+  target: ReleaseTarget;
+  /** Epoch ms after which the wait fails. */
+  waitUntil?: number;
+  objects?: WatchedObject[];
+  data?: Record<string, DataValue>;
+  /** The release is a replacement's new one: a failed wait uninstalls it. */
+  replacement?: boolean;
+  /** This install created the namespace: a failed wait removes it again. */
+  createdNamespace?: boolean;
+}
+
+/** Between readiness checks, as helm's own --wait polls. */
+export const POLL_SECONDS = 2;

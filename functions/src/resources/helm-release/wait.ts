@@ -1,0 +1,37 @@
+/**
+ * Wait: the release's workloads checked the way `helm --wait` checks them, across invocations,
+ * until all are ready or TimeoutSeconds has passed since the install began.
+ */
+import { checkReadiness } from '../../helm';
+import { getClusterAccess, type ClusterAccess } from '../../kube';
+import { done, inProgress, ResourceError, type StepContext, type StepResult } from '../../runtime';
+import { forgetNamespaceCreated } from './namespace';
+import type { HelmReleaseProps } from './schema';
+import { POLL_SECONDS, type State } from './state';
+import { physicalIdOf } from './target';
+
+/** One readiness check: done when all is ready, FAILED after TimeoutSeconds, else poll again. */
+export async function awaitReady(
+  state: State,
+  props: HelmReleaseProps,
+  ctx: StepContext,
+  access?: ClusterAccess,
+): Promise<StepResult<State>> {
+  const physicalId = physicalIdOf(state.target);
+  const waiting = await checkReadiness(
+    access ?? (await getClusterAccess({ clusterName: state.target.cluster })),
+    state.objects ?? [],
+  );
+  if (waiting.length === 0) {
+    forgetNamespaceCreated(physicalId);
+    return done({ physicalId, data: state.data ?? {} });
+  }
+  if (Date.now() >= (state.waitUntil ?? 0)) {
+    const shown = waiting.slice(0, 5).join('; ') + (waiting.length > 5 ? `; and ${waiting.length - 5} more` : '');
+    throw new ResourceError(
+      `Wait: release ${state.target.name} in namespace ${state.target.namespace} did not become ready within TimeoutSeconds (${props.TimeoutSeconds} s): ${shown}`,
+    );
+  }
+  ctx.logger.info('not ready yet', { waiting: waiting.length, first: waiting[0] });
+  return inProgress(state, { physicalId, pollAfterSeconds: POLL_SECONDS });
+}
