@@ -8,7 +8,7 @@ import {
   objectList,
   type KubeObject,
 } from '../../../functions/src/kube';
-import { ownerFor, ownerFromId, physicalIdFor } from '../../../functions/src/resources/kube-manifest/kube-manifest';
+import { ownerFor, ownerFromId, physicalIdFor } from '../../../functions/src/resources/kube-manifest';
 
 const cm = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } });
 

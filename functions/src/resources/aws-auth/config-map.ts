@@ -7,6 +7,7 @@
 import { KubeApiError, KubeUnreachableError, type KubeClient } from '../../kube';
 import { ResourceError } from '../../runtime';
 import type { Logger } from '../../runtime/logger';
+import { sleep } from '../../shared';
 import { mergeAwsAuth, OWNERS_ANNOTATION, type MergeResult } from './merge';
 import type { Mappings } from './mappings';
 
@@ -152,8 +153,6 @@ export interface UpdateOptions {
   logger: Pick<Logger, 'info' | 'warn'>;
   /** Aborts waiting between attempts. */
   signal?: AbortSignal;
-  /** Waiting between attempts (tests shorten it). */
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export type UpdateOutcome =
@@ -180,7 +179,6 @@ export async function updateAwsAuth(
   wanted: Mappings | undefined,
   opts: UpdateOptions,
 ): Promise<UpdateOutcome> {
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let transient = 0;
   for (let attempt = 1; ; attempt++) {
     try {

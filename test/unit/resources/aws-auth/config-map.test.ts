@@ -20,6 +20,7 @@ import {
   type AwsAuthStore,
 } from '../../../../functions/src/resources/aws-auth/config-map';
 import type { Mappings } from '../../../../functions/src/resources/aws-auth/mappings';
+import { timers } from '../../../../functions/src/shared';
 import { role } from './fixtures';
 
 const wanted: Mappings = {
@@ -28,7 +29,15 @@ const wanted: Mappings = {
   mapAccounts: [],
 };
 const quiet = { info: () => undefined, warn: () => undefined };
-const noWait = async () => undefined;
+
+// The backoff between attempts is not waited out here: the seam is the shared timers' sleep.
+const realSleep = timers.sleep;
+beforeEach(() => {
+  timers.sleep = async () => undefined;
+});
+afterEach(() => {
+  timers.sleep = realSleep;
+});
 
 /** A store over one in-memory ConfigMap whose writes fail with the given statuses first. */
 function flakyStore(failures: number[]): AwsAuthStore & { writes: AwsAuthConfigMap[] } {
@@ -49,7 +58,6 @@ test('throttling and server errors are retried, then the write goes through', as
   const outcome = await updateAwsAuth(store, 'stack-A-1', wanted, {
     remainingMs: () => 60_000,
     logger: quiet,
-    sleep: noWait,
   });
   expect(outcome).toMatchObject({ done: true, attempts: 4 });
   expect(store.writes).toHaveLength(1);
@@ -58,28 +66,29 @@ test('throttling and server errors are retried, then the write goes through', as
 
 test('a server that keeps failing is reported after five tries, with its message', async () => {
   const store = flakyStore([503, 503, 503, 503, 503, 503]);
-  await expect(
-    updateAwsAuth(store, 'stack-A-1', wanted, { remainingMs: () => 60_000, logger: quiet, sleep: noWait }),
-  ).rejects.toThrow(new KubeStatusError(503, undefined, 'updating ConfigMap kube-system/aws-auth: status 503'));
+  await expect(updateAwsAuth(store, 'stack-A-1', wanted, { remainingMs: () => 60_000, logger: quiet })).rejects.toThrow(
+    new KubeStatusError(503, undefined, 'updating ConfigMap kube-system/aws-auth: status 503'),
+  );
 });
 
 test('a permanent refusal (403) is not retried', async () => {
   const store = flakyStore([403]);
-  await expect(
-    updateAwsAuth(store, 'stack-A-1', wanted, { remainingMs: () => 60_000, logger: quiet, sleep: noWait }),
-  ).rejects.toThrow('status 403');
+  await expect(updateAwsAuth(store, 'stack-A-1', wanted, { remainingMs: () => 60_000, logger: quiet })).rejects.toThrow(
+    'status 403',
+  );
   expect(store.writes).toHaveLength(0);
 });
 
 test('conflicts are retried for as long as time allows, then handed on rather than failed', async () => {
   const store = flakyStore(Array.from({ length: 50 }, () => 409));
   let left = 20_000;
+  // Each wait between attempts uses up its own length and a second more of the step's time.
+  timers.sleep = async (ms) => {
+    left -= ms + 1_000;
+  };
   const outcome = await updateAwsAuth(store, 'stack-A-1', wanted, {
     remainingMs: () => left,
     logger: quiet,
-    sleep: async (ms) => {
-      left -= ms + 1_000;
-    },
   });
   expect(outcome).toEqual({ done: false, attempts: expect.any(Number) });
   expect(store.writes).toHaveLength(0);
@@ -99,7 +108,6 @@ test('an API server that refuses connections is tried five times, then reported 
   const error = await updateAwsAuth(apiServerStore(client), 'stack-A-1', wanted, {
     remainingMs: () => 60_000,
     logger,
-    sleep: noWait,
   }).catch((e: unknown) => e);
 
   // then it gave up after five tries, saying where it could not connect
@@ -220,7 +228,6 @@ describe('against an API server that answers with error statuses', () => {
       const outcome = await updateAwsAuth(api.store, 'stack-A-1', wanted, {
         remainingMs: () => 60_000,
         logger: quiet,
-        sleep: noWait,
       });
 
       // then each attempt made exactly one request (the client did not retry on its own), and the third created aws-auth
@@ -243,7 +250,6 @@ describe('against an API server that answers with error statuses', () => {
       const error = await updateAwsAuth(api.store, 'stack-A-1', wanted, {
         remainingMs: () => 60_000,
         logger: quiet,
-        sleep: noWait,
       }).catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(KubeStatusError);

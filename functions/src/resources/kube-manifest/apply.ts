@@ -1,0 +1,95 @@
+/**
+ * Apply: server-side apply level by level (namespaces and CRDs first, webhooks last), as many
+ * levels as fit in the invocation. An Update first checks the whole new set with a dry run, so a
+ * rejected update changes nothing. Custom objects wait until the CRDs of the same manifest are
+ * established.
+ */
+import {
+  applyObjects,
+  describeObject,
+  LEVEL_COUNT,
+  ManifestError,
+  readinessOfObjects,
+  resolvePending,
+  type ManifestObject,
+} from '../../kube';
+import { ResourceError } from '../../runtime';
+import { sleep } from '../../shared';
+import { pollUntil, seconds, type Progress, type Run } from './step';
+
+/**
+ * Do not start applying another level with less time than this left in the invocation (the first
+ * level of an invocation always goes ahead, so that every invocation makes progress).
+ */
+const APPLY_RESERVE_MS = 4_000;
+
+/** How long objects of a just-applied CRD may be refused while the API server takes up its new schema. */
+const NEW_SCHEMA_GRACE_MS = 15_000;
+
+/** Applies the levels from `run.state.level` up. */
+export async function applyLevels(run: Run, objects: ManifestObject[]): Promise<Progress> {
+  const { client, state, clock, props, owner, ctx } = run;
+  if (state.op === 'Update' && !state.checked) {
+    // Validate the whole new set first: an invalid object or an immutable-field change fails
+    // the update before anything changed.
+    await applyObjects(
+      client,
+      objects.filter((o) => o.resource && !o.definedByManifest),
+      { owner, dryRun: true, signal: ctx.signal },
+    );
+    state.checked = true;
+  }
+  let appliedHere = 0;
+  for (let level = state.level; level < LEVEL_COUNT; level++) {
+    state.level = level;
+    const batch = objects.filter((o) => o.level === level);
+    if (batch.length === 0) continue;
+    if (appliedHere > 0 && clock.invocationLeft() < APPLY_RESERVE_MS) return 'handover';
+    if (batch.some((o) => o.definedByManifest)) {
+      // Custom objects of CRDs in this manifest: wait until those CRDs are established.
+      const crds = objects.filter((o) => o.group === 'apiextensions.k8s.io' && o.kind === 'CustomResourceDefinition');
+      const r = await pollUntil(clock, () => readinessOfObjects(client, crds, { signal: ctx.signal }));
+      if (r.outcome === 'handover') return 'handover';
+      if (r.outcome === 'timeout')
+        throw new ResourceError(
+          `CRDs not established after ${seconds(props)}: ${r.left.map((n) => `${n.object.source} (${describeObject(n.object)})`).join('; ')}`,
+        );
+      await resolvePending(client, objects, {
+        defaultNamespace: props.Namespace,
+        unknownKinds: 'fail',
+        signal: ctx.signal,
+      });
+    }
+    await applyLevel(run, batch);
+    appliedHere += batch.length;
+    ctx.logger.info('applied', { dependencyLevel: level, objects: batch.length });
+  }
+  return 'done';
+}
+
+/**
+ * Applies one level. Objects whose CRD this manifest has just created or changed may be refused
+ * for a moment — unknown kind, or a field the schema does not declare yet — until every API server
+ * has taken up the CRD's new schema (Established says the names are served, not which schema);
+ * those are retried for a short while, idempotently, before their refusal counts.
+ */
+async function applyLevel(run: Run, batch: ManifestObject[]): Promise<void> {
+  const { client, clock, owner, ctx } = run;
+  const giveUpAt = Date.now() + NEW_SCHEMA_GRACE_MS;
+  let pending = batch;
+  for (let wait = 200; ; wait = Math.min(2_000, wait * 2)) {
+    try {
+      return await applyObjects(client, pending, { owner, signal: ctx.signal });
+    } catch (error) {
+      const retry =
+        error instanceof ManifestError && error.failed.length > 0 && error.failed.every((o) => o.definedByManifest);
+      if (!retry || Date.now() + wait > giveUpAt || clock.invocationLeft() < wait + 1_000) throw error;
+      ctx.logger.info('objects of a new CRD schema refused; applying them again', {
+        objects: error.failed.length,
+        first: error.message,
+      });
+      pending = [...error.failed];
+      await sleep(wait);
+    }
+  }
+}

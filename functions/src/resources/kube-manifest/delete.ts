@@ -1,0 +1,50 @@
+/**
+ * Delete: the objects removed level by level, highest first, each level waited for until it is
+ * gone (custom objects before their CRDs, everything before its namespace). Objects another
+ * resource has applied since are left alone. Prune deletes the dropped objects the same way.
+ */
+import { deleteObjects, describeObject, type DeleteState, type ManifestObject } from '../../kube';
+import { ResourceError } from '../../runtime';
+import { pollUntil, seconds, type Progress, type Run } from './step';
+
+/**
+ * Deletes `objects` level by level from `run.state.level` down, waiting until each level is gone
+ * before the next.
+ */
+export async function deleteLevels(run: Run, objects: readonly ManifestObject[]): Promise<Progress> {
+  const { client, state, clock, props, owner, ctx } = run;
+  for (let level = state.level; level >= 0; level--) {
+    state.level = level;
+    const batch = objects.filter((o) => o.level === level);
+    if (batch.length === 0) continue;
+    let remaining = batch;
+    const r = await pollUntil<{ object: ManifestObject; state: DeleteState }>(clock, async () => {
+      const states = await deleteObjects(client, remaining, { owner, signal: ctx.signal });
+      for (const s of states) {
+        if (s.state.state === 'kept')
+          ctx.logger.info('left in place: another resource manages it now', {
+            object: describeObject(s.object),
+            owner: s.state.owner,
+          });
+      }
+      const left = states.filter((s) => s.state.state === 'deleting');
+      remaining = left.map((s) => s.object);
+      return left;
+    });
+    if (r.outcome === 'handover') return 'handover';
+    if (r.outcome === 'done') ctx.logger.info('deleted', { dependencyLevel: level, objects: batch.length });
+    if (r.outcome === 'timeout') {
+      const stuck = r.left
+        .slice(0, 10)
+        .map(({ object, state: s }) => {
+          const finalizers =
+            s.state === 'deleting' && s.finalizers.length ? `, held by finalizers ${s.finalizers.join(', ')}` : '';
+          return `${object.source} (${describeObject(object)}${finalizers})`;
+        })
+        .join('; ');
+      const more = r.left.length > 10 ? `; and ${r.left.length - 10} more` : '';
+      throw new ResourceError(`Objects still being deleted after ${seconds(props)}: ${stuck}${more}`);
+    }
+  }
+  return 'done';
+}

@@ -1,0 +1,64 @@
+/**
+ * `Custom::KubeManifest`: applies a set of Kubernetes objects with server-side apply, in dependency
+ * order, waits until they are ready, prunes objects an update drops, and deletes the set (waiting
+ * until every object is gone) when the stack no longer wants it.
+ *
+ * Each request starts the state machine of ./state in its first phase; ./state decides which
+ * action (./apply, ./wait, ./prune, ./delete) runs next, in this invocation or the next.
+ */
+import { defineResource, done, parseProperties } from '../../runtime';
+import { physicalIdFor } from './owner';
+import { schema, type Props } from './schema';
+import { advance, start, type State } from './state';
+
+export default defineResource<Props, State>({
+  type: 'Custom::KubeManifest',
+  schema,
+  // Manifests often carry Secrets (stringData): they never reach the logs. Object names do.
+  sensitive: ['Manifest'],
+  attributes: ['ObjectCount', 'Objects'],
+
+  physicalId: (props, event) => physicalIdFor(props.ClusterName, event),
+
+  async create(props, ctx) {
+    return advance(start('Create', props), props, undefined, ctx);
+  },
+
+  async update(props, oldProps, ctx) {
+    if (oldProps && oldProps.ClusterName !== props.ClusterName) {
+      // Another cluster: a new set. CloudFormation deletes the old one (with the old properties) afterwards.
+      return advance(
+        start('Create', props, { physicalId: physicalIdFor(props.ClusterName, ctx.event) }),
+        props,
+        undefined,
+        ctx,
+      );
+    }
+    return advance(start('Update', props), props, oldProps, ctx);
+  },
+
+  async delete(props, ctx) {
+    if (props.RetainOnDelete) {
+      ctx.logger.info('RetainOnDelete: the objects stay in the cluster');
+      return done();
+    }
+    return advance(start('Delete', props), props, undefined, ctx);
+  },
+
+  async cleanupFailedCreate(props, ctx) {
+    return advance(start('Cleanup', props), props, undefined, ctx);
+  },
+
+  async continue(state, props, ctx) {
+    // Update's previous properties travel with the event; parse them again as the runtime did.
+    let oldProps: Props | undefined;
+    if (state.op === 'Update') {
+      try {
+        oldProps = parseProperties(schema, ctx.event.OldResourceProperties);
+      } catch {
+        oldProps = undefined;
+      }
+    }
+    return advance(state, props, oldProps, ctx);
+  },
+});
