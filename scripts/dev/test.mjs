@@ -23,6 +23,7 @@ ok = step('typecheck', 'npm', ['run', '--silent', 'typecheck']) && ok;
 ok = step('lint', 'npm', ['run', '--silent', 'lint']) && ok;
 ok = step('format', 'npm', ['run', '--silent', 'format:check']) && ok;
 ok = step('templates', 'npm', ['run', '--silent', 'lint:templates']) && ok;
+ok = step('cfn-engine', 'npm', ['run', '--silent', 'test:cfn-engine']) && ok;
 mkdirSync(join(root, '.tmp'), { recursive: true });
 const report = join(root, '.tmp', 'jest-results.json');
 // The packages were built a moment ago: jest's global setup need not build them again.
