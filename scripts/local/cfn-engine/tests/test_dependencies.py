@@ -86,10 +86,11 @@ def test_a_reference_to_a_resource_whose_condition_is_false_is_refused() -> None
         """) == unresolved("Off", "Resources")
 
 
-def test_a_cycle_is_refused_naming_its_resources() -> None:
+def test_a_cycle_is_refused_naming_only_the_resources_on_it() -> None:
     message = refusal("""
         Resources:
           Free: {Type: Test::Recorded}
+          LeadsIn: {Type: Test::Recorded, DependsOn: A}
           A: {Type: Test::Recorded, Properties: {X: !Ref C}}
           B: {Type: Test::Recorded, Properties: {X: !GetAtt A.Name}}
           C: {Type: Test::Recorded, DependsOn: B}
