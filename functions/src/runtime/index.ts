@@ -1,15 +1,12 @@
 /**
- * The custom-resource runtime: everything between CloudFormation and a resource's own steps.
- * No Kubernetes knowledge lives here.
+ * The custom-resource runtime: everything between CloudFormation and a resource's own steps — the
+ * handler (provider.ts), the request built once per invocation (request.ts), the deadline guard
+ * (deadline.ts), the continuation (continuation.ts), and every network call it makes, swappable
+ * for tests (outbound.ts). No Kubernetes knowledge lives here.
  */
-export {
-  createProvider,
-  type ProviderOptions,
-  type ResourceLoader,
-  invocationMargin,
-  overallMargin,
-  DEFAULT_SERVICE_TIMEOUT,
-} from './provider';
+export { createProvider, type ProviderOptions, type ResourceLoader } from './provider';
+export { invocationMargin, overallMargin, DEFAULT_SERVICE_TIMEOUT } from './request';
+export { outbound, type Outbound } from './outbound';
 export {
   defineResource,
   done,

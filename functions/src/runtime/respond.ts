@@ -1,9 +1,9 @@
 /**
- * The only place that talks to CloudFormation: builds the response body within the 4,096-byte
- * limit and PUTs it to the pre-signed response URL, retrying with backoff and jitter.
+ * The answer to CloudFormation: builds the response body within the 4,096-byte limit and PUTs it to
+ * the pre-signed response URL (through outbound.ts), retrying with backoff and jitter.
  */
-import { request as httpsRequest } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { sleep } from '../shared';
+import { outbound } from './outbound';
 import type { ResponseBody } from './types';
 
 /** CloudFormation rejects larger bodies with "Response object is too long". */
@@ -99,7 +99,7 @@ export async function putResponse(url: string, body: string, options: SendOption
   let lastError = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      const status = await putOnce(url, body, options.timeoutMs ?? 10_000);
+      const status = await outbound.putResponse(url, body, options.timeoutMs ?? 10_000);
       if (status >= 200 && status < 300) return status;
       lastError = `HTTP ${status}`;
       if (status < 500 && status !== 429) break;
@@ -115,32 +115,8 @@ export async function putResponse(url: string, body: string, options: SendOption
       const delay = Math.round(Math.random() * cap);
       if (options.deadline !== undefined && Date.now() + delay + 1_000 > options.deadline) break;
       options.onRetry?.(attempt, lastError);
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
     }
   }
   throw new Error(`could not deliver the response to CloudFormation: ${lastError}`);
-}
-
-function putOnce(url: string, body: string, timeoutMs: number): Promise<number> {
-  const parsed = new URL(url);
-  const request = parsed.protocol === 'http:' ? httpRequest : httpsRequest;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      parsed,
-      {
-        method: 'PUT',
-        // CloudFormation's pre-signed URL is signed with an empty content type.
-        headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) },
-        timeout: timeoutMs,
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
 }
