@@ -54,6 +54,26 @@ export default tseslint.config(
     },
   },
   {
+    // Layers point one way: kube/ and helm/ (and shared/) know nothing of the custom-resource runtime or the
+    // resources built on them; resources/ turns their errors into Reasons (resources/cluster-errors.ts).
+    // A rule of its own name, so the Lambda-code restrictions above still apply to these files.
+    files: ['functions/src/kube/**', 'functions/src/helm/**', 'functions/src/shared/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/runtime', '**/runtime/**', '**/resources', '**/resources/**', '**/providers/**'],
+              message:
+                'kube/, helm/ and shared/ import nothing from runtime/, resources/ or providers/: throw an error of the layer (kube/errors.ts, helm/errors.ts) instead.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Repository tooling (bootstrap, build, lint, test runner) must work without the embedded cloud.
     files: ['scripts/dev/**'],
     rules: {
