@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { getEksToken, TOKEN_LIFETIME_MS } from '../../../functions/src/kube';
+import { getEksToken, PRESIGN_EXPIRES_SECONDS, TOKEN_LIFETIME_MS, TOKEN_REFRESH_MS } from '../../../functions/src/kube';
 
 // Fixed credentials and signing time: no network, no ambient AWS configuration.
 const credentials = async () => ({
@@ -30,7 +30,8 @@ const PRESIGNED_URL_VALIDITY_MS = 15 * 60_000;
  * here: size, prefix, unpadded base64url, https, an STS host of the verifier's partition and
  * region, path `/`, only allowed single-valued parameters, the action, the signed cluster-id
  * header, 0 ≤ X-Amz-Expires ≤ 900 and X-Amz-Date not older than 15 minutes at `at`.
- * Returns the parsed URL and its parameters (names lower-cased, like the authenticator).
+ * Returns the parsed URL, its parameters (names lower-cased, like the authenticator), the signing
+ * time and the validity the token itself states (read from its X-Amz-Date and X-Amz-Expires).
  */
 function verifyLikeAuthenticator(token: string, opts: { region: string; dnsSuffix?: string; at: Date }) {
   expect(token.length).toBeLessThanOrEqual(4096);
@@ -58,8 +59,10 @@ function verifyLikeAuthenticator(token: string, opts: { region: string; dnsSuffi
   const signedAt = Date.parse(
     `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
   );
-  const isExpired = opts.at.getTime() > signedAt + PRESIGNED_URL_VALIDITY_MS;
-  return { url, params, isExpired };
+  // What the token says of itself: signed at X-Amz-Date, accepted until 15 minutes after it.
+  const validUntil = signedAt + PRESIGNED_URL_VALIDITY_MS;
+  expect(opts.at.getTime()).toBeLessThanOrEqual(validUntil);
+  return { url, params, signedAt, expiresSeconds: expires, validUntil };
 }
 
 /** RFC 3986 encoding as SigV4's canonical query string wants it. */
@@ -135,17 +138,27 @@ describe('getEksToken', () => {
     expect(url.search).toContain('X-Amz-Security-Token=FwoGZXIvYXdzE%2Bsession%2Ftoken%3D%3D');
   });
 
-  test('is accepted for 14 minutes and rejected after 15, by X-Amz-Date', async () => {
+  test('is signed when it is minted, and stays valid for the lifetime the code gives it', async () => {
+    // prepare / act: a token minted at `now`, and one minted on the real clock
     const token = await getEksToken({ clusterName: 'ci', region: 'eu-west-1', credentials, now });
+    const before = Date.now();
+    const fresh = await getEksToken({ clusterName: 'ci', region: 'eu-west-1', credentials });
+    const after = Date.now();
 
-    expect(
-      verifyLikeAuthenticator(token, { region: 'eu-west-1', at: new Date(now.getTime() + TOKEN_LIFETIME_MS) })
-        .isExpired,
-    ).toBe(false);
-    expect(
-      verifyLikeAuthenticator(token, { region: 'eu-west-1', at: new Date(now.getTime() + 15 * 60_000 + 1000) })
-        .isExpired,
-    ).toBe(true);
+    // assess: the validity is read from what the code produced (X-Amz-Date, X-Amz-Expires)
+    const pinned = verifyLikeAuthenticator(token, { region: 'eu-west-1', at: now });
+    expect(pinned.signedAt).toBe(now.getTime());
+    expect(pinned.expiresSeconds).toBe(PRESIGN_EXPIRES_SECONDS);
+    // A KubeClient uses a token for TOKEN_LIFETIME_MS at most (and replaces it after TOKEN_REFRESH_MS):
+    // the token must still be accepted at the end of that lifetime.
+    expect(TOKEN_REFRESH_MS).toBeLessThan(TOKEN_LIFETIME_MS);
+    expect(pinned.signedAt + TOKEN_LIFETIME_MS).toBeLessThan(pinned.validUntil);
+    verifyLikeAuthenticator(token, { region: 'eu-west-1', at: new Date(now.getTime() + TOKEN_LIFETIME_MS) });
+
+    // X-Amz-Date has whole seconds: a token minted now is dated within the second it was minted
+    const { signedAt } = verifyLikeAuthenticator(fresh, { region: 'eu-west-1', at: new Date(after) });
+    expect(signedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(signedAt).toBeLessThanOrEqual(after);
   });
 
   test('signs for the partition of the region (China)', async () => {
