@@ -23,12 +23,6 @@ const execFileAsync = promisify(execFile);
 export const localBucket = 'kubecfn-local-quickstart';
 export const localRegion = 'us-east-1';
 
-/** The provider packages the local Lambda service runs, with the timeout the templates give them. */
-export const providerPackages = [
-  { name: 'KubeProvider', timeoutSeconds: 900 },
-  { name: 'HelmProvider', timeoutSeconds: 900 },
-] as const;
-
 /** A step's printer: one line per call. */
 export type Print = (line: string) => void;
 
@@ -95,30 +89,32 @@ export class LocalDeployment {
       });
       stops.push(() => cloud.stop());
 
-      const helm = await ensureHelm();
-      const common = {
-        ...motoEnv(aws.moto.endpoint),
-        // The providers reach the cluster the engine registers here when it creates the EKS cluster.
-        KUBECFN_CLUSTER_ACCESS: accessFile,
-      };
-      const lambda = await LocalLambda.start(
-        providerPackages.map((p) => ({
-          name: p.name,
-          zipFile: join(repoRoot, 'functions', 'packages', p.name, 'lambda.zip'),
-          timeoutSeconds: p.timeoutSeconds,
-          environment: p.name === 'HelmProvider' ? { ...common, HELM_BINARY: helm, ...charts.clientEnv } : common,
-        })),
-      );
-      stops.push(() => lambda.stop());
+      // The local Lambda service runs the functions as the templates declare them (code and layers
+      // from S3, Runtime, Handler, Timeout, MemorySize, Environment), exported by the engine when a
+      // custom resource invokes them. What the local cloud adds is its "network": the endpoints.
+      const functionsDir = join(dir, 'functions');
+      const lambda = await LocalLambda.start([], {
+        definitionsDir: functionsDir,
+        region: localRegion,
+        duplicateAsync: process.env.KUBECFN_LAMBDA_DUPLICATE_ASYNC === '1',
+        network: {
+          ...motoEnv(aws.moto.endpoint),
+          // The providers reach the cluster the engine registers here when it creates the EKS cluster.
+          KUBECFN_CLUSTER_ACCESS: accessFile,
+          // Helm reaches chart repositories through the local chart mirror.
+          ...charts.clientEnv,
+        },
+      });
+      stops.push(() => lambda.stop({ force: true }));
       aws.configure({
         lambdaEndpoint: lambda.endpoint,
-        packages: Object.fromEntries(providerPackages.map((p) => [p.name, p.name])),
+        functionsDir,
         cluster: { server: cluster.server, caData: cluster.caData, token: cluster.token, version: cluster.version },
         clusterAccessFile: accessFile,
         chartWantsFile: charts.wantsFile,
       });
       print(
-        `  Lambda service at ${lambda.endpoint} running ${providerPackages.map((p) => p.name).join(', ')}; chart mirror and cloud controllers up (${seconds(t)})`,
+        `  Lambda service at ${lambda.endpoint} (runs what the templates declare); chart mirror and cloud controllers up (${seconds(t)})`,
       );
 
       // The providers' structured log lines, as CloudWatch Logs would keep them.

@@ -3,7 +3,14 @@
 // rule keeps it so), which leaves the folders behind them free to change. See README.md here.
 export { startLocalCluster, localNodes, type LocalCluster, type LocalClusterOptions } from './cluster/cluster';
 export { ensureKubernetesBinaries, kubernetesVersion, kwokVersion, type KubernetesBinaries } from './cluster/k8s/build';
-export { LocalLambda, type FunctionConfig, type Invocation } from './lambda/runner';
+export {
+  LocalLambda,
+  LAMBDA_ASYNC_RETRY_DELAYS_MS,
+  type FunctionConfig,
+  type FunctionDefinition,
+  type Invocation,
+  type LocalLambdaOptions,
+} from './lambda/runner';
 export { startMoto, resetMoto, motoEnv, type MotoServer, type MotoOptions } from './aws/moto';
 export { startEmbeddedAws, type EmbeddedAws, type EmbeddedAwsOptions, type EmbeddedConfig } from './aws/embedded-aws';
-export { LocalDeployment, localBucket, localRegion, providerPackages, type Print } from './deployment';
+export { LocalDeployment, localBucket, localRegion, type Print } from './deployment';

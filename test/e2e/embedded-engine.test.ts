@@ -102,10 +102,13 @@ beforeAll(async () => {
     'FaultProvider',
   );
   aws = await startEmbeddedAws({ dir });
-  lambda = await LocalLambda.start([
-    { name: 'FaultProvider', zipFile, timeoutSeconds: 20, environment: { AWS_ENDPOINT_URL: aws.moto.endpoint } },
-  ]);
-  aws.configure({ lambdaEndpoint: lambda.endpoint, packages: { FaultProvider: 'FaultProvider' } });
+  // The local Lambda service runs the functions the engine exports from the stacks' templates.
+  const functionsDir = join(dir, 'functions');
+  lambda = await LocalLambda.start([], {
+    definitionsDir: functionsDir,
+    network: { AWS_ENDPOINT_URL: aws.moto.endpoint },
+  });
+  aws.configure({ lambdaEndpoint: lambda.endpoint, functionsDir });
   const s3 = new S3Client({ region: 'us-east-1', endpoint: aws.moto.endpoint, forcePathStyle: true, credentials });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   await s3.send(

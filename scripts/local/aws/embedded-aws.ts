@@ -25,8 +25,11 @@ export interface EmbeddedClusterInfo {
 export interface EmbeddedConfig {
   /** Lambda Invoke API of the local Lambda service that runs the providers. */
   lambdaEndpoint?: string;
-  /** Package directory name (functions/packages/<name>/lambda.zip) -> local function name. */
-  packages?: Record<string, string>;
+  /**
+   * Where the engine exports each Lambda function a custom resource invokes (its code and layers as
+   * CreateFunction took them from S3, and its configuration), for the local Lambda service to run.
+   */
+  functionsDir?: string;
   cluster?: EmbeddedClusterInfo;
   /** The providers' KUBECFN_CLUSTER_ACCESS file, which the engine fills as EKS clusters come and go. */
   clusterAccessFile?: string;
@@ -59,7 +62,7 @@ export interface EmbeddedAwsOptions {
  *
  * @example
  * const aws = await startEmbeddedAws({ dir });
- * aws.configure({ lambdaEndpoint: lambda.endpoint, packages: { KubeProvider: 'KubeProvider' } });
+ * aws.configure({ lambdaEndpoint: lambda.endpoint, functionsDir });
  * // CloudFormation at aws.moto.endpoint now runs stacks, custom resources included
  * await aws.stop();
  */

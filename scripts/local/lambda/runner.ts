@@ -1,11 +1,25 @@
 /**
- * A local stand-in for the Lambda service, for tests, benchmarks and the embedded local mode:
- * each invocation runs the built package's index.js in a fresh Node process with a real deadline
- * (the process is killed when it passes, as Lambda does), and an HTTP endpoint speaks the Lambda
- * Invoke API so the runtime's asynchronous self-invocation (continuation) works unchanged.
+ * A local stand-in for the Lambda service, for tests, benchmarks and the embedded local mode.
+ *
+ * It runs what a function's definition declares, as Lambda does:
+ * - the code package (for the embedded mode: the S3 object the template names, as moto read it
+ *   at CreateFunction, exported by the engine), unpacked once per package;
+ * - `Runtime` (only `nodejs24.x` is emulated: anything else fails closed), `Handler`
+ *   (`file.export`), `Timeout` (the process is killed at the deadline), `MemorySize` (the V8 heap
+ *   is capped as Lambda's Node runtime caps it), `Environment`;
+ * - `Layers`, extracted in order into a directory mounted at `/opt` in a private mount namespace
+ *   (`unshare`), so code that looks in `/opt` finds exactly the function's layers;
+ * - asynchronous invocations (`X-Amz-Invocation-Type: Event`, what CloudFormation and the
+ *   runtime's continuation use) that end in a function error or a timeout are retried
+ *   `MaximumRetryAttempts` times (Lambda's default 2) after Lambda's delays (about 1 and 2
+ *   minutes), and dropped once older than `MaximumEventAgeInSeconds`;
+ * - with `duplicateAsync`, every asynchronous event is delivered twice, as Lambda's at-least-once
+ *   delivery may.
+ * Each invocation is a fresh Node process; an HTTP endpoint speaks the Lambda Invoke API.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,15 +27,28 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readZip } from '../../dev/build/zip';
 
+/** One function, as its definition declares it. */
 export interface FunctionConfig {
   /** Function name; the Invoke API routes by it (or by an ARN ending in it). */
   name: string;
-  /** The package (lambda.zip) to run. */
+  /** The code package (a Lambda zip) to run. */
   zipFile: string;
-  /** Like the function's Timeout. */
+  /** The function's Timeout. */
   timeoutSeconds: number;
-  /** Extra environment for the function (on top of region, credentials and the Invoke endpoint). */
+  /** MemorySize in MB; 512 unless given (the providers' templates give 512). */
+  memoryMb?: number;
+  /** Runtime; `nodejs24.x` unless given. Only `nodejs24.x` is emulated. */
+  runtime?: string;
+  /** Handler, `file.export`; `index.handler` unless given. */
+  handler?: string;
+  /** Layer zips, extracted in this order into `/opt`. */
+  layers?: string[];
+  /** The function's own Environment (on top of what Lambda sets and the local network's endpoints). */
   environment?: Record<string, string>;
+  /** Retries of a failed asynchronous invocation (EventInvokeConfig); Lambda's default is 2. */
+  maximumRetryAttempts?: number;
+  /** Age after which an asynchronous event is dropped (EventInvokeConfig); Lambda's default is 6 hours. */
+  maximumEventAgeSeconds?: number;
 }
 
 export interface Invocation {
@@ -37,28 +64,85 @@ export interface Invocation {
   durationMs: number;
   /** Everything the function printed (its structured log lines). */
   logs: string;
+  /** True for an asynchronous (Event) invocation. */
+  async?: boolean;
+  /** 0 for the first delivery, 1 and 2 for Lambda's retries after a function error or timeout. */
+  attempt?: number;
+  /** True for the second delivery of an event (`duplicateAsync`). */
+  duplicate?: boolean;
 }
 
+/** Options of {@link LocalLambda.start}. */
+export interface LocalLambdaOptions {
+  /**
+   * Directory of function definitions (`<name>.json`, see {@link FunctionDefinition}) that the
+   * embedded CloudFormation engine exports from the local Lambda API; names not given to
+   * `start` are looked up there on every invocation, so an updated function runs its new code.
+   */
+  definitionsDir?: string;
+  /** Environment every function gets on top of its own: the local cloud's endpoints (its "network"). */
+  network?: Record<string, string>;
+  /** Delays before the retries of a failed asynchronous invocation. Lambda's: about 1 and 2 minutes. */
+  asyncRetryDelaysMs?: readonly number[];
+  /** Delivers every asynchronous event twice (Lambda's asynchronous delivery is at-least-once). */
+  duplicateAsync?: boolean;
+  /** The Region functions run in (`AWS_REGION`); us-east-1 unless given. */
+  region?: string;
+  /** The account in the functions' ARNs; moto's default account unless given. */
+  accountId?: string;
+}
+
+/** A function definition as the embedded engine writes it (`<definitionsDir>/<name>.json`). */
+export interface FunctionDefinition {
+  name: string;
+  runtime: string;
+  handler: string;
+  timeout: number;
+  memorySize: number;
+  environment: Record<string, string>;
+  /** The code package the function was created from. */
+  code: string;
+  /** Layer packages in the function's order. */
+  layers: string[];
+  maximumRetryAttempts?: number;
+  maximumEventAgeInSeconds?: number;
+}
+
+/** Lambda's delays before the two retries of a failed asynchronous invocation. */
+export const LAMBDA_ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
+const EMULATED_RUNTIME = 'nodejs24.x';
 const MARKER = '__KUBECFN_LAMBDA_RESULT__';
+
+/** Whether this machine lets an unprivileged process mount a private /opt (user + mount namespaces). */
+function isolationCommand(): string[] | undefined {
+  const asRoot = process.getuid?.() === 0;
+  const prefix = ['unshare', '--mount', '--propagation', 'private', ...(asRoot ? [] : ['--user', '--map-root-user'])];
+  const probe = spawnSync(prefix[0]!, [...prefix.slice(1), 'true'], { stdio: 'ignore' });
+  return probe.status === 0 ? prefix : undefined;
+}
 
 /**
  * @example
  * const lambda = await LocalLambda.start([{ name: 'KubeProvider', zipFile, timeoutSeconds: 30 }]);
  * await lambda.invoke('KubeProvider', event);
- * await lambda.idle();   // every asynchronous continuation has finished
+ * await lambda.idle();   // every asynchronous continuation and retry has finished
  * await lambda.stop();
  */
 export class LocalLambda {
   readonly invocations: Invocation[] = [];
-  private readonly running = new Set<Promise<Invocation>>();
+  private readonly running = new Set<Promise<unknown>>();
   private readonly processes = new Set<ChildProcess>();
-  /** One unpacking per function, shared by concurrent first invocations (no half-written index.js). */
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** One unpacking per package, shared by concurrent first invocations (no half-written index.js). */
   private readonly dirs = new Map<string, Promise<string>>();
+  private isolation: string[] | undefined | null = null;
+  private stopping = false;
 
   private constructor(
     private readonly server: Server,
     private readonly functions: Map<string, FunctionConfig>,
     private readonly root: string,
+    private readonly opts: LocalLambdaOptions,
   ) {}
 
   /** The endpoint to give functions as `AWS_ENDPOINT_URL_LAMBDA`. */
@@ -66,27 +150,28 @@ export class LocalLambda {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  static async start(functions: FunctionConfig[]): Promise<LocalLambda> {
+  static async start(functions: FunctionConfig[], opts: LocalLambdaOptions = {}): Promise<LocalLambda> {
     const root = await mkdtemp(join(tmpdir(), 'kubecfn-lambda-'));
     const server = createServer();
-    const lambda = new LocalLambda(server, new Map(functions.map((f) => [f.name, f])), root);
+    const lambda = new LocalLambda(server, new Map(functions.map((f) => [f.name, f])), root, opts);
     server.on('request', (req, res) => {
       const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(req.url ?? '');
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const name = match ? decodeURIComponent(match[1]!).split(':').pop()! : '';
-        if (!match || req.method !== 'POST' || !lambda.functions.has(name)) {
+        const config = match && req.method === 'POST' ? lambda.configOf(name) : undefined;
+        if (!config) {
           res.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException' });
           return res.end(JSON.stringify({ Type: 'User', message: `Function not found: ${name}` }));
         }
         const event = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-        const invocation = lambda.invoke(name, event);
         if (req.headers['x-amz-invocation-type'] === 'Event') {
+          lambda.invokeAsync(config, event);
           res.writeHead(202, { 'x-amzn-requestid': randomUUID() });
           return res.end();
         }
-        invocation.then((inv) => {
+        void lambda.track(lambda.run(config, event, {})).then((inv) => {
           const headers: Record<string, string> = {
             'content-type': 'application/json',
             'x-amz-executed-version': '$LATEST',
@@ -107,98 +192,246 @@ export class LocalLambda {
     return lambda;
   }
 
-  private codeDir(config: FunctionConfig): Promise<string> {
-    let dir = this.dirs.get(config.name);
-    if (!dir) {
-      const target = join(this.root, config.name);
-      dir = (async () => {
-        for (const [name, file] of await readZip(config.zipFile)) {
-          await mkdir(dirname(join(target, name)), { recursive: true });
-          await writeFile(join(target, name), file.data, { mode: file.mode || 0o644 });
-        }
-        return target;
-      })();
-      this.dirs.set(config.name, dir);
-    }
-    return dir;
+  /** A function given to `start`, else the definition the engine exported last under that name. */
+  private configOf(name: string): FunctionConfig | undefined {
+    const given = this.functions.get(name);
+    if (given || !this.opts.definitionsDir) return given;
+    const file = join(this.opts.definitionsDir, `${name}.json`);
+    if (!existsSync(file)) return undefined;
+    const d = JSON.parse(readFileSync(file, 'utf8')) as FunctionDefinition;
+    return {
+      name: d.name,
+      zipFile: d.code,
+      timeoutSeconds: d.timeout,
+      memoryMb: d.memorySize,
+      runtime: d.runtime,
+      handler: d.handler,
+      layers: d.layers,
+      environment: d.environment,
+      ...(d.maximumRetryAttempts !== undefined ? { maximumRetryAttempts: d.maximumRetryAttempts } : {}),
+      ...(d.maximumEventAgeInSeconds !== undefined ? { maximumEventAgeSeconds: d.maximumEventAgeInSeconds } : {}),
+    };
   }
 
-  /** Runs one invocation to its end (or its deadline). */
-  invoke(name: string, event: unknown): Promise<Invocation> {
-    const config = this.functions.get(name);
-    if (!config) return Promise.reject(new Error(`no local function ${name}`));
-    const p = this.run(config, event);
+  private track<T>(p: Promise<T>): Promise<T> {
     this.running.add(p);
     void p.finally(() => this.running.delete(p));
     return p;
   }
 
-  private async run(config: FunctionConfig, event: unknown): Promise<Invocation> {
-    const dir = await this.codeDir(config);
+  /** Unpacks zips into a directory named by their content's identity, once. */
+  private unpacked(kind: string, zips: string[]): Promise<string> {
+    const key = `${kind}:${zips.join('\n')}`;
+    let dir = this.dirs.get(key);
+    if (!dir) {
+      const target = join(this.root, kind, createHash('sha256').update(key).digest('hex').slice(0, 16));
+      dir = (async () => {
+        await mkdir(target, { recursive: true });
+        for (const zip of zips) {
+          for (const [name, file] of await readZip(zip)) {
+            await mkdir(dirname(join(target, name)), { recursive: true });
+            await writeFile(join(target, name), file.data, { mode: file.mode || 0o644 });
+          }
+        }
+        return target;
+      })();
+      this.dirs.set(key, dir);
+    }
+    return dir;
+  }
+
+  /** Runs one synchronous invocation to its end (or its deadline). */
+  invoke(name: string, event: unknown): Promise<Invocation> {
+    const config = this.configOf(name);
+    if (!config) return Promise.reject(new Error(`no local function ${name}`));
+    return this.track(this.run(config, event, {}));
+  }
+
+  /**
+   * Queues an asynchronous invocation as Lambda does: delivered (twice with `duplicateAsync`),
+   * retried after a function error or timeout, dropped when too old.
+   */
+  invokeAsync(config: FunctionConfig, event: unknown): void {
+    const queuedAt = Date.now();
+    const delays = this.opts.asyncRetryDelaysMs ?? LAMBDA_ASYNC_RETRY_DELAYS_MS;
+    const retries = Math.min(config.maximumRetryAttempts ?? 2, delays.length);
+    const maxAgeMs = (config.maximumEventAgeSeconds ?? 21_600) * 1000;
+    const deliver = (attempt: number, duplicate: boolean) =>
+      this.track(this.run(config, event, { async: true, attempt, duplicate })).then((inv) => {
+        const failed = inv.errorType !== undefined || inv.timedOut;
+        if (!failed || attempt >= retries || this.stopping) return;
+        const delay = delays[attempt]!;
+        if (Date.now() + delay - queuedAt > maxAgeMs) return;
+        this.later(delay, () => deliver(attempt + 1, duplicate));
+      });
+    void deliver(0, false);
+    // The second copy arrives a moment later, as a duplicate would: the first is usually under way.
+    if (this.opts.duplicateAsync) this.later(50 + Math.floor(Math.random() * 450), () => deliver(0, true));
+  }
+
+  /** Runs `fn` after `ms`; idle() waits for it, stop() cancels it. */
+  private later(ms: number, fn: () => Promise<unknown>): void {
+    let release!: () => void;
+    const pending = new Promise<void>((ok) => (release = ok));
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void fn().finally(release);
+    }, ms);
+    this.timers.add(timer);
+    void this.track(pending);
+    (timer as NodeJS.Timeout & { release?: () => void }).release = release;
+  }
+
+  private async run(
+    config: FunctionConfig,
+    event: unknown,
+    delivery: { async?: boolean; attempt?: number; duplicate?: boolean },
+  ): Promise<Invocation> {
     const requestId = randomUUID();
-    const timeoutMs = config.timeoutSeconds * 1000;
     const started = Date.now();
-    const child = spawn(
-      process.execPath,
-      ['--enable-source-maps', join(__dirname, 'child.cjs'), dir, String(timeoutMs), config.name, requestId],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '/tmp',
-          TZ: 'UTC',
-          AWS_REGION: 'us-east-1',
-          AWS_DEFAULT_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: 'testing',
-          AWS_SECRET_ACCESS_KEY: 'testing',
-          AWS_LAMBDA_FUNCTION_NAME: config.name,
-          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
-          AWS_ENDPOINT_URL_LAMBDA: this.endpoint,
-          ...config.environment,
-        },
-        stdio: ['pipe', 'pipe', 'pipe'],
+    const record = (outcome: Partial<Invocation>): Invocation => {
+      const invocation: Invocation = {
+        functionName: config.name,
+        requestId,
+        event,
+        timedOut: false,
+        durationMs: Date.now() - started,
+        logs: '',
+        ...(delivery.async ? { async: true, attempt: delivery.attempt ?? 0 } : {}),
+        ...(delivery.duplicate ? { duplicate: true } : {}),
+        ...outcome,
+      };
+      this.invocations.push(invocation);
+      return invocation;
+    };
+    const runtime = config.runtime ?? EMULATED_RUNTIME;
+    if (runtime !== EMULATED_RUNTIME) {
+      return record({
+        errorType: 'Runtime.NotEmulated',
+        errorMessage: `The local Lambda service runs only ${EMULATED_RUNTIME}; ${config.name} declares Runtime ${runtime}`,
+      });
+    }
+    const [file, exportName] = splitHandler(config.handler ?? 'index.handler');
+    if (!file) {
+      return record({
+        errorType: 'Runtime.MalformedHandlerName',
+        errorMessage: `Bad handler ${config.handler}: expected <file>.<export>`,
+      });
+    }
+    const taskRoot = await this.unpacked('task', [config.zipFile]);
+    const layers = config.layers ?? [];
+    if (this.isolation === null) this.isolation = isolationCommand();
+    if (layers.length > 0 && !this.isolation) {
+      return record({
+        errorType: 'Runtime.NotEmulated',
+        errorMessage: `${config.name} has Layers, which the local Lambda service mounts at /opt in a private mount namespace; 'unshare --mount' is not permitted on this machine (run as root, or enable unprivileged user namespaces)`,
+      });
+    }
+    const optDir = await this.unpacked('opt', layers);
+    const memoryMb = config.memoryMb ?? 512;
+    const semiSpaceMb = Math.max(1, Math.floor(memoryMb / 64));
+    const timeoutMs = config.timeoutSeconds * 1000;
+    const region = this.opts.region ?? 'us-east-1';
+    const nodeArgs = [
+      '--enable-source-maps',
+      // Lambda's Node runtime caps the heap (young and old generations) below the function's memory.
+      `--max-semi-space-size=${semiSpaceMb}`,
+      `--max-old-space-size=${Math.max(16, Math.floor(memoryMb * 0.9) - 3 * semiSpaceMb)}`,
+      join(__dirname, 'child.cjs'),
+      taskRoot,
+      file,
+      exportName,
+      String(timeoutMs),
+      config.name,
+      requestId,
+      String(memoryMb),
+      `arn:aws:lambda:${region}:${this.opts.accountId ?? '123456789012'}:function:${config.name}`,
+    ];
+    // sh -c 'mount --bind "$0" /opt && exec "$@"' <opt> node ...: /opt holds the layers and nothing else.
+    const [cmd, ...args] = this.isolation
+      ? [...this.isolation, 'sh', '-c', 'mount --bind "$0" /opt && exec "$@"', optDir, process.execPath, ...nodeArgs]
+      : [process.execPath, ...nodeArgs];
+    const child = spawn(cmd!, args, {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        TZ: 'UTC',
+        // What Lambda sets for every function.
+        AWS_REGION: region,
+        AWS_DEFAULT_REGION: region,
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
+        AWS_LAMBDA_FUNCTION_NAME: config.name,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${config.name}`,
+        AWS_LAMBDA_LOG_STREAM_NAME: `local/${requestId}`,
+        LAMBDA_TASK_ROOT: taskRoot,
+        _HANDLER: config.handler ?? 'index.handler',
+        AWS_ENDPOINT_URL_LAMBDA: this.endpoint,
+        ...this.opts.network,
+        ...config.environment,
       },
-    );
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.processes.add(child);
     child.on('close', () => this.processes.delete(child));
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stdin.on('error', () => undefined);
     child.stdin.end(JSON.stringify(event));
     let timedOut = false;
     const killer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
-    await new Promise<void>((resolve) => child.on('close', () => resolve()));
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    );
     clearTimeout(killer);
     const at = out.lastIndexOf(MARKER);
-    const outcome = at >= 0 && !timedOut ? JSON.parse(out.slice(at + MARKER.length).trim()) : {};
-    const invocation: Invocation = {
-      functionName: config.name,
-      requestId,
-      event,
-      timedOut,
-      durationMs: Date.now() - started,
-      logs: at >= 0 ? out.slice(0, at) : out,
-      ...outcome,
-    };
-    this.invocations.push(invocation);
-    return invocation;
+    const outcome: Partial<Invocation> =
+      at >= 0 && !timedOut
+        ? JSON.parse(out.slice(at + MARKER.length).trim())
+        : timedOut
+          ? {}
+          : {
+              // Killed or crashed before it reported (out of memory, process.exit, kill -9).
+              errorType: 'Runtime.ExitError',
+              errorMessage: `RequestId: ${requestId} Error: Runtime exited ${exit.signal ? `with signal: ${exit.signal}` : `with error: exit status ${exit.code}`}`,
+            };
+    return record({ timedOut, logs: at >= 0 ? out.slice(0, at) : out, ...outcome });
   }
 
-  /** Resolves when no invocation is running, including continuations started meanwhile. */
+  /** Resolves when no invocation is running or queued, including continuations and retries started meanwhile. */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
   /**
    * Waits for every invocation to end, then closes the Invoke endpoint. With `force`, running
-   * invocations are killed first (as when a local session is interrupted).
+   * invocations are killed and queued retries dropped first (as when a local session is interrupted).
    */
   async stop(opts: { force?: boolean } = {}): Promise<void> {
-    if (opts.force) for (const child of this.processes) child.kill('SIGKILL');
+    this.stopping = true;
+    if (opts.force) {
+      for (const timer of this.timers) {
+        clearTimeout(timer);
+        (timer as NodeJS.Timeout & { release?: () => void }).release?.();
+      }
+      this.timers.clear();
+      for (const child of this.processes) child.kill('SIGKILL');
+    }
     await this.idle();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await rm(this.root, { recursive: true, force: true });
   }
+}
+
+/** `dir/file.export` → [`dir/file`, `export`]; the export is what follows the last dot. */
+function splitHandler(handler: string): [string, string] {
+  const dot = handler.lastIndexOf('.');
+  return dot > 0 ? [handler.slice(0, dot), handler.slice(dot + 1)] : ['', ''];
 }

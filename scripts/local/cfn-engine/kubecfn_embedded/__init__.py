@@ -19,7 +19,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from . import patches
+    from . import lambda_model, patches
 
     patches.apply()
+    lambda_model.apply()
     _installed = True

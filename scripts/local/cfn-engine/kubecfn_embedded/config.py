@@ -4,8 +4,8 @@ starts (the local Lambda service and moto each need the other's address).
 
 {
   "lambdaEndpoint": "http://127.0.0.1:PORT",        # Lambda Invoke API of the local Lambda service
-  "packages": {"KubeProvider": "KubeProvider"},     # package directory -> local function name
-  "cluster": {"server": ..., "caData": PEM, "token": ..., "version": "v1.33.0"},
+  "functionsDir": "/path/functions",                 # where Lambda functions are exported for that service
+  "cluster": {"server": ..., "caData": PEM, "token": ..., "version": "v1.35.4"},
   "clusterAccessFile": "/path/cluster-access.json"  # KUBECFN_CLUSTER_ACCESS file of the functions
 }
 """

@@ -6,8 +6,9 @@ as an HTTP PUT to a one-time response URL, here served by a small HTTP server in
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
+import os
 import threading
 import urllib.error
 import urllib.request
@@ -38,6 +39,7 @@ class ResponseEndpoint:
 
     def __init__(self) -> None:
         self.pending: dict[str, _Pending] = {}
+        self.answered: set[str] = set()
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,6 +48,12 @@ class ResponseEndpoint:
                 body = self.rfile.read(length)
                 key = self.path.split("?", 1)[0]
                 waiting = endpoint.pending.get(key)
+                if waiting is None and key in endpoint.answered:
+                    # A presigned URL stays valid after the first answer (a duplicate or retried
+                    # invocation may PUT again): S3 takes the object; CloudFormation read the first.
+                    self.send_response(200)
+                    self.end_headers()
+                    return
                 if waiting is None:
                     self.send_response(403)
                     self.end_headers()
@@ -88,6 +96,7 @@ class ResponseEndpoint:
         for key, value in list(self.pending.items()):
             if value is url_key:
                 del self.pending[key]
+                self.answered.add(key)
 
 
 class CustomResourceFailed(ResourceFailure):
@@ -112,8 +121,15 @@ def _stringify(value: Any) -> Any:
     return value
 
 
-def local_function_name(account_id: str, region: str, service_token: str) -> str:
-    """The local Lambda function that runs the package behind a ServiceToken (a moto Lambda ARN)."""
+def export_function(account_id: str, region: str, service_token: str) -> str:
+    """Exports the Lambda function behind a ServiceToken for the local Lambda service, and returns its name.
+
+    Lambda copies a function's code (and its layers') from S3 when the function is created or updated;
+    moto does the same into the function's ``code_bytes``. Those bytes, the layers' and the function's
+    configuration (Runtime, Handler, Timeout, MemorySize, Environment, EventInvokeConfig) are written to
+    the ``functionsDir`` of the engine's configuration, where the local Lambda service reads them on
+    every invocation: what runs is what the template declares, nothing from a table.
+    """
     from moto.awslambda.models import lambda_backends
 
     if not isinstance(service_token, str) or not service_token.startswith("arn:"):
@@ -122,19 +138,64 @@ def local_function_name(account_id: str, region: str, service_token: str) -> str
         )
     if ":sns:" in service_token:
         raise ResourceFailure("SNS-backed custom resources are not supported in local mode")
+    backend = lambda_backends[account_id][region]
     try:
-        fn = lambda_backends[account_id][region].get_function(service_token)
+        fn = backend.get_function(service_token)
     except Exception:
         raise ResourceFailure(f"Lambda function {service_token} does not exist (ServiceToken)") from None
-    key = str((fn.code or {}).get("S3Key", ""))
-    match = re.search(r"(?:^|/)packages/([^/]+)/lambda\.zip$", key)
-    packages = config.load().get("packages", {})
-    if not match or match.group(1) not in packages:
+    if fn.package_type != "Zip" or not getattr(fn, "code_bytes", b""):
         raise ResourceFailure(
-            f"Lambda function {fn.function_name} runs code from {key or 'an inline or image package'}; local mode "
-            f"runs only the packages {sorted(packages)}"
+            f"Lambda function {fn.function_name} has no zip package (image or empty code): local mode runs "
+            "zip packages only"
         )
-    return str(packages[match.group(1)])
+    directory = str(config.require("functionsDir"))
+    os.makedirs(directory, exist_ok=True)
+    layers = []
+    for layer in fn.layers:
+        version = backend.layers_versions_by_arn(layer["Arn"])
+        if version is None or not version.code_bytes:
+            raise ResourceFailure(f"Lambda function {fn.function_name}: layer {layer['Arn']} has no content")
+        layers.append(_write_package(directory, version.code_bytes))
+    retry: dict[str, Any] = {}
+    for invoke_config in fn.event_invoke_config:
+        retry = {
+            k: v for k, v in invoke_config.config.items() if k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds")
+        }
+    definition = {
+        "name": fn.function_name,
+        "arn": fn.function_arn,
+        "runtime": fn.run_time,
+        "handler": fn.handler,
+        "timeout": int(fn.timeout),
+        "memorySize": int(fn.memory_size),
+        "environment": {str(k): str(v) for k, v in (fn.environment_vars or {}).items()},
+        "code": _write_package(directory, fn.code_bytes),
+        "layers": layers,
+        **({"maximumRetryAttempts": int(retry["MaximumRetryAttempts"])} if "MaximumRetryAttempts" in retry else {}),
+        **(
+            {"maximumEventAgeInSeconds": int(retry["MaximumEventAgeInSeconds"])}
+            if "MaximumEventAgeInSeconds" in retry
+            else {}
+        ),
+    }
+    target = os.path.join(directory, f"{fn.function_name}.json")
+    temporary = f"{target}.{os.getpid()}.{threading.get_ident()}"
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump(definition, f)
+    os.replace(temporary, target)
+    return str(fn.function_name)
+
+
+def _write_package(directory: str, data: bytes) -> str:
+    """Writes a code or layer package once, named by its content."""
+    path = os.path.join(directory, "packages", hashlib.sha256(data).hexdigest() + ".zip")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temporary = f"{path}.{os.getpid()}.{threading.get_ident()}"
+        with open(temporary, "wb") as f:
+            f.write(data)
+        os.replace(temporary, path)
+    return path
 
 
 def send(
@@ -153,7 +214,7 @@ def send(
     service_token = properties.get("ServiceToken")
     if not service_token:
         raise ResourceFailure("ServiceToken: required property is missing")
-    function = local_function_name(account_id, region, service_token)
+    function = export_function(account_id, region, service_token)
     timeout_text = str(properties.get("ServiceTimeout", "3600"))
     try:
         timeout = int(timeout_text)
