@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from moto.cloudformation.models import Event
 from moto.moto_api._internal import mock_random
 
-from .errors import ResourceFailure, ValidationError
-from .intrinsics import NO_VALUE, Evaluator, references
+from .errors import ResourceFailure, UpdateRefused, ValidationError
+from .intrinsics import NO_VALUE, Evaluator, get_atts, references
+from .schemas import TypeSchema, schema_of
 
 if TYPE_CHECKING:
     from moto.cloudformation.models import Stack
@@ -131,6 +132,11 @@ class StackEngine:
         self.status_reason: str | None = None
         # CreateStack/ExecuteChangeSet DisableRollback: keep what was created when creation fails.
         self.disable_rollback = False
+        # The IAM principal whose credentials started the current operation (EKS makes the cluster
+        # creator's access entry): an ARN, or None when unknown.
+        self.caller_arn: str | None = None
+        # SignalResource calls by logical id: (unique id, SUCCESS or FAILURE).
+        self.signals: dict[str, list[tuple[str, str]]] = {}
         if self.template:
             self._prepare(self.template, self.input_parameters)
 
@@ -208,7 +214,41 @@ class StackEngine:
             )
         from .handlers import handler_for
 
+        schema = _schema_checked(state.cf_resource_type, self.region)
+        if schema is not None and not schema.has_attribute(attribute):
+            raise ResourceFailure(_no_such_attribute(logical_id, attribute))
         return handler_for(state.cf_resource_type).get_att(self, state, attribute)
+
+    def caller_principal(self) -> str | None:
+        """The caller as an IAM principal ARN, as EKS records a cluster creator (an assumed role is its role)."""
+        arn = (
+            self.caller_arn
+            if self.caller_arn is not None
+            else (self.parent.caller_principal() if self.parent else None)
+        )
+        if not arn:
+            return None
+        match = re.match(r"^arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/.*$", arn)
+        if match:
+            return f"arn:{match.group(1)}:iam::{match.group(2)}:role/{match.group(3)}"
+        match = re.match(r"^arn:([^:]+):sts::(\d+):(user/.+)$", arn)
+        if match:
+            return f"arn:{match.group(1)}:iam::{match.group(2)}:{match.group(3)}"
+        return arn
+
+    def signal(self, logical_id: str, unique_id: str, status: str) -> None:
+        """SignalResource: a signal for a resource's CreationPolicy."""
+        with self.lock:
+            if logical_id not in self.resource_names:
+                raise ValidationError(f"Resource {logical_id} does not exist for stack {self.stack.name}")
+            state = self.resources.get(logical_id)
+            if state is None or state.status != "CREATE_IN_PROGRESS":
+                raise ValidationError(
+                    f"Resource {logical_id} is in {state.status if state else 'NOT_STARTED'} state and can not be "
+                    "signaled"
+                )
+            self.signals.setdefault(logical_id, []).append((unique_id, status))
+            self.changed.notify_all()
 
     def import_value(self, name: str) -> Any:
         from moto.cloudformation.models import cloudformation_backends
@@ -287,7 +327,36 @@ class StackEngine:
                     )
                     raise ValidationError(description.strip())
 
+        self._check_types(template)
         self._check_graph(template)
+
+    def _check_types(self, template: dict[str, Any]) -> None:
+        """Every resource type must be one CloudFormation knows (or one the engine handles), and every
+        Fn::GetAtt must name an attribute its type has, as CloudFormation checks before it starts."""
+        from .handlers import has_handler
+
+        resources = template.get("Resources") or {}
+        unknown = sorted(
+            {
+                str(body.get("Type"))
+                for body in resources.values()
+                if _schema_checked(str(body.get("Type")), self.region) is None
+                and not str(body.get("Type")).startswith("Custom::")
+                and not has_handler(str(body.get("Type")))
+            }
+        )
+        if unknown:
+            raise ValidationError(f"Template format error: Unrecognized resource types: [{', '.join(unknown)}]")
+
+        def check(logical_id: str, attribute: Any) -> None:
+            body = resources.get(logical_id)
+            if body is None or not isinstance(attribute, str):
+                return
+            schema = _schema_checked(str(body.get("Type")), self.region)
+            if schema is not None and not schema.has_attribute(attribute):
+                raise ValidationError(_no_such_attribute(logical_id, attribute))
+
+        get_atts(template, set(resources), check)
 
     def _parameter_value(self, name: str, spec: dict[str, Any], raw: Any) -> Any:
         kind = str(spec.get("Type", "String"))
@@ -572,15 +641,11 @@ class StackEngine:
         try:
             props = self._resolve_properties(body)
             state.properties = props
+            self._check_properties(state.cf_resource_type, props)
             handler_for(body["Type"]).create(self, state, props, body)
-            signal = (body.get("CreationPolicy") or {}).get("ResourceSignal") or {}
-            for _ in range(int(signal.get("Count", 0) or 0)):
-                # Nothing boots locally to run cfn-signal: the engine reports the signal itself.
-                self.event(
-                    state,
-                    "CREATE_IN_PROGRESS",
-                    f"Received SUCCESS signal with UniqueId {state.physical_resource_id} (local mode: emulated)",
-                )
+            policy = body.get("CreationPolicy") or {}
+            if "ResourceSignal" in policy:
+                self._await_signals(state, policy.get("ResourceSignal") or {})
         except ResourceFailure as err:
             self.event(state, "CREATE_FAILED", str(err))
             raise
@@ -590,12 +655,81 @@ class StackEngine:
             raise ResourceFailure(str(err)) from err
         self.event(state, "CREATE_COMPLETE")
 
-    def _delete_one(self, state: ResourceState, body: dict[str, Any] | None) -> None:
+    def _check_properties(self, resource_type: str, props: dict[str, Any]) -> None:
+        """A property the type's schema does not have fails the resource, as in CloudFormation."""
+        if resource_type.startswith("Custom::"):
+            return
+        schema = _schema_checked(resource_type, self.region)
+        if schema is None or schema.open_properties:
+            return
+        for name in sorted(props):
+            if name not in schema.properties:
+                raise ResourceFailure(f"Encountered unsupported property {name}")
+
+    def _await_signals(self, state: ResourceState, policy: dict[str, Any]) -> None:
+        """CreationPolicy ResourceSignal: the resource completes once Count SUCCESS signals arrived.
+
+        Nothing boots locally, so nothing runs cfn-signal. When the instance's UserData calls cfn-signal
+        for this resource, the engine sends the signals on its behalf (an emulation, listed in
+        emulated.json); otherwise it waits for SignalResource calls until Timeout, and then fails as
+        CloudFormation does."""
+        from . import emulations
+        from .handlers import runs_cfn_signal, user_data_of
+
+        count = int(policy.get("Count", 1) or 1)
+        timeout = _duration(str(policy.get("Timeout", "PT5M")))
+        script = user_data_of(state)
+        if script is not None and runs_cfn_signal(script, state.logical_resource_id):
+            for _ in range(count):
+                self.event(
+                    state,
+                    "CREATE_IN_PROGRESS",
+                    f"Received SUCCESS signal with UniqueId {state.physical_resource_id} (local mode: emulated, sent "
+                    "for the cfn-signal call in the instance's UserData; the instance never boots)",
+                )
+            emulations.note(
+                self,
+                state,
+                "creation-signal",
+                f"{count} SUCCESS signal(s) sent by the engine for the cfn-signal call in the UserData; the script "
+                "itself never ran",
+            )
+            return
+        deadline = time.time() + timeout
+        seen = 0
+        with self.changed:
+            while True:
+                received = self.signals.get(state.logical_resource_id, [])
+                for unique_id, status in received[seen:]:
+                    seen += 1
+                    if status != "SUCCESS":
+                        raise ResourceFailure(f"Received FAILURE signal with UniqueId {unique_id}")
+                    self.event(state, "CREATE_IN_PROGRESS", f"Received SUCCESS signal with UniqueId {unique_id}")
+                if seen >= count:
+                    return
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    raise ResourceFailure(
+                        f"Failed to receive {count - seen} resource signal(s) within the specified duration"
+                    )
+                self.changed.wait(timeout=min(remaining, 5))
+
+    def _delete_one(
+        self,
+        state: ResourceState,
+        body: dict[str, Any] | None,
+        undo_create: bool = False,
+        policy_key: str = "DeletionPolicy",
+    ) -> None:
+        """Deletes a resource unless its policy keeps it: Retain always; RetainExceptOnCreate except when
+        the delete undoes the operation that created it (`undo_create`). With policy_key
+        UpdateReplacePolicy, the old physical resource of a replacement."""
         from .handlers import handler_for
 
-        policy = (body or {}).get("DeletionPolicy", "Delete")
-        if policy in ("Retain", "RetainExceptOnCreate") and self.stack.status != "ROLLBACK_IN_PROGRESS":
-            self.event(state, "DELETE_SKIPPED")
+        policy = (body or {}).get(policy_key, "Delete")
+        if policy == "Retain" or (policy == "RetainExceptOnCreate" and not undo_create):
+            if state.physical_resource_id is not None:
+                self.event(state, "DELETE_SKIPPED")
             return
         if state.physical_resource_id is None:
             # Never created (failed before it had an id): nothing to delete.
@@ -637,12 +771,20 @@ class StackEngine:
         return graph
 
     def _delete_states(
-        self, states: dict[str, ResourceState], graph: dict[str, set[str]], bodies: dict[str, Any]
+        self,
+        states: dict[str, ResourceState],
+        graph: dict[str, set[str]],
+        bodies: dict[str, Any],
+        undo_create: bool = False,
+        policy_key: str = "DeletionPolicy",
     ) -> list[tuple[str, str]]:
         names = {n for n, s in states.items() if s.status not in ("NOT_STARTED", "DELETE_COMPLETE", "DELETE_SKIPPED")}
         blockers = self._reverse_blockers(graph, names)
         return self._run_parallel(
-            sorted(names), blockers, lambda n: self._delete_one(states[n], bodies.get(n)), stop_on_failure=False
+            sorted(names),
+            blockers,
+            lambda n: self._delete_one(states[n], bodies.get(n), undo_create, policy_key),
+            stop_on_failure=False,
         )
 
     # ------------------------------------------------------------------ outputs
@@ -720,7 +862,7 @@ class StackEngine:
             "ROLLBACK_IN_PROGRESS",
             f"The following resource(s) failed to create: [{names}]. Rollback requested by user.",
         )
-        problems = self._delete_states(self.resources, graph, active)
+        problems = self._delete_states(self.resources, graph, active, undo_create=True)
         self._withdraw_exports()
         if problems:
             failed = ", ".join(sorted({n for n, _ in problems}))
@@ -800,10 +942,13 @@ class StackEngine:
             self.event(state, "UPDATE_IN_PROGRESS")
             previous = state.clone()
             try:
+                self._check_properties(state.cf_resource_type, props)
                 outcome = handler.update(self, state, previous, props, body)
             except ResourceFailure as err:
-                # What was attempted, so the rollback's update carries it as the old properties.
-                state.properties = props
+                # What was attempted, so the rollback's update carries it as the old properties (unless
+                # the update was refused before anything changed).
+                if not isinstance(err, UpdateRefused):
+                    state.properties = props
                 self.event(state, "UPDATE_FAILED", str(err))
                 raise
             except Exception as err:
@@ -832,8 +977,14 @@ class StackEngine:
             self._delete_states(removed, old_graph, old_bodies)
             for name in removed:
                 self.resources.pop(name, None)
-            # Replaced resources: the old physical resource goes now, with its old properties.
-            self._delete_states(replaced, {}, old_bodies)
+            # Replaced resources: the old physical resource goes now, with its old properties, dependents
+            # first, unless its UpdateReplacePolicy keeps it.
+            self._delete_states(
+                replaced,
+                self._known_graph(old_template, new_template),
+                old_bodies,
+                policy_key="UpdateReplacePolicy",
+            )
             self.event(None, "UPDATE_COMPLETE")
             return
 
@@ -850,15 +1001,18 @@ class StackEngine:
             prior = before.get(name)
             try:
                 if prior is None or not prior.exists:
-                    self._delete_one(state, active.get(name))
+                    self._delete_one(state, active.get(name), undo_create=True)
                     self.resources.pop(name, None)
                 elif state.physical_resource_id != prior.physical_resource_id:
                     # A replacement: the new physical resource goes, the old one stays as it was.
                     self.resources[name] = prior
                     replaced.pop(name, None)
-                    self._delete_one(state, old_bodies.get(name))
+                    self._delete_one(state, active.get(name) or old_bodies.get(name), undo_create=True)
                     self.resources[name] = prior
                     self.event(prior, "UPDATE_COMPLETE")
+                elif state.properties == prior.properties:
+                    # Refused before anything changed: it is as it was.
+                    self.event(state, "UPDATE_COMPLETE")
                 else:
                     # Updated (or attempted): update it back, as CloudFormation's rollback does.
                     self.event(state, "UPDATE_IN_PROGRESS")
@@ -877,6 +1031,30 @@ class StackEngine:
             )
         else:
             self.event(None, "UPDATE_ROLLBACK_COMPLETE")
+
+
+def _schema_checked(resource_type: str, region: str) -> TypeSchema | None:
+    """The type's schema, unless the engine handles the type without one (a custom resource: any
+    attribute its provider answers)."""
+    if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
+        return None
+    return schema_of(resource_type, region)
+
+
+def _no_such_attribute(logical_id: str, attribute: str) -> str:
+    return f"Template error: resource {logical_id} does not support attribute type {attribute} in Fn::GetAtt"
+
+
+_DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$")
+
+
+def _duration(text: str) -> float:
+    """An ISO 8601 duration as CreationPolicy takes it (PT15M, PT1H30M, PT30S), in seconds."""
+    match = _DURATION.match(text.strip())
+    if not match or not any(match.groups()):
+        raise ResourceFailure(f"CreationPolicy: Timeout {text} is not an ISO 8601 duration such as PT15M")
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)
 
 
 def _text(value: Any) -> str:

@@ -14,3 +14,8 @@ class ValidationError(_MotoValidationError):
 
 class ResourceFailure(Exception):  # noqa: N818 - a failed resource, as CloudFormation reports it
     """A resource operation failed; the message becomes the event's ResourceStatusReason."""
+
+
+class UpdateRefused(ResourceFailure):
+    """An update refused before anything changed: the resource still has its previous properties, so
+    a rollback has nothing to update back."""

@@ -9,8 +9,12 @@
 - AWS::EKS::Addon / AccessEntry / PodIdentityAssociation / FargateProfile: records (the local
   control plane already has networking and admits the providers' token).
 - Types moto's CloudFormation support models (EC2, IAM, Lambda, KMS, EFS, Logs, ...): created in
-  moto's backends through moto's own models.
-- Anything else: a record with a generated physical id (listed in docs/local-mode.md).
+  moto's backends through moto's own models; replaced when a create-only property of the type's
+  schema changes (schemas.py), updated in place through moto otherwise.
+- Anything else fails closed: the resource fails with a reason that says the type is not emulated.
+  So does an attribute nobody models, and an in-place update or a delete moto cannot do.
+
+What is emulated rather than real is noted through emulations.py (listed at the end of npm start).
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
+import re
 import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from . import config, custom_resources, kube
+from . import config, custom_resources, emulations, kube
 from .engine import require_engine
-from .errors import ResourceFailure
+from .errors import ResourceFailure, UpdateRefused
+from .schemas import schema_of
 
 if TYPE_CHECKING:
     from moto.cloudformation.models import Stack
@@ -33,17 +40,23 @@ if TYPE_CHECKING:
     from .engine import ResourceState, StackEngine
 
 
+def not_emulated_attribute(state: ResourceState, attribute: str) -> ResourceFailure:
+    return ResourceFailure(
+        f"Fn::GetAtt {state.logical_resource_id}.{attribute}: attribute {attribute} of {state.cf_resource_type} is not "
+        "emulated by the local engine (no value is made up for it)"
+    )
+
+
 class Handler:
-    """Default behaviour: a record with a generated physical id."""
+    """What every handler shares: an update compares the resolved properties, attributes come from
+    what create() recorded, and nothing else is made up."""
 
     def needs_update(self, engine: StackEngine, state: ResourceState, props: dict[str, Any]) -> bool:
         """Whether an update of the stack has anything to do for this resource."""
         return props != state.properties
 
     def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
-        from .engine import random_suffix
-
-        state.physical_resource_id = f"{engine.stack.name}-{state.logical_resource_id}-{random_suffix()}"
+        raise NotImplementedError
 
     def update(
         self,
@@ -63,20 +76,33 @@ class Handler:
     def get_att(self, engine: StackEngine, state: ResourceState, attribute: str) -> Any:
         if attribute in state.attributes:
             return state.attributes[attribute]
-        return synthesized_attribute(engine, state, attribute)
+        raise not_emulated_attribute(state, attribute)
 
 
-def synthesized_attribute(engine: StackEngine, state: ResourceState, attribute: str) -> str:
-    """A plausible value for an attribute the emulator does not model (documented as emulated)."""
-    service, _, kind = state.cf_resource_type.removeprefix("AWS::").partition("::")
-    physical = state.physical_resource_id or state.logical_resource_id
-    if attribute == "Arn" or attribute.endswith("Arn"):
-        if physical.startswith("arn:"):
-            return physical
-        return f"arn:aws:{service.lower()}:{engine.region}:{engine.account_id}:{kind.lower()}/{physical}"
-    if attribute in ("Id",) or attribute.endswith("Id"):
-        return physical
-    return f"{physical}.{attribute}"
+class NotEmulatedHandler(Handler):
+    """A type CloudFormation knows but neither moto nor the engine models: it fails, never pretends."""
+
+    def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
+        raise ResourceFailure(
+            f"Resource type {state.cf_resource_type} is not emulated by the local engine: neither moto nor kubecfn's "
+            "engine models it, so local mode cannot create it (see scripts/local/README.md, Emulated)"
+        )
+
+    def update(
+        self,
+        engine: StackEngine,
+        state: ResourceState,
+        previous: ResourceState,
+        props: dict[str, Any],
+        body: dict[str, Any],
+    ) -> str:
+        raise ResourceFailure(f"Updating {state.cf_resource_type} is not emulated by the local engine")
+
+    def delete(self, engine: StackEngine, state: ResourceState) -> None:
+        raise ResourceFailure(
+            f"Deleting {state.cf_resource_type} is not emulated by the local engine: {state.physical_resource_id} "
+            "may still exist"
+        )
 
 
 # ---------------------------------------------------------------------------- moto-backed
@@ -122,6 +148,13 @@ class MotoHandler(Handler):
         instance.logical_resource_id = state.logical_resource_id
         state.handle = {"instance": instance, "name": name, "json": cfn_json}
         state.physical_resource_id = _physical_id(instance, name)
+        if state.cf_resource_type == "AWS::EC2::Instance":
+            emulations.note(
+                engine,
+                state,
+                "ec2-instance",
+                "an EC2 instance record in moto: it never boots, its UserData never runs, nothing can reach it",
+            )
         taggable = isinstance(instance, TaggedEC2Resource)
         if taggable:
             tags = {
@@ -140,35 +173,77 @@ class MotoHandler(Handler):
         props: dict[str, Any],
         body: dict[str, Any],
     ) -> str:
+        schema = schema_of(state.cf_resource_type, engine.region)
+        if schema is None:
+            raise ResourceFailure(f"Updating {state.cf_resource_type} is not emulated: the type has no resource schema")
+        replacing = schema.replacing_changes(previous.properties, props)
+        if replacing:
+            # Requires replacement (a create-only property changed): the new one first, the old one
+            # goes in the cleanup phase.
+            self._refuse_custom_name_replacement(state, previous, props)
+            self.create(engine, state, props, body)
+            return "replaced"
+        changed = sorted(k for k in set(props) | set(previous.properties) if props.get(k) != previous.properties.get(k))
         original = (state.handle or {}).get("instance")
+        in_place = _in_place_updater(state.cf_resource_type, original, changed)
+        if in_place is not None:
+            try:
+                in_place(engine, state, previous.properties, props)
+            except ResourceFailure:
+                raise
+            except Exception as err:
+                raise ResourceFailure(_aws_message(err)) from err
+            return "updated"
         name = self._name(engine, state, props)
         cfn_json = {"Type": state.cf_resource_type, "Properties": props}
         updater = getattr(self.model, "update_from_cloudformation_json", None)
-        if original is not None and updater is not None and not getattr(updater, "__isabstractmethod__", False):
-            try:
-                instance = updater(
-                    original_resource=original,
-                    new_resource_name=name,
-                    cloudformation_json=cfn_json,
-                    account_id=engine.account_id,
-                    region_name=engine.region,
-                )
-            except Exception as err:
-                raise ResourceFailure(_aws_message(err)) from err
-            instance.cf_resource_type = state.cf_resource_type
-            instance.logical_resource_id = state.logical_resource_id
-            state.handle = {"instance": instance, "name": name, "json": cfn_json}
-            new_id = _physical_id(instance, name)
-            replaced = new_id != state.physical_resource_id
-            state.physical_resource_id = new_id
-            # moto's updaters delete the original themselves when they replace it.
-            if replaced:
-                previous.handle = None
-                previous.physical_resource_id = None
-            return "updated"
-        # No update support in moto: replace (create the new one; the old one goes at cleanup).
-        self.create(engine, state, props, body)
-        return "replaced"
+        if (
+            original is None
+            or updater is None
+            or getattr(updater, "__isabstractmethod__", False)
+            or state.cf_resource_type in _RECREATING_UPDATERS
+        ):
+            raise UpdateRefused(
+                f"Updating {', '.join(changed)} of {state.cf_resource_type} in place is not emulated by the local "
+                "engine (moto cannot update the type without replacing it; in AWS the change needs no replacement)"
+            )
+        try:
+            instance = updater(
+                original_resource=original,
+                new_resource_name=name,
+                cloudformation_json=cfn_json,
+                account_id=engine.account_id,
+                region_name=engine.region,
+            )
+        except NotImplementedError as err:
+            raise ResourceFailure(
+                f"Updating {', '.join(changed)} of {state.cf_resource_type} in place is not emulated by the local "
+                f"engine ({err})"
+            ) from err
+        except Exception as err:
+            raise ResourceFailure(_aws_message(err)) from err
+        instance.cf_resource_type = state.cf_resource_type
+        instance.logical_resource_id = state.logical_resource_id
+        state.handle = {"instance": instance, "name": name, "json": cfn_json}
+        state.physical_resource_id = _physical_id(instance, name)
+        return "updated"
+
+    def _refuse_custom_name_replacement(
+        self, state: ResourceState, previous: ResourceState, props: dict[str, Any]
+    ) -> None:
+        """CloudFormation does not replace a resource whose custom name stays: the two would collide."""
+        from moto.cloudformation.parsing import resource_name_property_from_type
+
+        name_property = resource_name_property_from_type(state.cf_resource_type)
+        if (
+            name_property
+            and props.get(name_property)
+            and props.get(name_property) == previous.properties.get(name_property)
+        ):
+            raise UpdateRefused(
+                "CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename "
+                f"{props[name_property]} and update the stack again."
+            )
 
     def delete(self, engine: StackEngine, state: ResourceState) -> None:
         handle = state.handle or {}
@@ -187,9 +262,15 @@ class MotoHandler(Handler):
                     instance.delete(engine.account_id, engine.region)
                 except (TypeError, AttributeError):
                     deleter = getattr(self.model, "delete_from_cloudformation_json", None)
-                    if deleter is not None and not getattr(deleter, "__isabstractmethod__", False):
-                        deleter(state.physical_resource_id, handle.get("json") or {}, engine.account_id, engine.region)
+                    if deleter is None or getattr(deleter, "__isabstractmethod__", False):
+                        raise ResourceFailure(
+                            f"Deleting {state.cf_resource_type} is not emulated by the local engine (moto has no "
+                            f"delete for the type): {state.physical_resource_id} is left in moto"
+                        ) from None
+                    deleter(state.physical_resource_id, handle.get("json") or {}, engine.account_id, engine.region)
                 return
+            except ResourceFailure:
+                raise
             except Exception as err:
                 if _is_gone(err):
                     return
@@ -207,6 +288,75 @@ class MotoHandler(Handler):
             except Exception:
                 pass
         return super().get_att(engine, state, attribute)
+
+
+def _update_ec2_tags(engine: StackEngine, state: ResourceState, old: dict[str, Any], new: dict[str, Any]) -> None:
+    ec2 = _ec2(engine)
+    resource_id = state.physical_resource_id
+    before = {t["Key"]: t.get("Value", "") for t in old.get("Tags") or []}
+    after = {t["Key"]: t.get("Value", "") for t in new.get("Tags") or []}
+    gone = [k for k in before if k not in after]
+    if gone:
+        ec2.delete_tags([resource_id], {k: before[k] for k in gone})
+    if after:
+        ec2.create_tags([resource_id], after)
+    state.properties = new
+
+
+def _update_log_group(engine: StackEngine, state: ResourceState, old: dict[str, Any], new: dict[str, Any]) -> None:
+    from moto.logs.models import logs_backends
+
+    logs = logs_backends[engine.account_id][engine.region]
+    name = str(state.physical_resource_id)
+    days = new.get("RetentionInDays")
+    if days is None:
+        logs.delete_retention_policy(name)
+    else:
+        logs.put_retention_policy(name, days)
+    state.properties = new
+
+
+def _in_place_updater(resource_type: str, instance: Any, changed: list[str]) -> Any:
+    """An update the engine does through moto's backend API, as the service would (None: none fits)."""
+    from moto.ec2.models.core import TaggedEC2Resource
+
+    if changed == ["Tags"] and isinstance(instance, TaggedEC2Resource):
+        return _update_ec2_tags
+    if resource_type == "AWS::Logs::LogGroup" and changed == ["RetentionInDays"]:
+        return _update_log_group
+    return None
+
+
+# moto's updaters of these types delete the resource and make a new one with a new id: an update
+# that needs no replacement in AWS would change the physical id and break what refers to it.
+_RECREATING_UPDATERS = {"AWS::EC2::SecurityGroup", "AWS::SSM::Document"}
+
+
+def user_data_of(state: ResourceState) -> str | None:
+    """The script an instance would run at boot: its UserData (or its launch template's), decoded."""
+    handle = state.handle if isinstance(state.handle, dict) else {}
+    raw = ((handle.get("json") or {}).get("Properties") or {}).get("UserData")
+    if not raw:
+        return None
+    try:
+        return base64.b64decode(str(raw), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return str(raw)
+
+
+_CFN_SIGNAL = re.compile(r"(?:^|[\s;&|(/])cfn-signal(?=[\s'\"])(?P<args>[^\n]*)")
+_RESOURCE_ARG = re.compile(r"(?:--resource(?:=|\s+)|-r\s+)['\"]?(?P<name>[^'\"\s;]+)")
+
+
+def runs_cfn_signal(script: str, logical_id: str) -> bool:
+    """Whether a boot script calls cfn-signal for this resource (outside comments)."""
+    for line in script.splitlines():
+        code = line.split("#", 1)[0] if not line.lstrip().startswith("#!") else ""
+        for match in _CFN_SIGNAL.finditer(code):
+            named = _RESOURCE_ARG.search(match.group("args"))
+            if named is None or named.group("name") == logical_id:
+                return True
+    return False
 
 
 def _physical_id(instance: Any, name: str) -> str:
@@ -468,7 +618,7 @@ class CustomResourceHandler(Handler):
         body: dict[str, Any],
     ) -> str:
         if props.get("ServiceToken") != previous.properties.get("ServiceToken"):
-            raise ResourceFailure("Modifying service token is not allowed.")
+            raise UpdateRefused("Modifying service token is not allowed.")
         answer = custom_resources.send(
             account_id=engine.account_id,
             region=engine.region,
@@ -536,8 +686,6 @@ def _write_cluster_access(name: str, present: bool) -> None:
     tmp = f"{path}.{uuid.uuid4().hex}"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(entries, f)
-    import os
-
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
 
@@ -557,6 +705,70 @@ def _bool(value: Any, default: bool) -> bool:
     return value if isinstance(value, bool) else str(value).lower() == "true"
 
 
+# The principals with an access entry, by (account, region, cluster name): EKS allows one entry per principal.
+_access_principals: dict[tuple[str, str, str], set[str]] = {}
+
+# Zones where EKS does not place control planes (UnsupportedAvailabilityZoneException), by zone id.
+UNSUPPORTED_EKS_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
+
+
+def _cluster_key(engine: StackEngine, name: str) -> tuple[str, str, str]:
+    return (engine.account_id, engine.region, name)
+
+
+def _eks_error(message: str, status: int, code: str, handler_code: str) -> ResourceFailure:
+    """An EKS API error as CloudFormation's EKS resource handler reports it."""
+    return ResourceFailure(
+        f'Resource handler returned message: "{message} (Service: Eks, Status Code: {status}, Error Code: {code}, '
+        f'Request ID: {uuid.uuid4()})" (HandlerErrorCode: {handler_code})'
+    )
+
+
+def _minor(version: str) -> str:
+    match = re.match(r"^v?(\d+)\.(\d+)", version.strip())
+    return f"{match.group(1)}.{match.group(2)}" if match else version.strip()
+
+
+def _cluster_version(props: dict[str, Any], local: dict[str, Any]) -> str:
+    """The cluster's Kubernetes minor: what the template asks for, which must be what the local control
+    plane runs (its default when the template does not say, as EKS defaults to a version it runs)."""
+    running = str(local.get("version") or "")
+    if not running:
+        raise ResourceFailure(
+            "local mode is not configured: the local control plane's version ('cluster.version') is missing from "
+            f"{os.environ.get('KUBECFN_EMBEDDED_CONFIG')} (start the stack with npm start)"
+        )
+    wanted = str(props.get("Version") or _minor(running))
+    if _minor(wanted) != _minor(running) or not re.fullmatch(r"\d+\.\d+", wanted):
+        raise ResourceFailure(
+            f"Kubernetes version {wanted} is not emulated: the local control plane runs Kubernetes {running} "
+            f"(k8s.io/kubernetes in scripts/local/cluster/k8s/go.mod), so local mode can stand in only for version "
+            f"{_minor(running)}; set Version to {_minor(running)} or leave it out"
+        )
+    return wanted
+
+
+def _refuse_unsupported_zones(engine: StackEngine, ec2: Any, name: str, subnets: list[str]) -> None:
+    refused = []
+    for subnet_id in subnets:
+        subnet = ec2.get_subnet(subnet_id)
+        if subnet.availability_zone_id in UNSUPPORTED_EKS_ZONE_IDS:
+            refused.append(subnet.availability_zone)
+    if not refused:
+        return
+    usable = sorted(
+        z.name for z in ec2.describe_availability_zones() if getattr(z, "zone_id", "") not in UNSUPPORTED_EKS_ZONE_IDS
+    )
+    raise _eks_error(
+        f"Cannot create cluster '{name}' because {', '.join(sorted(set(refused)))}, the targeted availability zone, "
+        "does not currently have sufficient capacity to support the cluster. Retry and choose from these "
+        f"availability zones: {', '.join(usable)}",
+        400,
+        "UnsupportedAvailabilityZoneException",
+        "InvalidRequest",
+    )
+
+
 class EksClusterHandler(Handler):
     def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
         from moto.ec2.models import ec2_backends
@@ -565,6 +777,7 @@ class EksClusterHandler(Handler):
 
         local = config.require("cluster")
         name = props.get("Name") or f"{state.logical_resource_id}-{random_suffix(12).lower()}"
+        version = _cluster_version(props, local)
         owner = f"{engine.stack.stack_id}/{state.logical_resource_id}"
         with _eks_lock:
             if _eks_owner and owner not in _eks_owner.values():
@@ -586,6 +799,7 @@ class EksClusterHandler(Handler):
             except Exception:
                 raise ResourceFailure(f"ResourcesVpcConfig.SubnetIds: subnet {subnets[0]} does not exist") from None
             zones = {ec2.get_subnet(s).availability_zone for s in subnets}
+            _refuse_unsupported_zones(engine, ec2, name, subnets)
             if len(zones) < 2:
                 raise ResourceFailure(
                     "ResourcesVpcConfig.SubnetIds: subnets specified must be in at least two different AZs"
@@ -615,7 +829,7 @@ class EksClusterHandler(Handler):
                     name=name,
                     role_arn=props.get("RoleArn", ""),
                     resources_vpc_config=api_vpc,
-                    version=str(props.get("Version") or "1.33"),
+                    version=version,
                     kubernetes_network_config=_lower_keys(props.get("KubernetesNetworkConfig")) or None,
                     logging=_lower_keys(props.get("Logging")) or None,
                     tags={t["Key"]: t["Value"] for t in props.get("Tags") or []},
@@ -628,12 +842,28 @@ class EksClusterHandler(Handler):
             cluster.endpoint = local["server"]
             cluster.certificate_authority = {"data": base64.b64encode(local["caData"].encode()).decode()}
             cluster.access_config = _lower_keys(props.get("AccessConfig") or {})
+            with _eks_lock:
+                principals = _access_principals.setdefault(_cluster_key(engine, name), set())
+                principals.clear()
+                creator = engine.caller_principal()
+                # EKS gives the principal that created the cluster an access entry unless told not to.
+                if creator and _bool(
+                    (props.get("AccessConfig") or {}).get("BootstrapClusterCreatorAdminPermissions"), True
+                ):
+                    principals.add(creator)
             _write_cluster_access(name, True)
         except Exception:
             with _eks_lock:
                 _eks_owner.pop(name, None)
             raise
         state.physical_resource_id = name
+        emulations.note(
+            engine,
+            state,
+            "eks-control-plane",
+            f"EKS cluster {name} is the local control plane (Kubernetes {local.get('version')}) at {local['server']}; "
+            "its VPC placement, endpoint access settings, logging and encryption are recorded, not applied",
+        )
         key_arn = ""
         for entry in props.get("EncryptionConfig") or []:
             key_arn = (entry.get("Provider") or {}).get("KeyArn", key_arn)
@@ -667,8 +897,7 @@ class EksClusterHandler(Handler):
                 "it again"
             )
         cluster = _eks_backend(engine).describe_cluster(state.physical_resource_id)
-        if props.get("Version"):
-            cluster.version = str(props["Version"])
+        cluster.version = _cluster_version(props, config.require("cluster"))
         return "updated"
 
     def delete(self, engine: StackEngine, state: ResourceState) -> None:
@@ -693,6 +922,7 @@ class EksClusterHandler(Handler):
                     raise ResourceFailure(_aws_message(err)) from err
         with _eks_lock:
             _eks_owner.pop(name, None)
+            _access_principals.pop(_cluster_key(engine, name), None)
 
 
 _TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
@@ -736,6 +966,13 @@ class EksNodegroupHandler(Handler):
         state.physical_resource_id = f"{cluster_name}/{name}"
         state.attributes = {"Arn": nodegroup.arn, "NodegroupName": name, "ClusterName": cluster_name}
         self._register_nodes(engine, state, props, suffix="")
+        emulations.note(
+            engine,
+            state,
+            "eks-nodes",
+            f"node group {name}: at most {MAX_FAKE_NODES_PER_GROUP} fake (kwok) nodes, no EC2 instances; pods are "
+            "marked Running without running",
+        )
 
     def _register_nodes(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], suffix: str) -> None:
         """Registers the group's fake nodes (kwok makes them Ready) and waits until they are Ready."""
@@ -864,9 +1101,19 @@ class EksRecordHandler(Handler):
             state.physical_resource_id = f"{cluster_name}|{addon}"
             state.attributes = {"Arn": f"arn:aws:eks:{region}:{account}:addon/{cluster_name}/{addon}/{unique}"}
         elif kind == "AccessEntry":
-            principal = props.get("PrincipalArn")
-            if not str(principal).startswith("arn:"):
+            principal = str(props.get("PrincipalArn"))
+            if not principal.startswith("arn:"):
                 raise ResourceFailure(f"PrincipalArn: expected an IAM principal ARN, got {principal}")
+            with _eks_lock:
+                principals = _access_principals.setdefault(_cluster_key(engine, str(cluster_name)), set())
+                if principal in principals:
+                    raise _eks_error(
+                        "The specified access entry resource is already in use on this cluster.",
+                        409,
+                        "ResourceInUseException",
+                        "AlreadyExists",
+                    )
+                principals.add(principal)
             state.physical_resource_id = f"{cluster_name}|{principal}"
             state.attributes = {
                 "AccessEntryArn": f"arn:aws:eks:{region}:{account}:access-entry/{cluster_name}/{unique}"
@@ -881,6 +1128,36 @@ class EksRecordHandler(Handler):
             name = props.get("FargateProfileName") or f"{state.logical_resource_id}-{unique}"
             state.physical_resource_id = f"{cluster_name}|{name}"
             state.attributes = {"Arn": f"arn:aws:eks:{region}:{account}:fargateprofile/{cluster_name}/{name}/{unique}"}
+        emulations.note(engine, state, "eks-record", _RECORD_DETAILS[kind])
+
+    def update(
+        self,
+        engine: StackEngine,
+        state: ResourceState,
+        previous: ResourceState,
+        props: dict[str, Any],
+        body: dict[str, Any],
+    ) -> str:
+        schema = schema_of(state.cf_resource_type, engine.region)
+        if schema is not None and schema.replacing_changes(previous.properties, props):
+            self.create(engine, state, props, body)
+            return "replaced"
+        state.properties = props
+        return "updated"
+
+    def delete(self, engine: StackEngine, state: ResourceState) -> None:
+        if state.cf_resource_type == "AWS::EKS::AccessEntry":
+            cluster_name, _, principal = (state.physical_resource_id or "").partition("|")
+            with _eks_lock:
+                _access_principals.get(_cluster_key(engine, cluster_name), set()).discard(principal)
+
+
+_RECORD_DETAILS = {
+    "Addon": "a record only: the add-on's software is not installed in the local control plane",
+    "AccessEntry": "a record only: the local control plane does not authorize anyone by access entries",
+    "PodIdentityAssociation": "a record only: pods get no credentials from it",
+    "FargateProfile": "a record only: no pod runs on Fargate",
+}
 
 
 class RolePolicyHandler(Handler):
@@ -955,7 +1232,7 @@ _HANDLERS: dict[str, Handler] = {
     "AWS::EKS::FargateProfile": EksRecordHandler(),
 }
 _CUSTOM = CustomResourceHandler()
-_RECORD = Handler()
+_NOT_EMULATED = NotEmulatedHandler()
 
 
 def handler_for(resource_type: str) -> Handler:
@@ -970,11 +1247,16 @@ def handler_for(resource_type: str) -> Handler:
         handler = MotoHandler(model)
         _HANDLERS[resource_type] = handler
         return handler
-    return _RECORD
+    return _NOT_EMULATED
+
+
+def has_handler(resource_type: str) -> bool:
+    """Whether the engine or moto models the type (a type nobody models fails when it is created)."""
+    return not isinstance(handler_for(resource_type), NotEmulatedHandler)
 
 
 def emulation_of(resource_type: str) -> str:
-    """How the engine handles a type: 'engine', 'custom', 'moto', 'local-eks' or 'record'."""
+    """How the engine handles a type: 'engine', 'custom', 'moto', 'local-eks' or 'not-emulated'."""
     handler = handler_for(resource_type)
     if isinstance(handler, (NestedStackHandler, WaitConditionHandler)):
         return "engine"
@@ -986,4 +1268,4 @@ def emulation_of(resource_type: str) -> str:
         return "moto"
     if isinstance(handler, (EksClusterHandler, EksNodegroupHandler, EksRecordHandler)):
         return "local-eks"
-    return "record"
+    return "not-emulated"

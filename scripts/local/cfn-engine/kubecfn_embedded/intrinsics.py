@@ -334,3 +334,46 @@ def references(node: Any, conditions: dict[str, bool], resource_names: set[str],
     elif isinstance(node, list):
         for item in node:
             references(item, conditions, resource_names, on_ref)
+
+
+def get_atts(template: dict[str, Any], resource_names: set[str], on_get_att: Callable[[str, Any], None]) -> None:
+    """Calls `on_get_att(logical id, attribute)` for every Fn::GetAtt and every `${Resource.Attribute}`
+    of an Fn::Sub in the template's resources and outputs, on every Fn::If branch (CloudFormation
+    checks them all before it starts)."""
+
+    def walk(node: Any) -> None:
+        fn = _function_of(node)
+        if fn == "Fn::GetAtt":
+            try:
+                resource, attribute = _split_getatt(node["Fn::GetAtt"])
+            except ValidationError:
+                return
+            if isinstance(resource, str) and resource in resource_names:
+                on_get_att(resource, attribute)
+            walk(attribute)
+            return
+        if fn == "Fn::Sub":
+            try:
+                text, variables = _sub_parts(node)
+            except ValidationError:
+                return
+            for match in _SUB_VAR.finditer(text):
+                name = match.group(1).strip()
+                if name.startswith("!") or name in variables or "." not in name:
+                    continue
+                resource, attribute = name.split(".", 1)
+                if resource in resource_names:
+                    on_get_att(resource, attribute)
+            walk(variables)
+            return
+        if isinstance(node, dict):
+            for item in node.values():
+                walk(item)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for body in (template.get("Resources") or {}).values():
+        if isinstance(body, dict):
+            walk(body.get("Properties"))
+    walk(template.get("Outputs"))

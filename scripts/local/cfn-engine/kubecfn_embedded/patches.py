@@ -47,7 +47,45 @@ _request = threading.local()
 def _stack_create_resources(self: models.Stack) -> None:
     engine = require_engine(self)
     engine.disable_rollback = bool(getattr(_request, "disable_rollback", False))
+    engine.caller_arn = _caller_arn()
     engine.start_create()
+
+
+def _caller_arn() -> str | None:
+    """The ARN of whoever signed the CloudFormation request this thread serves (moto's STS answer for
+    its access key), or None outside a request (a nested stack: its parent's caller counts)."""
+    caller = getattr(_request, "caller", None)
+    if caller is None:
+        return None
+    access_key, account_id, region = caller
+    from moto.sts.models import sts_backends
+
+    try:
+        _, arn, _ = sts_backends[account_id]["global"].get_caller_identity(access_key, region)
+    except Exception:
+        return None
+    return str(arn)
+
+
+_original_call_action = responses.CloudFormationResponse.call_action
+
+
+def _response_call_action(self: responses.CloudFormationResponse) -> Any:
+    _request.caller = (self.get_access_key(), self.current_account, self.region)
+    try:
+        return _original_call_action(self)
+    finally:
+        _request.caller = None
+
+
+def _response_signal_resource(self: responses.CloudFormationResponse) -> ActionResult:
+    """SignalResource (moto has none): a CreationPolicy signal for a resource being created."""
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    status = self._get_param("Status")
+    if status not in ("SUCCESS", "FAILURE"):
+        raise ValidationError(f"Status {status} is not one of SUCCESS, FAILURE")
+    require_engine(stack).signal(self._get_param("LogicalResourceId"), self._get_param("UniqueId"), status)
+    return ActionResult({})
 
 
 _original_response_create_stack = responses.CloudFormationResponse.create_stack
@@ -77,6 +115,9 @@ def _stack_update(
     engine = require_engine(self)
     if template_dict == engine.template and params == engine.input_parameters:
         raise ValidationError("No updates are to be performed.")
+    caller = _caller_arn()
+    if caller is not None:
+        engine.caller_arn = caller
     engine.start_update(template_dict, params)
     self.template = template
     self.template_dict = template_dict
@@ -218,6 +259,7 @@ def _backend_execute_change_set(
         engine = StackEngine(stack)
         stack.resource_map = engine  # type: ignore[assignment]  # the engine takes the ResourceMap's place
         engine.disable_rollback = disable_rollback
+        engine.caller_arn = _caller_arn()
         stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
         engine.start_create()
     else:
@@ -320,3 +362,5 @@ def apply() -> None:
     response.list_stack_resources = _response_list_stack_resources  # type: ignore[method-assign]
     response.describe_stack_resources = _response_describe_stack_resources  # type: ignore[method-assign]
     response.describe_stack_resource = _response_describe_stack_resource  # type: ignore[method-assign]
+    response.call_action = _response_call_action  # type: ignore[method-assign,assignment]
+    response.signal_resource = _response_signal_resource  # type: ignore[attr-defined]

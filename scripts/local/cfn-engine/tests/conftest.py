@@ -27,6 +27,13 @@ def aws() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _recorded_type_is_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test::Recorded is a type the engine handles in every test (templates with an unknown type are
+    refused before anything starts); the `recorder` fixture gives a handler the test can read."""
+    monkeypatch.setitem(handlers._HANDLERS, RECORDED, Recorder())
+
+
+@pytest.fixture(autouse=True)
 def _no_local_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests never read a local-mode configuration file of a running `npm start`."""
     monkeypatch.delenv("KUBECFN_EMBEDDED_CONFIG", raising=False)

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from kubecfn_embedded.engine import StackEngine
-from tests.support import Recorder, make_engine, settle, stack_events
+from tests.support import Recorder, make_engine, settle, stack_events, statuses
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -212,11 +212,6 @@ def test_an_export_name_taken_by_another_stack_fails_the_create(recorder: Record
     assert recorder.order("delete") == ["R"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CloudFormation keeps a DeletionPolicy: Retain resource when the create that made it rolls back "
-    "(only RetainExceptOnCreate deletes it); the engine deletes both on rollback",
-)
 def test_retain_keeps_the_resource_when_its_create_rolls_back(recorder: Recorder) -> None:
     recorder.fail.add(("create", "B"))
     engine = make_engine(
@@ -225,6 +220,7 @@ def test_retain_keeps_the_resource_when_its_create_rolls_back(recorder: Recorder
     engine.start_create()
     assert settle(engine) == "ROLLBACK_COMPLETE"
     assert recorder.order("delete") == []
+    assert statuses(engine, "A")[-1] == "DELETE_SKIPPED"
 
 
 def test_retain_except_on_create_deletes_the_resource_when_its_create_rolls_back(recorder: Recorder) -> None:

@@ -1,5 +1,6 @@
 """Replacement decisions of the real handlers on update: custom resources (the provider's answer
-decides) and types backed by moto's models (moto's updater decides, else the engine replaces)."""
+decides) and types backed by moto's models (the type's schema decides: a change to a create-only
+property replaces, any other is made in place through moto, or fails as not emulated)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 from moto.ec2.models import ec2_backends
+from moto.logs.models import logs_backends
 from moto.ssm.models import ssm_backends
 
 from kubecfn_embedded import custom_resources
@@ -117,11 +119,6 @@ def test_custom_resource_service_token_cannot_change(provider: Provider) -> None
     assert [brief(r) for r in provider.requests] == [("Create", None, "one")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the rollback updates the resource back from the properties it failed to take (the new ServiceToken) "
-    "to the old ones, which the same check refuses: the stack ends in UPDATE_ROLLBACK_FAILED, not COMPLETE",
-)
 def test_a_refused_service_token_change_rolls_back_cleanly(provider: Provider) -> None:
     engine = created(CUSTOM)
     update(engine, CUSTOM, {"Token": TOKEN + "-other"})
@@ -182,11 +179,6 @@ def test_a_type_without_a_moto_updater_is_replaced_and_the_old_one_deleted_at_cl
     assert [(v.id, v.cidr_block) for v in vpcs if v.cidr_block.startswith("10.")] == [(new_id, "10.1.0.0/16")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="replacement is decided by whether moto has an updater for the type, not by CloudFormation's "
-    "update behaviour of the changed property: a VPC's Tags update without interruption in AWS",
-)
 def test_changing_only_tags_keeps_the_vpc() -> None:
     text = textwrap.dedent("""
         Resources:
@@ -195,16 +187,73 @@ def test_changing_only_tags_keeps_the_vpc() -> None:
     engine = created(text)
     old_id = engine.resources["Vpc"].physical_resource_id
     update(engine, text.replace("Value: b", "Value: c"))
+    assert engine.stack.status == "UPDATE_COMPLETE"
     assert engine.resources["Vpc"].physical_resource_id == old_id
+    tags = ec2_backends[ACCOUNT][REGION].describe_tags(filters={"resource-id": [str(old_id)]})
+    assert {t["key"]: t["value"] for t in tags if not t["key"].startswith("aws:")} == {"a": "c"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a named log group has no moto updater, so the engine creates a second one with the same name to "
-    "replace it, which fails; in AWS RetentionInDays updates without interruption",
-)
 def test_changing_a_named_log_groups_retention_updates_it() -> None:
     text = "Resources:\n  Logs: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: /k/logs, RetentionInDays: 7}}\n"
     engine = created(text)
     update(engine, text.replace("RetentionInDays: 7", "RetentionInDays: 14"))
     assert engine.stack.status == "UPDATE_COMPLETE"
+    assert logs_backends[ACCOUNT][REGION].groups["/k/logs"].retention_in_days == 14
+
+
+# ---------------------------------------------------------------------------- decided by the schema
+def test_a_create_only_change_replaces_even_where_moto_has_an_updater() -> None:
+    # Given an SSM parameter (moto's updater would delete and re-create it at once)
+    text = "Resources:\n  P: {Type: AWS::SSM::Parameter, Properties: {Name: /kubecfn/a, Type: String, Value: v}}\n"
+    engine = created(text)
+    # When its Name (create-only in the schema) changes
+    events = update(engine, text.replace("/kubecfn/a", "/kubecfn/b"))
+    # Then the new one is created first and the old one deleted in the cleanup phase
+    assert engine.stack.status == "UPDATE_COMPLETE"
+    assert events.index(("P", "UPDATE_COMPLETE")) < events.index(
+        (engine.stack.name, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    )
+    assert events.index((engine.stack.name, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")) < events.index(
+        ("P", "DELETE_COMPLETE")
+    )
+    assert ssm_backends[ACCOUNT][REGION].get_parameter("/kubecfn/a") is None
+
+
+def test_a_custom_named_resource_that_needs_replacing_is_refused_as_cloudformation_refuses_it() -> None:
+    text = textwrap.dedent("""
+        Resources:
+          Role:
+            Type: AWS::IAM::Role
+            Properties:
+              RoleName: kubecfn-role
+              Path: /one/
+              AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: []}
+        """)
+    engine = created(text)
+    update(engine, text.replace("/one/", "/two/"))
+    failed = [e.resource_status_reason for e in engine.stack.events if e.resource_status == "UPDATE_FAILED"]
+    assert failed == [
+        "CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename kubecfn-role "
+        "and update the stack again."
+    ]
+    assert engine.stack.status == "UPDATE_ROLLBACK_COMPLETE"
+
+
+def test_an_in_place_change_moto_cannot_make_fails_instead_of_replacing() -> None:
+    # Given a subnet (no moto updater), when MapPublicIpOnLaunch changes (an update without replacement in AWS)
+    text = textwrap.dedent("""
+        Resources:
+          Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.0.0.0/16}}
+          Subnet: {Type: AWS::EC2::Subnet, Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.1.0/24, MapPublicIpOnLaunch: false}}
+        """)
+    engine = created(text)
+    old_id = engine.resources["Subnet"].physical_resource_id
+    update(engine, text.replace("MapPublicIpOnLaunch: false", "MapPublicIpOnLaunch: true"))
+    # Then the update fails saying it is not emulated, and the subnet is the same one
+    failed = [e.resource_status_reason for e in engine.stack.events if e.resource_status == "UPDATE_FAILED"]
+    assert failed[:1] == [
+        "Updating MapPublicIpOnLaunch of AWS::EC2::Subnet in place is not emulated by the local engine (moto cannot "
+        "update the type without replacing it; in AWS the change needs no replacement)"
+    ]
+    assert engine.resources["Subnet"].physical_resource_id == old_id
+    assert [s.id for s in ec2_backends[ACCOUNT][REGION].describe_subnets() if s.cidr_block == "10.0.1.0/24"] == [old_id]

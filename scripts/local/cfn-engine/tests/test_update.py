@@ -189,11 +189,6 @@ def test_change_set_actions_name_added_modified_and_removed_resources(recorder: 
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a resource created by the update that rolls back is deleted by CloudFormation when its DeletionPolicy "
-    "is RetainExceptOnCreate; the engine skips it (it treats every rollback delete as a retained delete)",
-)
 def test_retain_except_on_create_resource_made_by_a_failed_update_is_deleted(recorder: Recorder) -> None:
     engine = created(recorder)
     v2 = (
@@ -202,3 +197,40 @@ def test_retain_except_on_create_resource_made_by_a_failed_update_is_deleted(rec
     )
     update(engine, v2)
     assert ("delete", "N", {}) in recorder.calls
+
+
+REPLACED = """
+Resources:
+  A:
+    Type: Test::Recorded
+    UpdateReplacePolicy: {policy}
+    DeletionPolicy: {deletion}
+    Properties: {{Replace: "{a}"}}
+  B:
+    Type: Test::Recorded
+    Properties: {{From: !Ref A, Replace: "{b}"}}
+"""
+
+
+def test_update_replace_policy_retain_keeps_the_old_resource(recorder: Recorder) -> None:
+    engine = created(recorder, REPLACED.format(policy="Retain", deletion="Delete", a="1", b="1"))
+    events = update(engine, REPLACED.format(policy="Retain", deletion="Delete", a="2", b="1"))
+    assert engine.stack.status == "UPDATE_COMPLETE"
+    assert "delete" not in [action for action, _, _ in recorder.calls]
+    assert ("A", "DELETE_SKIPPED") in events
+    assert engine.resources["A"].physical_resource_id == "A-2"
+
+
+def test_deletion_policy_retain_does_not_keep_the_old_resource_of_a_replacement(recorder: Recorder) -> None:
+    # DeletionPolicy is for the stack's delete; a replacement's old resource follows UpdateReplacePolicy
+    engine = created(recorder, REPLACED.format(policy="Delete", deletion="Retain", a="1", b="1"))
+    update(engine, REPLACED.format(policy="Delete", deletion="Retain", a="2", b="1"))
+    assert ("delete", "A", {"Replace": "1"}) in recorder.calls
+
+
+def test_old_resources_of_replacements_are_deleted_dependents_first(recorder: Recorder) -> None:
+    # Given B refers to A, when both are replaced
+    engine = created(recorder, REPLACED.format(policy="Delete", deletion="Delete", a="1", b="1"))
+    events = update(engine, REPLACED.format(policy="Delete", deletion="Delete", a="2", b="2"))
+    # Then the old B is gone before the old A is deleted, as in the stack's delete
+    assert events.index(("B", "DELETE_COMPLETE")) < events.index(("A", "DELETE_IN_PROGRESS"))
