@@ -1,8 +1,9 @@
 // The embedded CloudFormation engine (scripts/local/cfn-engine) against real moto server and
 // the local Lambda service running a bundled provider: ordering and events, nested stacks and
 // their outputs, the custom-resource protocol (Create, Update with replacement, Delete), rollback,
-// and CloudFormation's synchronous validation. No Kubernetes involved: the provider is the
-// fault-injection fixture, which misbehaves on request.
+// CloudFormation's synchronous validation, failing closed where nothing is emulated, creation
+// signals, and EKS's refusals. No Kubernetes involved: the provider is the fault-injection fixture,
+// which misbehaves on request, and the EKS cases never reach the control plane they name.
 // Zip timestamps are local time: the build helper requires UTC.
 process.env.TZ = 'UTC';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import {
   DeleteStackCommand,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
+  SignalResourceCommand,
   UpdateStackCommand,
   type StackEvent,
 } from '@aws-sdk/client-cloudformation';
@@ -342,5 +344,187 @@ describe('delete', () => {
     expect(xml).toContain('<cidrBlock>172.31.0.0/16</cidrBlock>'); // moto's default VPC: the answer is real
     expect(xml).not.toContain('10.1.0.0/16');
     await expect(cfn.send(new DescribeStacksCommand({ StackName: 'ordered' }))).rejects.toThrow('does not exist');
+  });
+});
+
+/** The reasons of a stack's failed resource events, as `LogicalId: reason`. */
+async function failures(stack: string): Promise<string[]> {
+  return (await events(stack))
+    .filter((e) => e.ResourceStatus?.endsWith('_FAILED') && e.LogicalResourceId !== stack)
+    .map((e) => `${e.LogicalResourceId}: ${e.ResourceStatusReason}`);
+}
+
+describe('fail closed', () => {
+  test('a type nobody emulates and a property the type lacks fail the stack, saying why', async () => {
+    const template = (resource: string) => `
+Resources:
+  Handle: {Type: AWS::CloudFormation::WaitConditionHandle}
+${resource}
+`;
+    await cfn.send(
+      new CreateStackCommand({
+        StackName: 'not-emulated',
+        TemplateBody: template(`
+  Schedule:
+    Type: AWS::Scheduler::Schedule
+    DependsOn: Handle
+    Properties: {FlexibleTimeWindow: {Mode: 'OFF'}, ScheduleExpression: rate(1 hour), Target: {Arn: a, RoleArn: r}}`),
+      }),
+    );
+    expect(await settle('not-emulated')).toBe('ROLLBACK_COMPLETE');
+    expect(await failures('not-emulated')).toEqual([
+      expect.stringMatching(/^Schedule: Resource type AWS::Scheduler::Schedule is not emulated by the local engine/),
+    ]);
+
+    await cfn.send(
+      new CreateStackCommand({
+        StackName: 'bad-property',
+        TemplateBody: template('  Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.9.0.0/16, Colour: red}}'),
+      }),
+    );
+    expect(await settle('bad-property')).toBe('ROLLBACK_COMPLETE');
+    expect(await failures('bad-property')).toEqual(['Vpc: Encountered unsupported property Colour']);
+  });
+
+  test('an unknown type or attribute is refused before anything starts', async () => {
+    await expect(
+      cfn.send(
+        new CreateStackCommand({
+          StackName: 'unknown-type',
+          TemplateBody: 'Resources:\n  A: {Type: AWS::Nope::Thing}\n',
+        }),
+      ),
+    ).rejects.toThrow('Template format error: Unrecognized resource types: [AWS::Nope::Thing]');
+    await expect(
+      cfn.send(
+        new CreateStackCommand({
+          StackName: 'unknown-attribute',
+          TemplateBody: `
+Resources:
+  Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.9.0.0/16}}
+Outputs:
+  Made: {Value: !GetAtt Vpc.MadeUp}
+`,
+        }),
+      ),
+    ).rejects.toThrow('Template error: resource Vpc does not support attribute type MadeUp in Fn::GetAtt');
+  });
+});
+
+describe('creation signals', () => {
+  const instance = (timeout: string, userData: string) => `
+Resources:
+  Box:
+    Type: AWS::EC2::Instance
+    CreationPolicy: {ResourceSignal: {Count: 1, Timeout: ${timeout}}}
+    Properties:
+      ImageId: ami-03cf127a
+      InstanceType: t3.micro
+      UserData: {'Fn::Base64': ${JSON.stringify(userData)}}
+`;
+
+  test('an instance whose UserData never signals waits for SignalResource, or times out as in AWS', async () => {
+    await cfn.send(
+      new CreateStackCommand({ StackName: 'silent', TemplateBody: instance('PT1S', '#!/bin/sh\necho hi\n') }),
+    );
+    expect(await settle('silent')).toBe('ROLLBACK_COMPLETE');
+    expect(await failures('silent')).toEqual([
+      'Box: Failed to receive 1 resource signal(s) within the specified duration',
+    ]);
+
+    await cfn.send(new CreateStackCommand({ StackName: 'signalled', TemplateBody: instance('PT60S', '#!/bin/sh\n') }));
+    for (let i = 0; i < 100; i++) {
+      const shown = (await events('signalled')).map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`);
+      if (shown.includes('Box CREATE_IN_PROGRESS')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await cfn.send(
+      new SignalResourceCommand({
+        StackName: 'signalled',
+        LogicalResourceId: 'Box',
+        UniqueId: 'by-hand',
+        Status: 'SUCCESS',
+      }),
+    );
+    expect(await settle('signalled', 'CREATE_COMPLETE')).toBe('CREATE_COMPLETE');
+    expect((await events('signalled')).map((e) => e.ResourceStatusReason)).toContain(
+      'Received SUCCESS signal with UniqueId by-hand',
+    );
+  });
+
+  test('an instance whose UserData runs cfn-signal is signalled by the engine, and that is listed as emulated', async () => {
+    const script = '#!/bin/bash\n/opt/aws/bin/cfn-signal --exit-code 0 --stack s --resource Box --region us-east-1\n';
+    await cfn.send(new CreateStackCommand({ StackName: 'self-signal', TemplateBody: instance('PT20M', script) }));
+    expect(await settle('self-signal', 'CREATE_COMPLETE')).toBe('CREATE_COMPLETE');
+    const listed = JSON.parse(readFileSync(join(dir, 'emulated.json'), 'utf8')) as {
+      emulations: { kind: string; stackName: string; logicalResourceId: string }[];
+    };
+    expect(listed.emulations.filter((e) => e.stackName === 'self-signal').map((e) => e.kind)).toEqual([
+      'ec2-instance',
+      'creation-signal',
+    ]);
+  });
+});
+
+describe('EKS', () => {
+  const cluster = (zoneB: string, extra = '') => `
+Resources:
+  Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.20.0.0/16}}
+  SubnetA: {Type: AWS::EC2::Subnet, Properties: {VpcId: !Ref Vpc, CidrBlock: 10.20.1.0/24, AvailabilityZone: us-east-1a}}
+  SubnetB: {Type: AWS::EC2::Subnet, Properties: {VpcId: !Ref Vpc, CidrBlock: 10.20.2.0/24, AvailabilityZone: ${zoneB}}}
+  Cluster:
+    Type: AWS::EKS::Cluster
+    Properties:
+      RoleArn: arn:aws:iam::123456789012:role/eks
+      AccessConfig: {AuthenticationMode: API, BootstrapClusterCreatorAdminPermissions: true}
+      ResourcesVpcConfig: {SubnetIds: [!Ref SubnetA, !Ref SubnetB]}
+${extra}
+`;
+
+  beforeAll(() => {
+    // A control plane the engine records but never calls in these cases.
+    aws.configure({
+      lambdaEndpoint: lambda.endpoint,
+      packages: { FaultProvider: 'FaultProvider' },
+      cluster: { server: 'https://127.0.0.1:9', caData: 'PEM', token: 'unused', version: 'v1.35.4' },
+    });
+  });
+
+  afterAll(() => aws.configure({ lambdaEndpoint: lambda.endpoint, packages: { FaultProvider: 'FaultProvider' } }));
+
+  test("a control plane in a zone EKS refuses fails with EKS's UnsupportedAvailabilityZoneException", async () => {
+    await cfn.send(new CreateStackCommand({ StackName: 'eks-zone', TemplateBody: cluster('us-east-1e') }));
+    expect(await settle('eks-zone')).toBe('ROLLBACK_COMPLETE');
+    expect(await failures('eks-zone')).toEqual([
+      expect.stringMatching(
+        /^Cluster: Resource handler returned message: "Cannot create cluster '[\w-]+' because us-east-1e, the targeted availability zone, does not currently have sufficient capacity to support the cluster\. .*Error Code: UnsupportedAvailabilityZoneException/,
+      ),
+    ]);
+  });
+
+  test('an access entry for the principal that created the cluster fails with 409, as EKS made one already', async () => {
+    // moto's STS answers arn:aws:sts::123456789012:user/moto for the test credentials: the creator.
+    const entry = `
+  CreatorEntry:
+    Type: AWS::EKS::AccessEntry
+    Properties: {ClusterName: !Ref Cluster, PrincipalArn: 'arn:aws:iam::123456789012:user/moto'}`;
+    await cfn.send(new CreateStackCommand({ StackName: 'eks-entry', TemplateBody: cluster('us-east-1b', entry) }));
+    expect(await settle('eks-entry')).toBe('ROLLBACK_COMPLETE');
+    expect(await failures('eks-entry')).toEqual([
+      expect.stringMatching(
+        /^CreatorEntry: Resource handler returned message: "The specified access entry resource is already in use on this cluster\. \(Service: Eks, Status Code: 409, Error Code: ResourceInUseException/,
+      ),
+    ]);
+  });
+
+  test('a Version the local control plane does not run fails with a clear reason', async () => {
+    const template = cluster('us-east-1b').replace('RoleArn:', "Version: '1.33'\n      RoleArn:");
+    await cfn.send(new CreateStackCommand({ StackName: 'eks-version', TemplateBody: template }));
+    expect(await settle('eks-version')).toBe('ROLLBACK_COMPLETE');
+    expect(await failures('eks-version')).toEqual([
+      expect.stringMatching(
+        /^Cluster: Kubernetes version 1\.33 is not emulated: the local control plane runs Kubernetes v1\.35\.4/,
+      ),
+    ]);
   });
 });
