@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { bundleProvider } from '../../scripts/dev/build/bundle';
-import { startEmbeddedAws, type EmbeddedAws } from '../../scripts/local';
+import { startEmbeddedAws, type EmbeddedAws, type EmbeddedConfig } from '../../scripts/local';
 import { LocalLambda } from '../../scripts/local';
 
 const bucket = 'engine-test-bucket';
@@ -481,16 +481,17 @@ Resources:
 ${extra}
 `;
 
+  // A control plane the engine records but never calls in these cases, added to the configuration.
+  let before: string;
   beforeAll(() => {
-    // A control plane the engine records but never calls in these cases.
+    before = readFileSync(aws.configPath, 'utf8');
     aws.configure({
-      lambdaEndpoint: lambda.endpoint,
-      packages: { FaultProvider: 'FaultProvider' },
+      ...(JSON.parse(before) as EmbeddedConfig),
       cluster: { server: 'https://127.0.0.1:9', caData: 'PEM', token: 'unused', version: 'v1.35.4' },
     });
   });
 
-  afterAll(() => aws.configure({ lambdaEndpoint: lambda.endpoint, packages: { FaultProvider: 'FaultProvider' } }));
+  afterAll(() => aws.configure(JSON.parse(before) as EmbeddedConfig));
 
   test("a control plane in a zone EKS refuses fails with EKS's UnsupportedAvailabilityZoneException", async () => {
     await cfn.send(new CreateStackCommand({ StackName: 'eks-zone', TemplateBody: cluster('us-east-1e') }));
