@@ -1,6 +1,7 @@
 // Resolving a template value as CloudFormation would for one set of parameter values: Fn::If by the
 // template's conditions, Ref and Fn::Sub from the values (resource references and GetAtts become
-// placeholders such as <JenkinsLoadBalancer.Value>), Fn::FindInMap from the Mappings.
+// placeholders such as <JenkinsLoadBalancer.Value>), Fn::FindInMap from the Mappings, Fn::Split and
+// Fn::Select.
 import type { ParameterValues, Template } from './cfn-template';
 import { evaluateCondition } from './rule-functions';
 
@@ -34,6 +35,14 @@ export function resolveValue(t: Template, value: unknown, values: ParameterValue
           ? sub(arg, {})
           : sub(String((arg as unknown[])[0]), ((arg as unknown[])[1] ?? {}) as Record<string, unknown>);
       if (fn === 'Fn::GetAtt') return `<${(arg as string[]).join('.')}>`;
+      if (fn === 'Fn::Split') {
+        const [delimiter, text] = arg as [string, unknown];
+        return String(r(text)).split(delimiter);
+      }
+      if (fn === 'Fn::Select') {
+        const [index, list] = arg as [unknown, unknown];
+        return (r(list) as unknown[])[Number(r(index))];
+      }
       if (fn === 'Fn::FindInMap') {
         const [map, key, attr] = (arg as unknown[]).map((a) => String(r(a)));
         const m = (t.Mappings?.[map!] as Record<string, Record<string, unknown>> | undefined)?.[key!]?.[attr!];
