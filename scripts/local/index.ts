@@ -14,3 +14,12 @@ export {
 export { startMoto, resetMoto, motoEnv, type MotoServer, type MotoOptions } from './aws/moto';
 export { startEmbeddedAws, type EmbeddedAws, type EmbeddedAwsOptions, type EmbeddedConfig } from './aws/embedded-aws';
 export { LocalDeployment, localBucket, localRegion, type Print } from './deployment';
+export {
+  createEksAuthenticator,
+  canonicalPrincipal,
+  ACCESS_POLICY_ROLES,
+  type AccessEntry,
+  type EksAccessState,
+  type EksAuthenticator,
+} from './aws/eks-authenticator';
+export type { AuthenticatedUser, TokenAuthenticator } from './cluster/token-webhook';

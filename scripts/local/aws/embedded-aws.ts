@@ -6,6 +6,7 @@
 // other's addresses (the local Lambda service needs moto's endpoint; moto's engine needs the Lambda
 // service's) can start one after the other.
 import { chmodSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startMoto, type MotoServer } from './moto';
 
@@ -40,6 +41,11 @@ export interface EmbeddedConfig {
 /** A running embedded AWS. */
 export interface EmbeddedAws {
   moto: MotoServer;
+  /**
+   * STS's check of a presigned `GetCallerIdentity` (an EKS token), answered by the engine from
+   * moto's IAM users and STS sessions: `POST {url, headers}` (see cfn-engine/kubecfn_embedded/sts_identity.py).
+   */
+  stsVerifyEndpoint: string;
   /** The configuration file the engine reads. */
   configPath: string;
   /** Replaces the configuration (the engine picks it up on its next read). */
@@ -75,11 +81,13 @@ export async function startEmbeddedAws(opts: EmbeddedAwsOptions): Promise<Embedd
   };
   configure(opts.config ?? {});
   const pythonPath = [embeddedPythonDir, process.env.PYTHONPATH].filter(Boolean).join(':');
+  const stsVerifyPort = await freePort();
   const moto = await startMoto({
     // No __pycache__ in the source tree.
     env: {
       PYTHONPATH: pythonPath,
       KUBECFN_EMBEDDED_CONFIG: configPath,
+      KUBECFN_STS_VERIFY_PORT: String(stsVerifyPort),
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
     },
@@ -87,5 +95,22 @@ export async function startEmbeddedAws(opts: EmbeddedAwsOptions): Promise<Embedd
     // The engine imports moto's CloudFormation models (and with them most services) at start.
     startTimeoutMs: 60_000,
   });
-  return { moto, configPath, configure, stop: () => moto.stop() };
+  return {
+    moto,
+    stsVerifyEndpoint: `http://127.0.0.1:${stsVerifyPort}/verify`,
+    configPath,
+    configure,
+    stop: () => moto.stop(),
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => ok(port));
+    });
+  });
 }

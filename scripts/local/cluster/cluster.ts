@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { ensureKubernetesBinaries } from './k8s/build';
+import { startTokenWebhook, type TokenAuthenticator, type TokenWebhook } from './token-webhook';
 
 const execFileAsync = promisify(execFile);
 
@@ -54,6 +55,12 @@ export interface LocalClusterOptions {
   nodes?: boolean;
   /** Progress messages. Default: none. */
   log?: (message: string) => void;
+  /**
+   * Authenticates bearer tokens the static admin tokens do not match, through the API server's
+   * token webhook, as EKS authenticates its tokens (the local cloud passes its EKS authenticator).
+   * Default: only the static tokens.
+   */
+  authenticate?: TokenAuthenticator;
 }
 
 /** Label selector (and annotation) that marks a Node as kwok's to manage. */
@@ -215,6 +222,29 @@ async function makePki(pki: string): Promise<void> {
       'basicConstraints=critical,CA:FALSE',
       '-addext',
       'keyUsage=critical,digitalSignature,keyEncipherment',
+      '-addext',
+      'extendedKeyUsage=serverAuth',
+    ]),
+    openssl([
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'webhook.key',
+      '-out',
+      'webhook.crt',
+      '-days',
+      '3650',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-subj',
+      '/CN=token-authenticator',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
       '-addext',
       'extendedKeyUsage=serverAuth',
     ]),
@@ -391,8 +421,10 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
 
   // SIGKILL at once: every start begins from empty state, so a graceful shutdown (about a second
   // for kube-apiserver) would only slow every test file down.
+  let webhook: TokenWebhook | undefined;
   const stopAll = async (): Promise<void> => {
     stopping = true;
+    await webhook?.close();
     for (const c of components) killGroup(c.child, 'SIGKILL');
     await Promise.all(components.map((c) => c.exited));
   };
@@ -467,8 +499,25 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
       '--logger=zap',
       '--log-level=warn',
     ]);
+    if (opts.authenticate) {
+      webhook = await startTokenWebhook({
+        cert: readFileSync(join(pki, 'webhook.crt'), 'utf8'),
+        key: readFileSync(join(pki, 'webhook.key'), 'utf8'),
+        caData,
+        configPath: join(pki, 'authn-webhook.kubeconfig'),
+        authenticate: opts.authenticate,
+      });
+    }
     // The API server retries etcd until it answers, so both start at once.
     launch('kube-apiserver', bins.kubeApiserver, [
+      ...(webhook
+        ? [
+            `--authentication-token-webhook-config-file=${webhook.configPath}`,
+            '--authentication-token-webhook-version=v1',
+            // Short: access entries and aws-auth change during a deployment, and EKS applies them within seconds.
+            '--authentication-token-webhook-cache-ttl=5s',
+          ]
+        : []),
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',

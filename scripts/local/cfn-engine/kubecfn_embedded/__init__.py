@@ -19,8 +19,9 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from . import lambda_model, patches
+    from . import lambda_model, patches, sts_identity
 
     patches.apply()
     lambda_model.apply()
+    sts_identity.install()
     _installed = True

@@ -1,0 +1,162 @@
+"""STS ``GetCallerIdentity`` from a presigned URL, verified as STS verifies it.
+
+An EKS bearer token is a presigned ``GetCallerIdentity`` URL whose SigV4 signature covers the
+``x-k8s-aws-id`` header (the cluster name). EKS's authenticator replays it against STS; STS checks the
+signature with the signer's secret and answers who signed it. moto's STS neither routes an unsigned
+GET to STS nor checks query signatures, so the local cloud's authenticator asks this endpoint instead:
+it finds the secret of the access key in moto's IAM users and STS sessions, recomputes the signature
+(with the session token, over the signed headers the caller says it would send), and answers the
+caller's ARN exactly as ``GetCallerIdentity`` would. A wrong key, secret, session token, cluster name
+or a tampered URL is refused with STS's own error codes.
+
+Runs in moto's process (installed by ``install()``) on ``127.0.0.1:$KUBECFN_STS_VERIFY_PORT``:
+
+    POST /verify  {"url": "https://sts.../?Action=GetCallerIdentity&...", "headers": {"x-k8s-aws-id": "c"}}
+    200 {"Arn": ..., "Account": ..., "UserId": ...}     403 {"Code": ..., "Message": ...}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+class StsError(Exception):
+    """An answer STS would give as an error: its code and message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class _Signer:
+    secret: str
+    session_token: str | None
+    arn: str
+    account: str
+    user_id: str
+
+
+def _find_signer(access_key_id: str) -> _Signer:
+    """The principal that owns ``access_key_id``: an STS session (AssumeRole) or an IAM user's key."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    for account_id in list(sts_backends.keys()):
+        for region in list(sts_backends[account_id].keys()):
+            for role in sts_backends[account_id][region].assumed_roles:
+                if role.access_key_id == access_key_id:
+                    return _Signer(role.secret_access_key, role.session_token, role.arn, role.account_id, role.user_id)
+    for account_id in list(iam_backends.keys()):
+        for partition in list(iam_backends[account_id].keys()):
+            backend = iam_backends[account_id][partition]
+            user = backend.get_user_from_access_key_id(access_key_id)
+            if user is None:
+                continue
+            for key in backend.list_access_keys(user.name):
+                if key.access_key_id == access_key_id:
+                    if key.status != "Active":
+                        break
+                    return _Signer(key.secret_access_key, None, user.arn, user.account_id, user.id)
+    raise StsError("InvalidClientTokenId", "The security token included in the request is invalid.")
+
+
+def _uri_encode(value: str) -> str:
+    return quote(value, safe="-_.~")
+
+
+def _signature(secret: str, date: str, region: str, service: str, string_to_sign: str) -> str:
+    key = ("AWS4" + secret).encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def verify(url: str, headers: dict[str, str]) -> dict[str, str]:
+    """Who signed the presigned ``GetCallerIdentity`` URL, if its signature holds; raises StsError otherwise."""
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    query = dict(params)
+    if query.get("Action") != "GetCallerIdentity":
+        raise StsError("InvalidAction", f"Could not find operation {query.get('Action')} for version 2011-06-15")
+    if query.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" or "X-Amz-Signature" not in query:
+        raise StsError("MissingAuthenticationToken", "Request is missing Authentication Token")
+    try:
+        access_key_id, date, region, service, terminator = query["X-Amz-Credential"].split("/")
+        amz_date = query["X-Amz-Date"]
+        signed_headers = query["X-Amz-SignedHeaders"].split(";")
+    except (KeyError, ValueError):
+        raise StsError("IncompleteSignature", "The request signature does not conform to AWS standards.") from None
+    if service != "sts" or terminator != "aws4_request" or not amz_date.startswith(date):
+        raise StsError("IncompleteSignature", "Credential should be scoped to a valid service and date.")
+    signer = _find_signer(access_key_id)
+    if signer.session_token is not None and query.get("X-Amz-Security-Token") != signer.session_token:
+        raise StsError("InvalidClientTokenId", "The security token included in the request is invalid.")
+
+    values = {k.lower(): v for k, v in headers.items()}
+    values["host"] = parts.netloc
+    missing = [h for h in signed_headers if h not in values]
+    if missing:
+        raise StsError("SignatureDoesNotMatch", f"Signed headers not sent: {', '.join(missing)}")
+    canonical_query = "&".join(
+        f"{_uri_encode(k)}={_uri_encode(v)}" for k, v in sorted(params) if k != "X-Amz-Signature"
+    )
+    canonical_headers = "".join(f"{h}:{values[h].strip()}\n" for h in signed_headers)
+    scope = f"{date}/{region}/{service}/aws4_request"
+    for payload_hash in (_EMPTY_SHA256, "UNSIGNED-PAYLOAD"):
+        canonical_request = "\n".join(
+            ["GET", parts.path or "/", canonical_query, canonical_headers, ";".join(signed_headers), payload_hash]
+        )
+        string_to_sign = "\n".join(
+            ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
+        )
+        expected = _signature(signer.secret, date, region, service, string_to_sign)
+        if hmac.compare_digest(expected, query["X-Amz-Signature"]):
+            return {"Arn": signer.arn, "Account": signer.account, "UserId": signer.user_id}
+    raise StsError(
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your AWS Secret Access Key and signing method.",
+    )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body: Any = json.loads(self.rfile.read(length) or b"{}")
+            answer, status = verify(str(body["url"]), dict(body.get("headers") or {})), 200
+        except StsError as err:
+            answer, status = {"Code": err.code, "Message": err.message}, 403
+        except (KeyError, ValueError, TypeError) as err:
+            answer, status = {"Code": "MalformedInput", "Message": str(err)}, 400
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def install() -> None:
+    """Starts the endpoint when ``KUBECFN_STS_VERIFY_PORT`` names a port (the embedded mode sets it)."""
+    port = os.environ.get("KUBECFN_STS_VERIFY_PORT")
+    if not port:
+        return
+    server = ThreadingHTTPServer(("127.0.0.1", int(port)), _Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="kubecfn-sts-verify", daemon=True).start()
