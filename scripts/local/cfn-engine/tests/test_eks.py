@@ -53,15 +53,21 @@ def cluster_stack(
     return textwrap.dedent(f"""
         Resources:
           Vpc: {{Type: AWS::EC2::VPC, Properties: {{CidrBlock: 10.0.0.0/16}}}}
-          SubnetA: {{Type: AWS::EC2::Subnet, Properties: {{VpcId: !Ref Vpc, CidrBlock: 10.0.1.0/24, AvailabilityZone: {zones[0]}}}}}
-          SubnetB: {{Type: AWS::EC2::Subnet, Properties: {{VpcId: !Ref Vpc, CidrBlock: 10.0.2.0/24, AvailabilityZone: {zones[1]}}}}}
+          SubnetA:
+            Type: AWS::EC2::Subnet
+            Properties: {{VpcId: !Ref Vpc, CidrBlock: 10.0.1.0/24, AvailabilityZone: {zones[0]}}}
+          SubnetB:
+            Type: AWS::EC2::Subnet
+            Properties: {{VpcId: !Ref Vpc, CidrBlock: 10.0.2.0/24, AvailabilityZone: {zones[1]}}}
           Cluster:
             Type: AWS::EKS::Cluster
             Properties:
               Name: local
               {version_line}
               RoleArn: arn:aws:iam::{ACCOUNT}:role/eks
-              AccessConfig: {{AuthenticationMode: API_AND_CONFIG_MAP, BootstrapClusterCreatorAdminPermissions: {str(bootstrap).lower()}}}
+              AccessConfig:
+                AuthenticationMode: API_AND_CONFIG_MAP
+                BootstrapClusterCreatorAdminPermissions: {str(bootstrap).lower()}
               ResourcesVpcConfig: {{SubnetIds: [!Ref SubnetA, !Ref SubnetB]}}{entry_text}
         """)
 

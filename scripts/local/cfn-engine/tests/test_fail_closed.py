@@ -45,7 +45,10 @@ def test_a_known_type_nobody_emulates_fails_the_stack_saying_so() -> None:
           Schedule:
             Type: AWS::Scheduler::Schedule
             DependsOn: Vpc
-            Properties: {FlexibleTimeWindow: {Mode: "OFF"}, ScheduleExpression: rate(1 hour), Target: {Arn: x, RoleArn: y}}
+            Properties:
+              FlexibleTimeWindow: {Mode: "OFF"}
+              ScheduleExpression: rate(1 hour)
+              Target: {Arn: x, RoleArn: y}
         """)
     # Then it fails (no record with a made-up id) and the stack rolls back
     assert engine.stack.status == "ROLLBACK_COMPLETE"

@@ -244,7 +244,9 @@ def test_an_in_place_change_moto_cannot_make_fails_instead_of_replacing() -> Non
     text = textwrap.dedent("""
         Resources:
           Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.0.0.0/16}}
-          Subnet: {Type: AWS::EC2::Subnet, Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.1.0/24, MapPublicIpOnLaunch: false}}
+          Subnet:
+            Type: AWS::EC2::Subnet
+            Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.1.0/24, MapPublicIpOnLaunch: false}
         """)
     engine = created(text)
     old_id = engine.resources["Subnet"].physical_resource_id
