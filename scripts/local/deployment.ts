@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../dev/paths.cjs';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { ensureHelm, ensureKubectl } from '../dev/binaries';
 import { startLocalCluster, type LocalCluster } from './cluster/cluster';
 import { LocalLambda } from './lambda/runner';
@@ -97,6 +98,26 @@ export class LocalDeployment {
         definitionsDir: functionsDir,
         region: localRegion,
         duplicateAsync: process.env.KUBECFN_LAMBDA_DUPLICATE_ASYNC === '1',
+        // Each function runs as a session of its own execution role, from the local STS.
+        assumeRole: async (roleArn, sessionName) => {
+          const sts = new STSClient({
+            region: localRegion,
+            endpoint: aws.moto.endpoint,
+            credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+          });
+          try {
+            const c = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName })))
+              .Credentials!;
+            return {
+              accessKeyId: c.AccessKeyId!,
+              secretAccessKey: c.SecretAccessKey!,
+              sessionToken: c.SessionToken!,
+              expiration: c.Expiration ?? new Date(Date.now() + 3600_000),
+            };
+          } finally {
+            sts.destroy();
+          }
+        },
         network: {
           ...motoEnv(aws.moto.endpoint),
           // The providers reach the cluster the engine registers here when it creates the EKS cluster.

@@ -10,6 +10,7 @@ export {
   type FunctionDefinition,
   type Invocation,
   type LocalLambdaOptions,
+  type RoleCredentials,
 } from './lambda/runner';
 export { startMoto, resetMoto, motoEnv, type MotoServer, type MotoOptions } from './aws/moto';
 export { startEmbeddedAws, type EmbeddedAws, type EmbeddedAwsOptions, type EmbeddedConfig } from './aws/embedded-aws';

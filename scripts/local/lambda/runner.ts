@@ -45,6 +45,8 @@ export interface FunctionConfig {
   layers?: string[];
   /** The function's own Environment (on top of what Lambda sets and the local network's endpoints). */
   environment?: Record<string, string>;
+  /** The execution role: with `assumeRole`, the function runs with a session of it, as in Lambda. */
+  role?: string;
   /** Retries of a failed asynchronous invocation (EventInvokeConfig); Lambda's default is 2. */
   maximumRetryAttempts?: number;
   /** Age after which an asynchronous event is dropped (EventInvokeConfig); Lambda's default is 6 hours. */
@@ -90,11 +92,27 @@ export interface LocalLambdaOptions {
   region?: string;
   /** The account in the functions' ARNs; moto's default account unless given. */
   accountId?: string;
+  /**
+   * Gets a session of a function's execution role (the local STS's AssumeRole), so that the function's
+   * AWS calls are made, and authorized, as that role. Without it, functions get placeholder keys.
+   */
+  assumeRole?: (roleArn: string, sessionName: string) => Promise<RoleCredentials>;
+}
+
+/** Temporary credentials of a role session. */
+export interface RoleCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** When they stop working. */
+  expiration: Date;
 }
 
 /** A function definition as the embedded engine writes it (`<definitionsDir>/<name>.json`). */
 export interface FunctionDefinition {
   name: string;
+  /** The execution role's ARN. */
+  role?: string;
   runtime: string;
   handler: string;
   timeout: number;
@@ -136,6 +154,8 @@ export class LocalLambda {
   /** One unpacking per package, shared by concurrent first invocations (no half-written index.js). */
   private readonly dirs = new Map<string, Promise<string>>();
   private isolation: string[] | undefined | null = null;
+  /** Role sessions by role and function, reused until 5 minutes before they expire (Lambda refreshes them too). */
+  private readonly sessions = new Map<string, Promise<RoleCredentials>>();
   private stopping = false;
 
   private constructor(
@@ -208,6 +228,7 @@ export class LocalLambda {
       handler: d.handler,
       layers: d.layers,
       environment: d.environment,
+      ...(d.role ? { role: d.role } : {}),
       ...(d.maximumRetryAttempts !== undefined ? { maximumRetryAttempts: d.maximumRetryAttempts } : {}),
       ...(d.maximumEventAgeInSeconds !== undefined ? { maximumEventAgeSeconds: d.maximumEventAgeInSeconds } : {}),
     };
@@ -328,6 +349,26 @@ export class LocalLambda {
       });
     }
     const optDir = await this.unpacked('opt', layers);
+    let credentials: Record<string, string> = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+    if (this.opts.assumeRole) {
+      if (!config.role) {
+        return record({ errorType: 'Runtime.NotEmulated', errorMessage: `${config.name} has no execution role` });
+      }
+      try {
+        const c = await this.session(config.role, config.name);
+        credentials = {
+          AWS_ACCESS_KEY_ID: c.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
+          AWS_SESSION_TOKEN: c.sessionToken,
+        };
+      } catch (err) {
+        // What Lambda reports when it cannot assume the execution role.
+        return record({
+          errorType: 'Lambda.AccessDeniedException',
+          errorMessage: `The role defined for the function cannot be assumed by Lambda (${config.role}): ${(err as Error).message}`,
+        });
+      }
+    }
     const memoryMb = config.memoryMb ?? 512;
     const semiSpaceMb = Math.max(1, Math.floor(memoryMb / 64));
     const timeoutMs = config.timeoutSeconds * 1000;
@@ -359,8 +400,6 @@ export class LocalLambda {
         // What Lambda sets for every function.
         AWS_REGION: region,
         AWS_DEFAULT_REGION: region,
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
         AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
         AWS_LAMBDA_FUNCTION_NAME: config.name,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
@@ -372,6 +411,8 @@ export class LocalLambda {
         AWS_ENDPOINT_URL_LAMBDA: this.endpoint,
         ...this.opts.network,
         ...config.environment,
+        // Lambda's reserved variables: a function's own Environment cannot replace them.
+        ...credentials,
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -403,6 +444,19 @@ export class LocalLambda {
               errorMessage: `RequestId: ${requestId} Error: Runtime exited ${exit.signal ? `with signal: ${exit.signal}` : `with error: exit status ${exit.code}`}`,
             };
     return record({ timedOut, logs: at >= 0 ? out.slice(0, at) : out, ...outcome });
+  }
+
+  private session(role: string, functionName: string): Promise<RoleCredentials> {
+    const key = `${role}\n${functionName}`;
+    const cached = this.sessions.get(key);
+    const fresh = cached?.then((c) => c.expiration.getTime() - Date.now() > 5 * 60_000).catch(() => false);
+    const make = () => {
+      const p = this.opts.assumeRole!(role, functionName);
+      this.sessions.set(key, p);
+      return p;
+    };
+    if (!cached) return make();
+    return fresh!.then((ok) => (ok ? cached : make()));
   }
 
   /** Resolves when no invocation is running or queued, including continuations and retries started meanwhile. */

@@ -24,6 +24,8 @@ exports.main = async (event, context) => {
     memory: context.memoryLimitInMB,
     arn: context.invokedFunctionArn,
     taskRoot: process.env.LAMBDA_TASK_ROOT === __dirname,
+    key: process.env.AWS_ACCESS_KEY_ID,
+    sessionToken: process.env.AWS_SESSION_TOKEN ?? null,
   };
 };
 `;
@@ -81,6 +83,8 @@ describe('a function definition', () => {
       memory: '256',
       arn: 'arn:aws:lambda:eu-west-1:123456789012:function:Greeter',
       taskRoot: true,
+      key: 'testing',
+      sessionToken: null,
     });
     // V8's old space is capped below MemorySize (the limit reported includes a little young space)
     expect((inv.result as { heapLimitMb: number }).heapLimitMb).toBeLessThan(256);
@@ -135,6 +139,47 @@ describe('a function definition', () => {
 
     expect(res.status).toBe(404);
     expect(res.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
+  });
+});
+
+describe('the execution role', () => {
+  test('a function runs with a session of its role, named after the function', async () => {
+    await define('Roled', { role: 'arn:aws:iam::123456789012:role/provider' });
+    const asked: string[] = [];
+    lambda = await LocalLambda.start([], {
+      definitionsDir: definitions(),
+      assumeRole: async (role, session) => {
+        asked.push(`${role} ${session}`);
+        return {
+          accessKeyId: 'ASIASESSION',
+          secretAccessKey: 's',
+          sessionToken: 't',
+          expiration: new Date(Date.now() + 3600_000),
+        };
+      },
+    });
+
+    const first = await lambda.invoke('Roled', {});
+    await lambda.invoke('Roled', {});
+
+    expect(first.result).toMatchObject({ key: 'ASIASESSION', sessionToken: 't' });
+    // one session, reused while it is fresh
+    expect(asked).toEqual(['arn:aws:iam::123456789012:role/provider Roled']);
+  });
+
+  test('a role that cannot be assumed fails the invocation as Lambda does', async () => {
+    await define('Unassumable', { role: 'arn:aws:iam::123456789012:role/missing' });
+    lambda = await LocalLambda.start([], {
+      definitionsDir: definitions(),
+      assumeRole: async () => {
+        throw new Error('AccessDenied');
+      },
+    });
+
+    const inv = await lambda.invoke('Unassumable', {});
+
+    expect(inv.errorType).toBe('Lambda.AccessDeniedException');
+    expect(inv.errorMessage).toContain('arn:aws:iam::123456789012:role/missing');
   });
 });
 

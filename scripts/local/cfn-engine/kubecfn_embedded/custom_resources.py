@@ -15,7 +15,7 @@ import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from . import config
 from .errors import ResourceFailure
@@ -161,8 +161,10 @@ def export_function(account_id: str, region: str, service_token: str) -> str:
         retry = {
             k: v for k, v in invoke_config.config.items() if k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds")
         }
+    _check_execution_role(account_id, str(fn.role), str(fn.function_name))
     definition = {
         "name": fn.function_name,
+        "role": fn.role,
         "arn": fn.function_arn,
         "runtime": fn.run_time,
         "handler": fn.handler,
@@ -184,6 +186,33 @@ def export_function(account_id: str, region: str, service_token: str) -> str:
         json.dump(definition, f)
     os.replace(temporary, target)
     return str(fn.function_name)
+
+
+def _check_execution_role(account_id: str, role_arn: str, function_name: str) -> None:
+    """Lambda runs a function as its execution role: the role must exist and trust lambda.amazonaws.com."""
+    from moto.iam.models import iam_backends
+
+    refused = (
+        f"Lambda function {function_name}: The role defined for the function cannot be assumed by Lambda ({role_arn})"
+    )
+    try:
+        role = iam_backends[account_id]["aws"].get_role_by_arn(role_arn)
+    except Exception:
+        raise ResourceFailure(refused) from None
+    document: Any = role.assume_role_policy_document or "{}"
+    try:
+        trust = document if isinstance(document, dict) else json.loads(unquote(str(document)))
+    except ValueError:
+        raise ResourceFailure(refused) from None
+    statements = trust.get("Statement") or []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        principal = (statement.get("Principal") or {}).get("Service")
+        services = principal if isinstance(principal, list) else [principal]
+        actions = statement.get("Action")
+        actions = actions if isinstance(actions, list) else [actions]
+        if statement.get("Effect") == "Allow" and "lambda.amazonaws.com" in services and "sts:AssumeRole" in actions:
+            return
+    raise ResourceFailure(refused)
 
 
 def _write_package(directory: str, data: bytes) -> str:
