@@ -17,6 +17,7 @@ import {
   DescribeStacksCommand,
   SignalResourceCommand,
   UpdateStackCommand,
+  ValidateTemplateCommand,
   type StackEvent,
 } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -408,6 +409,32 @@ Outputs:
         }),
       ),
     ).rejects.toThrow('Template error: resource Vpc does not support attribute type MadeUp in Fn::GetAtt');
+  });
+});
+
+describe('rules', () => {
+  test('a Rule with a function other than the rule functions is refused by ValidateTemplate and CreateStack', async () => {
+    const template = (assert: string) => `
+Parameters:
+  Cidrs: {Type: CommaDelimitedList, Default: 10.0.0.0/8}
+Rules:
+  NeedsCidrs:
+    Assertions:
+      - Assert: ${assert}
+Resources:
+  Handle: {Type: AWS::CloudFormation::WaitConditionHandle}
+`;
+    const withJoin = template("!Not [!Equals [!Join ['', !Ref Cidrs], '']]");
+    const refusal = 'Template error: rule NeedsCidrs uses Fn::Join, which Rules do not allow';
+    await expect(cfn.send(new ValidateTemplateCommand({ TemplateBody: withJoin }))).rejects.toThrow(refusal);
+    await expect(cfn.send(new CreateStackCommand({ StackName: 'rule-join', TemplateBody: withJoin }))).rejects.toThrow(
+      refusal,
+    );
+    // The same rule with rule functions only is evaluated
+    const ruleFunctions = template("!Not [!EachMemberEquals [!Ref Cidrs, '']]");
+    await cfn.send(new ValidateTemplateCommand({ TemplateBody: ruleFunctions }));
+    await cfn.send(new CreateStackCommand({ StackName: 'rule-functions', TemplateBody: ruleFunctions }));
+    expect(await settle('rule-functions', 'CREATE_COMPLETE')).toBe('CREATE_COMPLETE');
   });
 });
 

@@ -31,7 +31,7 @@ from moto.cloudformation.models import Event
 from moto.moto_api._internal import mock_random
 
 from .errors import ResourceFailure, UpdateRefused, ValidationError
-from .intrinsics import NO_VALUE, Evaluator, get_atts, references
+from .intrinsics import NO_VALUE, Evaluator, check_rule_functions, get_atts, references
 from .schemas import TypeSchema, schema_of
 
 if TYPE_CHECKING:
@@ -316,6 +316,7 @@ class StackEngine:
                 lazy[name]
         self.conditions = dict(lazy)
 
+        check_rule_functions(template)
         for rule_name, rule in (template.get("Rules", {}) or {}).items():
             if "RuleCondition" in rule and not evaluator.condition(rule["RuleCondition"]):
                 continue

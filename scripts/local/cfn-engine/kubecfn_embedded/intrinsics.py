@@ -79,6 +79,7 @@ ONE_KEY_FUNCTIONS = {
     "Fn::EachMemberIn",
     "Fn::RefAll",
     "Fn::ValueOf",
+    "Fn::ValueOfAll",
 }
 
 
@@ -250,8 +251,8 @@ class Evaluator:
         if fn == "Fn::EachMemberIn":
             items, allowed = self._list(arg[0], "Fn::EachMemberIn"), self._list(arg[1], "Fn::EachMemberIn")
             return all(_scalar_text(i) in [_scalar_text(a) for a in allowed] for i in items)
-        if fn in ("Fn::RefAll", "Fn::ValueOf"):
-            raise ValidationError(f"Template error: {fn} is not supported by the local engine")
+        if fn in ("Fn::RefAll", "Fn::ValueOf", "Fn::ValueOfAll"):
+            raise ValidationError(f"Template error: {fn} is not emulated by the local engine")
         if fn == "Fn::FindInMap":
             if not (isinstance(arg, list) and len(arg) in (3, 4)):
                 raise ValidationError("Template error: Fn::FindInMap expects [map, top-level key, second-level key]")
@@ -377,3 +378,53 @@ def get_atts(template: dict[str, Any], resource_names: set[str], on_get_att: Cal
         if isinstance(body, dict):
             walk(body.get("Properties"))
     walk(template.get("Outputs"))
+
+
+# What a Rule may use (cloudformation-coverage-roadmap#921: not Fn::If, whatever the documentation said).
+RULE_FUNCTIONS = (
+    "Fn::And",
+    "Fn::Contains",
+    "Fn::EachMemberEquals",
+    "Fn::EachMemberIn",
+    "Fn::Equals",
+    "Fn::Not",
+    "Fn::Or",
+    "Fn::RefAll",
+    "Fn::ValueOf",
+    "Fn::ValueOfAll",
+    "Ref",
+)
+
+
+def check_rule_functions(template: dict[str, Any]) -> None:
+    """Refuses a Rule (its RuleCondition or an Assert) that uses anything but the rule functions, as
+    CloudFormation refuses it: Fn::Join, Fn::Sub, Fn::If, Fn::Select ... are not evaluated in Rules."""
+    rules = template.get("Rules") or {}
+    if not isinstance(rules, dict):
+        raise ValidationError("Template format error: Rules must be a map of rule names to rules")
+
+    def walk(node: Any, rule: str) -> None:
+        if isinstance(node, dict):
+            if len(node) == 1:
+                key = next(iter(node))
+                if (
+                    isinstance(key, str)
+                    and (key.startswith("Fn::") or key == "Condition")
+                    and key not in RULE_FUNCTIONS
+                ):
+                    raise ValidationError(
+                        f"Template error: rule {rule} uses {key}, which Rules do not allow; a RuleCondition or "
+                        f"Assert may use only the rule functions ({', '.join(RULE_FUNCTIONS)})"
+                    )
+            for item in node.values():
+                walk(item, rule)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, rule)
+
+    for name, rule in rules.items():
+        if not isinstance(rule, dict):
+            continue
+        walk(rule.get("RuleCondition"), str(name))
+        for assertion in rule.get("Assertions") or []:
+            walk((assertion or {}).get("Assert"), str(name))

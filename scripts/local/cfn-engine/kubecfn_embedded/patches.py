@@ -19,6 +19,7 @@ from moto.core.responses import ActionResult
 
 from .engine import StackEngine, engine_of, require_engine
 from .errors import ValidationError
+from .intrinsics import check_rule_functions
 from .template import fetch_template, parse_template
 
 SUPPORTED_MOTO = "5.2.5"
@@ -280,6 +281,16 @@ def _response_execute_change_set(self: responses.CloudFormationResponse) -> Acti
         _request.disable_rollback = False
 
 
+_original_validate_template = models.CloudFormationBackend.validate_template
+
+
+def _backend_validate_template(self: models.CloudFormationBackend, template: str) -> list[Any]:
+    """ValidateTemplate: moto's cfn-lint run, after the checks CloudFormation makes that cfn-lint does
+    not (Rules use only the rule functions)."""
+    check_rule_functions(parse_template(template))
+    return _original_validate_template(self, template)
+
+
 def _change_set_parse_template(self: models.ChangeSet) -> None:
     self.template_dict = parse_template(self.template)
 
@@ -350,6 +361,7 @@ def apply() -> None:
     backend.delete_stack = _backend_delete_stack  # type: ignore[method-assign]
     backend.create_change_set = _backend_create_change_set  # type: ignore[method-assign,assignment]
     backend.execute_change_set = _backend_execute_change_set  # type: ignore[method-assign]
+    backend.validate_template = _backend_validate_template  # type: ignore[method-assign]
     models.ChangeSet._parse_template = _change_set_parse_template  # type: ignore[method-assign]
 
     utils.get_stack_from_s3_url = _get_stack_from_s3_url

@@ -205,8 +205,8 @@ def test_rule_functions_on_lists() -> None:
     assert ev.condition({"Fn::EachMemberIn": [["subnet-a", "z"], ["subnet-a"]]}) is False
 
 
-def test_refall_and_valueof_are_refused_as_unsupported() -> None:
-    with pytest.raises(ValidationError, match="Fn::ValueOf is not supported by the local engine"):
+def test_refall_and_valueof_are_refused_as_not_emulated() -> None:
+    with pytest.raises(ValidationError, match="Fn::ValueOf is not emulated by the local engine"):
         evaluate({"Fn::ValueOf": ["Subnets", "VpcId"]})
 
 

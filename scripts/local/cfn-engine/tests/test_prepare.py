@@ -164,7 +164,7 @@ Rules:
   PublicNeedsCidrs:
     RuleCondition: !Equals [!Ref Public, "true"]
     Assertions:
-      - Assert: !Not [!Equals [!Join [",", !Ref Cidrs], ""]]
+      - Assert: !Not [!EachMemberEquals [!Ref Cidrs, ""]]
         AssertDescription: " A public endpoint needs PublicAccessCidrs "
   KnownEnv:
     Assertions:
@@ -190,10 +190,37 @@ def test_a_failed_assertion_without_description_names_the_rule() -> None:
     assert refused(RULES, {"Env": "qa"}) == "Template validation error: Assertion failed for rule KnownEnv"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CloudFormation allows only the rule functions (Fn::And, Contains, EachMemberEquals, EachMemberIn, "
-    "Equals, If, Not, Or, RefAll, ValueOf, ValueOfAll) and Ref in Rules; the engine evaluates any intrinsic there",
-)
 def test_fn_join_in_a_rule_is_refused_as_cloudformation_refuses_it() -> None:
-    refused(RULES, {"Public": "true", "Cidrs": "10.0.0.0/8"})
+    with_join = RULES.replace('!EachMemberEquals [!Ref Cidrs, ""]', '!Equals [!Join [",", !Ref Cidrs], ""]')
+    # Even where the assertion would hold, and when the rule's condition is false
+    for public in ("true", "false"):
+        assert refused(with_join, {"Public": public, "Cidrs": "10.0.0.0/8"}).startswith(
+            "Template error: rule PublicNeedsCidrs uses Fn::Join, which Rules do not allow"
+        )
+
+
+RULE_FUNCTIONS_ONLY = """
+Parameters:
+  Public: {Type: String, Default: "false"}
+  Cidrs: {Type: CommaDelimitedList, Default: ""}
+Rules:
+  PublicNeedsCidrs:
+    RuleCondition: !Equals [!Ref Public, "true"]
+    Assertions:
+      - Assert: !Not [!Equals [!Ref Public, maybe]]
+      - Assert: !EachMemberIn [!Ref Cidrs, [10.0.0.0/8, 192.168.0.0/16]]
+"""
+
+
+def test_rules_written_with_rule_functions_only_are_evaluated() -> None:
+    make_engine(template(RULE_FUNCTIONS_ONLY), {"Public": "true", "Cidrs": "10.0.0.0/8"})
+    assert refused(RULE_FUNCTIONS_ONLY, {"Public": "true", "Cidrs": "172.16.0.0/12"}).startswith("Template validation")
+
+
+def test_fn_if_in_a_rule_is_refused_too() -> None:
+    # cloudformation-coverage-roadmap#921: CloudFormation refuses Fn::If in Rules
+    rules = RULE_FUNCTIONS_ONLY.replace(
+        "!EachMemberIn [!Ref Cidrs, [10.0.0.0/8, 192.168.0.0/16]]",
+        "!EachMemberIn [!If [Never, [], !Ref Cidrs], [10.0.0.0/8, 192.168.0.0/16]]",
+    ) + ("Conditions:\n  Never: !Equals [a, b]\n")
+    assert "uses Fn::If, which Rules do not allow" in refused(rules, {"Public": "true", "Cidrs": "10.0.0.0/8"})
