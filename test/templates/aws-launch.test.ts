@@ -6,7 +6,16 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { allTemplatePaths, entrypointPaths, loadTemplate, repoRoot, requiredParameterSamples } from './cfn-template';
-import { accountFor, evaluateRuleExpression, functionsInRules, ruleFunctions } from './rule-functions';
+import {
+  accountFor,
+  evaluateRuleExpression,
+  functionsInRules,
+  refusedBy,
+  refusingRules,
+  ruleFunctions,
+  type Account,
+} from './rule-functions';
+import { resolveValue } from './resolve';
 
 const templates = allTemplatePaths().map((path) => ({ path, t: loadTemplate(path) }));
 const withRules = templates.filter(({ t }) => Object.keys(t.Rules ?? {}).length > 0);
@@ -30,6 +39,13 @@ describe('Rules use the rule functions only (CloudFormation refuses Fn::Join, Fn
       .filter(({ fn }) => !ruleFunctions.has(fn))
       .map(({ where, fn }) => `${where}: ${fn}`);
     expect(refused).toEqual([]);
+  });
+
+  // YAML short forms exist for Fn::And, Fn::Equals, Fn::Not, Fn::Or and Ref only; the other rule
+  // functions are written in full (Fn::Contains: [...]), as the CloudFormation documentation does.
+  test.each(withRules)('$path: rule functions without a YAML short form are written in full', ({ path }) => {
+    const text = readFileSync(join(repoRoot, path), 'utf8');
+    expect(text.match(/!(Contains|EachMemberEquals|EachMemberIn|RefAll|ValueOf|ValueOfAll)\b/g) ?? []).toEqual([]);
   });
 
   test.each(withRules)('$path: every rule evaluates with the rule functions alone, on the defaults', ({ t }) => {
@@ -101,5 +117,97 @@ describe('the additional admin is never the deployer', () => {
     expect(text).not.toMatch(/your SSO role/);
     expect(text).toMatch(/Never the (role|user) that creates the stack/);
     expect(text).toMatch(/409/);
+  });
+});
+
+describe('the existing-VPC entrypoint checks the VPC it is given', () => {
+  const path = 'templates/kubecfn-entrypoint-existing-vpc.template.yaml';
+  const t = loadTemplate(path);
+  const vpc = 'vpc-0aaaaaaaaaaaaaaaa';
+  const given = { VPCID: vpc, VPCCIDR: '10.1.0.0/16', PrivateSubnet1ID: 'subnet-01', PrivateSubnet2ID: 'subnet-02' };
+  /** The rules refusing `given` in an account holding these subnets. */
+  const refusedIn = (subnets: Account) =>
+    refusingRules(t, { 'AWS::Region': 'us-west-2', ...requiredParameterSamples(t), ...given }, subnets).map(
+      (r) => r.rule,
+    );
+
+  test('every subnet-typed parameter is looked up (Fn::ValueOfAll covers the parameters of one type)', () => {
+    const subnetParams = Object.entries(t.Parameters!)
+      .filter(([, p]) => p.Type === 'AWS::EC2::Subnet::Id')
+      .map(([n]) => n);
+    expect(subnetParams.sort()).toEqual(['PrivateSubnet1ID', 'PrivateSubnet2ID']);
+  });
+
+  test('accepts two private subnets of the VPC in two zones', () => {
+    expect(
+      refusedIn({
+        'subnet-01': { VpcId: vpc, AvailabilityZone: 'us-west-2a' },
+        'subnet-02': { VpcId: vpc, AvailabilityZone: 'us-west-2b' },
+      }),
+    ).toEqual([]);
+  });
+
+  test('refuses a subnet of another VPC', () => {
+    expect(
+      refusedIn({
+        'subnet-01': { VpcId: vpc, AvailabilityZone: 'us-west-2a' },
+        'subnet-02': { VpcId: 'vpc-0bbbbbbbbbbbbbbbb', AvailabilityZone: 'us-west-2b' },
+      }),
+    ).toEqual(['SubnetsInTheVpc']);
+  });
+
+  test('refuses two subnets in one zone', () => {
+    expect(
+      refusedIn({
+        'subnet-01': { VpcId: vpc, AvailabilityZone: 'us-west-2a' },
+        'subnet-02': { VpcId: vpc, AvailabilityZone: 'us-west-2a' },
+      }),
+    ).toEqual(['SubnetsInTwoZones']);
+  });
+});
+
+describe('QSS3BucketRegion works in every Region by default', () => {
+  const parents = [...entrypointPaths, 'templates/kubecfn-eks.template.yaml'].map((path) => ({
+    path,
+    t: loadTemplate(path),
+  }));
+  const withCodeRule = [...entrypointPaths, 'templates/kubecfn-functions.template.yaml'].map((path) => ({
+    path,
+    t: loadTemplate(path),
+  }));
+  const regions = ['eu-west-1', 'ap-southeast-2', 'us-east-1'];
+
+  test.each(withCodeRule.flatMap((x) => regions.map((region) => ({ ...x, region }))))(
+    '$path: the defaults (a custom bucket, no Region given) pass the rules in $region',
+    ({ t, region }) => {
+      expect(refusedBy(t, { QSS3BucketName: 'my-kubecfn-bucket' }, region)).toEqual([]);
+    },
+  );
+
+  test.each(withCodeRule)('$path: a Region other than the stack’s is refused, the stack’s accepted', ({ t }) => {
+    const values = { QSS3BucketName: 'my-kubecfn-bucket' };
+    expect(refusedBy(t, { ...values, QSS3BucketRegion: 'us-east-1' }, 'eu-west-1')).toEqual(['CodeInStackRegion']);
+    expect(refusedBy(t, { ...values, QSS3BucketRegion: 'eu-west-1' }, 'eu-west-1')).toEqual([]);
+  });
+
+  test.each(parents)('$path: nested templates load from the stack’s Region unless a Region is given', ({ t }) => {
+    const stacks = Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::CloudFormation::Stack');
+    expect(stacks.length).toBeGreaterThan(0);
+    for (const [id, r] of stacks) {
+      const url = (given: Record<string, string>) =>
+        String(
+          resolveValue(t, r.Properties!.TemplateURL, {
+            'AWS::Region': 'eu-west-1',
+            'AWS::URLSuffix': 'amazonaws.com',
+            QSS3BucketName: 'my-kubecfn-bucket',
+            ...given,
+          }),
+        );
+      expect([id, url({})]).toEqual([
+        id,
+        expect.stringMatching(/^https:\/\/my-kubecfn-bucket\.s3\.eu-west-1\.amazonaws\.com\/kubecfn\//),
+      ]);
+      expect([id, url({ QSS3BucketRegion: 'eu-west-1' })]).toEqual([id, url({})]);
+    }
   });
 });

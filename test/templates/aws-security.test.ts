@@ -63,3 +63,37 @@ describe('the control plane’s audit trail', () => {
     expect(teardown).toContain('aws logs delete-log-group');
   });
 });
+
+describe('pod identity roles', () => {
+  const podRoles = templates.flatMap(({ path, t }) =>
+    Object.entries(t.Resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties).includes('pods.eks.amazonaws.com'))
+      .map(([id, r]) => ({ id: `${path}#${id}`, t, r })),
+  );
+
+  test('there are the four add-on roles to check', () => {
+    expect(podRoles.length).toBe(4);
+  });
+
+  // Without the conditions any EKS cluster (another account's included) could map a service account to
+  // the role through a pod identity association and have its pods assume it.
+  test.each(podRoles)('$id is assumable only by pods of this account’s cluster', ({ t, r }) => {
+    const trust = (r.Properties!.AssumeRolePolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    expect(trust.length).toBe(1);
+    const values = {
+      'AWS::Partition': 'aws',
+      'AWS::Region': 'eu-west-1',
+      'AWS::AccountId': '111122223333',
+      ClusterName: 'ci',
+    };
+    expect(resolveValue(t, trust[0], values)).toEqual({
+      Effect: 'Allow',
+      Principal: { Service: 'pods.eks.amazonaws.com' },
+      Action: ['sts:AssumeRole', 'sts:TagSession'],
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': '111122223333' },
+        ArnEquals: { 'aws:SourceArn': 'arn:aws:eks:eu-west-1:111122223333:cluster/ci' },
+      },
+    });
+  });
+});

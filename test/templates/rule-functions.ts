@@ -213,6 +213,12 @@ export function accountFor(t: Template, values: Record<string, string>): Account
 
 /** The rules refusing these values on top of the template's defaults (and samples for what has none). */
 export function refusedBy(t: Template, values: Record<string, string>, region = 'us-east-1'): string[] {
-  const all = { 'AWS::Region': region, ...requiredParameterSamples(t), ...values };
+  // One subnet per subnet-typed parameter (the samples would name the same one twice).
+  const subnets = Object.fromEntries(
+    Object.entries(t.Parameters ?? {})
+      .filter(([, p]) => p.Type === 'AWS::EC2::Subnet::Id')
+      .map(([name]) => [name, `subnet-${name.toLowerCase()}`]),
+  );
+  const all = { 'AWS::Region': region, ...requiredParameterSamples(t), ...subnets, ...values };
   return refusingRules(t, all, accountFor(t, all)).map((r) => r.rule);
 }

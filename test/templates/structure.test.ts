@@ -87,11 +87,12 @@ describe('nested stacks', () => {
         logicalId,
         `https://\${S3Bucket}.s3.\${S3Region}.\${AWS::URLSuffix}/\${QSS3KeyPrefix}${child}`,
       ]);
-      // The aws-quickstart convention: regional copies named <bucket>-<region>; any other bucket as given.
+      // The aws-quickstart convention: regional copies named <bucket>-<region>; any other bucket as given,
+      // in the stack's Region unless QSS3BucketRegion names one (CodeFromStackRegion).
       expect([logicalId, sub[1]]).toEqual([
         logicalId,
         {
-          S3Region: { 'Fn::If': ['UsingDefaultBucket', { Ref: 'AWS::Region' }, { Ref: 'QSS3BucketRegion' }] },
+          S3Region: { 'Fn::If': ['CodeFromStackRegion', { Ref: 'AWS::Region' }, { Ref: 'QSS3BucketRegion' }] },
           S3Bucket: {
             'Fn::If': [
               'UsingDefaultBucket',
