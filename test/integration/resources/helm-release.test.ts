@@ -19,7 +19,7 @@ import { useLocalCluster } from '../../helpers/cluster';
 import { clusterAccessEnv, packageZip, ProviderHarness } from '../../helpers/provider-harness';
 
 const execFileAsync = promisify(execFile);
-const fixtures = resolve(__dirname, '../fixtures/charts');
+const fixtures = resolve(__dirname, '../../fixtures/charts');
 const TYPE = 'Custom::HelmRelease';
 
 describe('Custom::HelmRelease', () => {

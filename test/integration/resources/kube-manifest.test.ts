@@ -612,7 +612,7 @@ describe('update', () => {
       PhysicalResourceId: created.answer.PhysicalResourceId,
       Reason:
         'Manifest[0] (v1 Service default/fixed-ip): the API server rejected it (checked before changing anything): ' +
-        `Service "fixed-ip" is invalid: spec.clusterIPs[0]: Invalid value: []string{"10.96.0.51"}: may not change once set${logPointer(first)}`,
+        `Service "fixed-ip" is invalid: spec.clusterIPs[0]: Invalid value: ["10.96.0.51"]: may not change once set${logPointer(first)}`,
     });
     expect((await read('v1', 'Service', 'fixed-ip', 'default'))?.spec?.clusterIP).toBe('10.96.0.50');
     expect((await read('v1', 'ConfigMap', 'fixed-ip', 'default'))?.data).toEqual({ v: '1' });
