@@ -1,24 +1,49 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudFormationEvent, LambdaContext, RequestType } from '../../functions/src/runtime';
 
-/** A CloudFormation custom-resource request as CloudFormation sends it (every scalar a string). */
+/**
+ * A value as CloudFormation hands it to a custom resource: every scalar, at every depth of a map or
+ * list, a string (`2` → "2", `false` → "false", `0.5` → "0.5"); null stays null. The local
+ * engine's `_stringify` (scripts/local/cfn-engine/kubecfn_embedded/custom_resources.py) does the same.
+ *
+ * @example
+ * stringifyScalars({ replicas: 2, labels: { on: true } }); // { replicas: '2', labels: { on: 'true' } }
+ */
+export function stringifyScalars<T>(value: T): T {
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value) as T;
+  if (Array.isArray(value)) return value.map(stringifyScalars) as T;
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stringifyScalars(v)])) as T;
+  return value;
+}
+
+/**
+ * A CloudFormation custom-resource request as CloudFormation sends it: every scalar of
+ * `properties` (and of `extra.OldResourceProperties`), at every depth, a string.
+ */
 export function cfnEvent(
   requestType: RequestType,
   resourceType: string,
   properties: Record<string, unknown>,
   extra: Partial<CloudFormationEvent> & { ResponseURL: string },
 ): CloudFormationEvent {
-  return {
+  const event: CloudFormationEvent = {
     RequestType: requestType,
     ServiceToken: 'arn:aws:lambda:us-east-1:000000000000:function:Provider',
     StackId: 'arn:aws:cloudformation:us-east-1:000000000000:stack/teststack/0f4c7e60-0000-11ef-0000-000000000000',
     RequestId: randomUUID(),
     LogicalResourceId: 'TestResource',
     ResourceType: resourceType,
-    ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:000000000000:function:Provider', ...properties },
+    ResourceProperties: stringifyScalars({
+      ServiceToken: 'arn:aws:lambda:us-east-1:000000000000:function:Provider',
+      ...properties,
+    }),
     ...(requestType === 'Create' ? {} : { PhysicalResourceId: 'existing-id' }),
     ...extra,
   };
+  if (extra.OldResourceProperties) event.OldResourceProperties = stringifyScalars(extra.OldResourceProperties);
+  if (extra.ResourceProperties) event.ResourceProperties = stringifyScalars(extra.ResourceProperties);
+  return event;
 }
 
 /**

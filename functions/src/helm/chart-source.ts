@@ -54,6 +54,13 @@ export function parseChartSource(props: ChartProps): ChartSource {
   const version = props.Version?.trim() || undefined;
   const repository = props.Repository?.trim() || undefined;
 
+  if (chart.startsWith('-')) {
+    // `helm upgrade --install NAME CHART`: helm would read the chart as one of its options.
+    throw new ChartSourceError(
+      'Chart',
+      "Chart: expected a chart name, path or URL; it starts with '-', which helm would read as one of its options",
+    );
+  }
   if (repository) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(chart)) {
       throw new ChartSourceError(
@@ -68,7 +75,7 @@ export function parseChartSource(props: ChartProps): ChartSource {
     if (!/^https?:\/\/[^/\s]+/.test(repository)) {
       throw new ChartSourceError(
         'Repository',
-        `Repository: expected an http(s):// chart repository URL or an oci:// registry path, got '${repository}'`,
+        `Repository: expected an http(s):// chart repository URL or an oci:// registry path, got '${redactUrlCredentials(repository)}'`,
       );
     }
     return { kind: 'repository', repository, chart, ...(version ? { version } : {}) };
@@ -86,14 +93,14 @@ export function parseChartSource(props: ChartProps): ChartSource {
     if (!location)
       throw new ChartSourceError(
         'Chart',
-        `Chart: expected s3://<bucket>/<key> of a packaged chart (.tgz), got '${chart}'`,
+        `Chart: expected s3://<bucket>/<key> of a packaged chart (.tgz), got '${redactUrlCredentials(chart)}'`,
       );
     return { kind: 's3', location };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(chart) && !chart.startsWith('file://')) {
     throw new ChartSourceError(
       'Chart',
-      `Chart: expected ${describeSources}; got '${chart}' (http(s) chart repositories go in Repository, with the chart's name in Chart)`,
+      `Chart: expected ${describeSources}; got '${redactUrlCredentials(chart)}' (http(s) chart repositories go in Repository, with the chart's name in Chart)`,
     );
   }
   return { kind: 'local', path: chart.replace(/^file:\/\//, '') };
@@ -101,7 +108,11 @@ export function parseChartSource(props: ChartProps): ChartSource {
 
 function ociHost(reference: string, property: 'Chart' | 'Repository'): string {
   const m = /^oci:\/\/([^/\s]+)\/\S+$/.exec(reference);
-  if (!m) throw new ChartSourceError(property, `${property}: expected oci://<registry>/<path>, got '${reference}'`);
+  if (!m)
+    throw new ChartSourceError(
+      property,
+      `${property}: expected oci://<registry>/<path>, got '${redactUrlCredentials(reference)}'`,
+    );
   return m[1]!;
 }
 
@@ -166,6 +177,16 @@ export async function prepareChart(source: ChartSource, session: HelmSession, si
     }
   }
 }
+
+/**
+ * Text with the credentials of every URL in it masked (`https://user:pw@host` →
+ * `https://****@host`): a Repository may carry them, and helm repeats the URL in its errors.
+ *
+ * @example
+ * redactUrlCredentials('looks like "https://bot:s3cret@charts.example" is not valid'); // '… "https://****@charts.example" …'
+ */
+export const redactUrlCredentials = (text: string): string =>
+  text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s@"'<>]+@/gi, '$1****@');
 
 /** An SDK error's name and message (`NoSuchKey: The specified key does not exist.`). */
 export function describeAwsError(error: unknown): string {

@@ -28,6 +28,7 @@ export {
   parseChartSource,
   prepareChart,
   findLocalChart,
+  redactUrlCredentials,
   chartRoots,
   describeAwsError,
   type ChartSource,

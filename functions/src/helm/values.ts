@@ -2,6 +2,10 @@
  * Chart values from the template: `ValuesUrl` (a YAML file in S3) first, then `Values`, as two
  * values files in that order, so helm's own merge decides and `Values` wins key by key, nested
  * maps included — exactly what `helm -f base.yaml -f override.yaml` does by hand.
+ *
+ * `Values` is written back as YAML 1.1 with every string double-quoted, so helm (go-yaml v2, YAML
+ * 1.1) reads back exactly the types the properties hold: the string "NO" stays a string (unquoted
+ * it would be false), "0440" stays "0440" (unquoted, octal 288).
  */
 import { parse, stringify } from 'yaml';
 import { ValuesError } from './errors';
@@ -13,6 +17,15 @@ export interface ValuesProps {
   Values?: Record<string, unknown> | unknown[];
   ValuesUrl?: string;
 }
+
+/**
+ * The text of a values file that helm reads back as exactly `values`.
+ *
+ * @example
+ * valuesFileText({ country: 'NO', replicas: 3 }); // 'country: "NO"\nreplicas: 3\n'
+ */
+export const valuesFileText = (values: Record<string, unknown>): string =>
+  stringify(values, { version: '1.1', defaultStringType: 'QUOTE_DOUBLE' });
 
 /**
  * Writes the values files (0600: values often hold passwords) and returns their paths in order.
@@ -61,7 +74,7 @@ export async function writeValuesFiles(
   if (props.Values !== undefined) {
     if (Array.isArray(props.Values))
       throw new ValuesError('Values', 'Values: expected a map of chart values, got a list');
-    files.push(await session.writeFile('values.yaml', stringify(props.Values)));
+    files.push(await session.writeFile('values.yaml', valuesFileText(props.Values)));
   }
   return files;
 }

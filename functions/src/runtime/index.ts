@@ -18,7 +18,20 @@ export {
   type InProgress,
   type DataValue,
 } from './resource';
-export { prop, parseProperties, formatPath, RUNTIME_PROPERTIES } from './properties';
+export {
+  prop,
+  parseProperties,
+  formatPath,
+  RUNTIME_PROPERTIES,
+  documentsForm,
+  parseYaml11,
+  parseAllYaml11,
+  resolvePlainScalar,
+  resolvePlainScalars,
+  shapeOf,
+  yamlProblem,
+  YAML_11,
+} from './properties';
 export { ResourceError, PropertyError, describeError } from './errors';
 export { serializeResponse, putResponse, MAX_RESPONSE_BYTES } from './respond';
 export { redactEvent, redactString, MASK } from './logger';

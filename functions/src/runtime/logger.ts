@@ -45,13 +45,18 @@ export function redactEvent(event: CloudFormationEvent, sensitive: readonly stri
   return copy;
 }
 
-/** Strips signatures and credentials from any URL-looking text, recursively for objects. */
+/**
+ * Strips signatures and credentials from any URL-looking text, recursively for objects: pre-signed
+ * query strings, and the user and password of a URL (`https://user:pw@host` → `https://****@host`).
+ */
 export function redactString(value: unknown): unknown {
   if (typeof value === 'string')
-    return value.replace(
-      /([?&](X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId)=)[^&\s"']+/gi,
-      `$1${MASK}`,
-    );
+    return value
+      .replace(
+        /([?&](X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId)=)[^&\s"']+/gi,
+        `$1${MASK}`,
+      )
+      .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s@"'<>]+@/gi, `$1${MASK}@`);
   if (Array.isArray(value)) return value.map(redactString);
   if (value && typeof value === 'object')
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactString(v)]));

@@ -4,9 +4,8 @@
  * it is locked out. So every ARN, username template and account id is checked here, and every
  * message names the property and what was expected.
  */
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
-import { prop } from '../../runtime';
+import { parseYaml11, prop, shapeOf, yamlProblem } from '../../runtime';
 import { identityKey, type MappingKind } from './mappings';
 
 const PARTITIONS = 'aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc';
@@ -99,13 +98,10 @@ function listOfMaps(value: unknown, ctx: z.RefinementCtx): unknown {
   if (typeof value !== 'string') return value;
   if (value.trim() === '') return [];
   try {
-    const parsed: unknown = parseYaml(value, { prettyErrors: false });
+    const parsed: unknown = parseYaml11(value);
     return parsed ?? [];
   } catch (error) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a YAML or JSON list: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`,
-    });
+    ctx.addIssue({ code: 'custom', message: `expected a YAML or JSON list: ${yamlProblem(error, value)}` });
     return z.NEVER;
   }
 }
@@ -148,7 +144,7 @@ const roleEntry = z.preprocess(
       username: prop.string({ minLength: 1 }).superRefine(check((u) => usernameProblem(u, 'mapRoles'))),
       groups: groupsSchema,
     },
-    { error: (iss) => `expected a map with rolearn, username, groups, got ${preview(iss.input)}` },
+    { error: (iss) => `expected a map with rolearn, username, groups, got ${shapeOf(iss.input)}` },
   ),
 );
 
@@ -160,7 +156,7 @@ const userEntry = z.preprocess(
       username: prop.string({ minLength: 1 }).superRefine(check((u) => usernameProblem(u, 'mapUsers'))),
       groups: groupsSchema,
     },
-    { error: (iss) => `expected a map with userarn, username, groups, got ${preview(iss.input)}` },
+    { error: (iss) => `expected a map with userarn, username, groups, got ${shapeOf(iss.input)}` },
   ),
 );
 
@@ -184,7 +180,7 @@ function unique<T>(kind: MappingKind, idOf: (entry: T) => string) {
 }
 
 const accountId = z
-  .union([z.string(), z.number()], { error: (iss) => `expected a 12-digit AWS account id, got ${preview(iss.input)}` })
+  .union([z.string(), z.number()], { error: (iss) => `expected a 12-digit AWS account id, got ${shapeOf(iss.input)}` })
   .transform((v, ctx) => {
     const text = String(v).trim();
     if (/^\d{12}$/.test(text)) return text;
@@ -210,7 +206,7 @@ export const awsAuthSchema = z.strictObject({
     .preprocess(
       listOfMaps,
       z.array(roleEntry, {
-        error: (iss) => `expected a list of {rolearn, username, groups} maps, got ${preview(iss.input)}`,
+        error: (iss) => `expected a list of {rolearn, username, groups} maps, got ${shapeOf(iss.input)}`,
       }),
     )
     .superRefine(unique('mapRoles', (e: { rolearn: string }) => e.rolearn))
@@ -220,7 +216,7 @@ export const awsAuthSchema = z.strictObject({
     .preprocess(
       listOfMaps,
       z.array(userEntry, {
-        error: (iss) => `expected a list of {userarn, username, groups} maps, got ${preview(iss.input)}`,
+        error: (iss) => `expected a list of {userarn, username, groups} maps, got ${shapeOf(iss.input)}`,
       }),
     )
     .superRefine(unique('mapUsers', (e: { userarn: string }) => e.userarn))

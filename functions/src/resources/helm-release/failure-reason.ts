@@ -2,7 +2,7 @@
  * Turns a failed `helm upgrade --install` into a Reason for the CloudFormation event: the property
  * at fault where helm's message shows it, and helm's own words (the end of its stderr) always.
  */
-import { HelmCommandError, isTimeout, type ChartSource } from '../../helm';
+import { HelmCommandError, isTimeout, redactUrlCredentials, type ChartSource } from '../../helm';
 import { ResourceError } from '../../runtime';
 import type { HelmReleaseProps } from './schema';
 
@@ -42,6 +42,18 @@ const CHART_NOT_FOUND = [
  * throw explainUpgradeFailure(error, props, source, { name: 'web', namespace: 'apps', waited: true });
  */
 export function explainUpgradeFailure(
+  error: unknown,
+  props: HelmReleaseProps,
+  source: ChartSource,
+  release: { name: string; namespace: string; waited: boolean },
+): Error {
+  const explained = explain(error, props, source, release);
+  // A Repository may carry credentials (https://user:pw@…), and helm repeats it in its errors.
+  if (explained instanceof ResourceError) return new ResourceError(redactUrlCredentials(explained.message));
+  return explained;
+}
+
+function explain(
   error: unknown,
   props: HelmReleaseProps,
   source: ChartSource,

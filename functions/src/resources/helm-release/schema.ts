@@ -23,9 +23,14 @@ export const schema = z.strictObject({
   Repository: prop.string({ minLength: 1 }).optional(),
   /** Chart version (or range) for `Repository` and OCI charts. Default: the latest. */
   Version: prop.string({ minLength: 1 }).optional(),
-  /** Chart values: a YAML/JSON string or a map. Merged over `ValuesUrl`'s. Default: the chart's own. */
+  /**
+   * Chart values: a YAML/JSON string (read as YAML 1.1, as helm reads a values file: the types its
+   * author wrote) or a map (CloudFormation sends each scalar as a string; each is read as it would
+   * be unquoted in a values file: `"false"` → false, `"3"` → 3, `"0.5"` → 0.5). Merged over
+   * `ValuesUrl`'s. Default: the chart's own.
+   */
   Values: prop
-    .document()
+    .document({ scalars: 'plain' })
     .refine((v) => !Array.isArray(v), 'expected a map of chart values, got a list')
     .optional(),
   /** `s3://bucket/key` of a YAML values file, applied before `Values`. Default: none. */

@@ -2,12 +2,22 @@
  * Read: the object's value at the JSONPath, polled until the object exists and the path has a
  * value, handed on to the next invocation when this one runs short, and FAILED after TimeoutSeconds.
  */
-import { clientForCluster, evaluateJsonPath, forgetCluster, KubeUnreachableError, type KubeClient } from '../../kube';
+import {
+  clientForCluster,
+  evaluateJsonPath,
+  forgetCluster,
+  KubeUnreachableError,
+  type ApiResource,
+  type KubeClient,
+} from '../../kube';
 import { done, inProgress, ResourceError, type StepContext, type StepResult } from '../../runtime';
 import { sleep } from '../../shared';
 import { clusterLookupError, toResourceError } from '../cluster-errors';
 import { describeRef, resolve } from './resolve';
 import type { Props } from './schema';
+
+/** Core `secrets`: what they hold is never echoed. */
+const isSecret = (r: ApiResource) => r.group === '' && r.name === 'secrets';
 
 export interface State {
   /** Epoch ms when TimeoutSeconds runs out. */
@@ -35,7 +45,8 @@ export async function read(state: State, props: Props, ctx: StepContext): Promis
     for (;;) {
       const live = await client.getOrUndefined(path, ctx.signal);
       const value = live ? evaluateJsonPath(props.JsonPath, live) : undefined;
-      if (value !== undefined) return done({ data: { Value: value } });
+      // A Secret's data is a secret whatever the path: never echoed, never logged.
+      if (value !== undefined) return done({ data: { Value: value }, noEcho: props.NoEcho || isSecret(resource) });
       if (Date.now() >= state.deadlineAt) {
         const problem = live ? `JsonPath ${props.JsonPath} has no value` : 'the object does not exist';
         throw new ResourceError(

@@ -1,8 +1,7 @@
 /** The properties of `Custom::KubeGet`, as a template author writes them. */
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { checkJsonPath } from '../../kube/jsonpath';
-import { prop } from '../../runtime';
+import { parseYaml11, prop, shapeOf } from '../../runtime';
 
 /** `kind/name` as kubectl takes it (`service/jenkins`, `deployment.apps/web`), or the object's coordinates. */
 export type ObjectRef =
@@ -18,7 +17,7 @@ const objectRef = z.unknown().transform((value, ctx): ObjectRef => {
     const short = /^([A-Za-z0-9.-]+)\/([A-Za-z0-9.:_-]+)$/.exec(text);
     if (short) return { resource: short[1]!, name: short[2]! };
     try {
-      v = text.startsWith('{') || text.includes(':') ? parseYaml(text) : undefined;
+      v = text.startsWith('{') || text.includes(':') ? parseYaml11(text) : undefined;
     } catch {
       v = undefined;
     }
@@ -48,7 +47,7 @@ const objectRef = z.unknown().transform((value, ctx): ObjectRef => {
     });
     return z.NEVER;
   }
-  ctx.addIssue({ code: 'custom', message: `${shapeHint}, got ${JSON.stringify(value)?.slice(0, 60)}` });
+  ctx.addIssue({ code: 'custom', message: `${shapeHint}, got ${shapeOf(value)}` });
   return z.NEVER;
 });
 
@@ -74,6 +73,11 @@ export const schema = z.strictObject({
   JsonPath: jsonPath,
   /** How long to keep trying until the object exists and the path has a value, in seconds. */
   TimeoutSeconds: prop.integer({ min: 1, max: 3600 }).default(300),
+  /**
+   * Answer with `NoEcho` (the value is masked in the provider's logs and in what CloudFormation
+   * shows). Always on when the object is a Secret. Default false.
+   */
+  NoEcho: prop.boolean().default(false),
 });
 
 export type Props = z.infer<typeof schema>;

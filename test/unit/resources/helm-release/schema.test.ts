@@ -46,7 +46,7 @@ describe('Custom::HelmRelease properties', () => {
         'ValuesUrl: expected s3://<bucket>/<key> of a YAML values file',
         'Namespace: expected a DNS-1123 label (lower-case letters, digits and hyphens)',
         'ReleaseName: expected at most 53 characters',
-        'Wait: expected "true" or "false", got "yes"',
+        'Wait: expected "true" or "false", got text',
         'TimeoutSeconds: expected a whole number ≥ 1',
       ].join('; '),
     );
