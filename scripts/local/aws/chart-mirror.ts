@@ -1,20 +1,29 @@
 // Helm chart repositories without the internet. The Quick Start's Helm releases name public
-// repositories (https://charts.jenkins.io, https://aws.github.io/eks-charts, ...), which this
-// machine cannot reach. The HelmProvider's helm is pointed at a local HTTPS proxy (HTTPS_PROXY and
-// SSL_CERT_FILE: the same environment variables any proxy-bound Lambda would use); the proxy
-// answers for every repository host with a certificate from its own CA and serves stand-in charts:
-// each with the requested name and version, rendering a Deployment, a Service (type, port,
-// annotations and source ranges from the usual values keys), an optional PersistentVolumeClaim, a
-// ServiceAccount and a Secret. Which charts to offer comes from the embedded engine, which notes
-// every Custom::HelmRelease's Repository/Chart/Version before it sends the request (chartWantsFile).
+// repositories (https://charts.jenkins.io, https://aws.github.io/eks-charts, ...). The HelmProvider's
+// helm is pointed at a local HTTPS proxy (HTTPS_PROXY and SSL_CERT_FILE: the same environment
+// variables any proxy-bound Lambda would use); the proxy answers for every repository host with a
+// certificate from its own CA and serves:
+//
+// - the real charts of a chart directory (`chartsDir`: $KUBECFN_CHARTS_DIR, `npm start --charts-dir`,
+//   or ~/.cache/kubecfn/charts that `npm run charts:pull` fills), packaged as their repositories
+//   publish them (`<chart>-<version>.tgz`), listed in every repository's index.yaml with their own
+//   Chart.yaml metadata and digest. A chart or version that is not there is not in the index, so helm
+//   fails as it does against the real repository ("chart ... version ... not found").
+// - only when `standIns` allows it, for a wanted chart and version with no real package, a generated
+//   stand-in: the requested name and version, rendering a Deployment, a Service (type, port,
+//   annotations and source ranges from the usual values keys), an optional PersistentVolumeClaim, a
+//   ServiceAccount and a Secret. Which stand-ins to offer comes from the embedded engine, which notes
+//   every Custom::HelmRelease's Repository/Chart/Version before it sends the request (chartWantsFile);
+//   every stand-in served is remembered (`standInsServed()`) so the caller can say so.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 
 const execFileAsync = promisify(execFile);
 
@@ -31,10 +40,24 @@ export interface ChartMirror {
   clientEnv: Record<string, string>;
   /** The file the embedded engine appends wanted charts to (JSON lines). */
   wantsFile: string;
+  /** The chart directory real charts are served from, if any. */
+  chartsDir?: string;
+  /** Stand-ins downloaded so far (chart and version), in the order first served. */
+  standInsServed(): ChartWant[];
+  /** Real charts downloaded so far (`<chart>-<version>`). */
+  realServed(): string[];
   stop(): Promise<void>;
 }
 
 const FALLBACK_VERSION = '1.0.0';
+
+/** A packaged real chart of the chart directory. */
+interface RealChart {
+  file: string;
+  path: string;
+  chart: Record<string, unknown> & { name: string; version: string };
+  digest: string;
+}
 
 const helpers = `{{- define "standin.fullname" -}}
 {{- if .Values.fullnameOverride }}{{ .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
@@ -183,7 +206,17 @@ function concreteVersion(version: string | undefined): string {
  * const mirror = await startChartMirror({ dir, helm: await ensureHelm() });
  * // run helm with { ...process.env, ...mirror.clientEnv }
  */
-export async function startChartMirror(opts: { dir: string; helm: string }): Promise<ChartMirror> {
+export async function startChartMirror(opts: {
+  dir: string;
+  helm: string;
+  /** Directory of packaged real charts (`<chart>-<version>.tgz`); read on every index request. */
+  chartsDir?: string;
+  /** Serve generated stand-ins for wanted charts with no real package (default: only without chartsDir). */
+  standIns?: boolean;
+}): Promise<ChartMirror> {
+  const allowStandIns = opts.standIns ?? !opts.chartsDir;
+  const standInsServed: ChartWant[] = [];
+  const realServed: string[] = [];
   const root = join(opts.dir, 'chart-mirror');
   mkdirSync(join(root, 'certs'), { recursive: true });
   mkdirSync(join(root, 'charts'), { recursive: true });
@@ -283,14 +316,55 @@ export async function startChartMirror(opts: { dir: string; helm: string }): Pro
     return p;
   };
 
+  // The real charts: metadata read once per file (helm show chart), keyed by path, size and mtime.
+  const metadata = new Map<string, Promise<RealChart | undefined>>();
+  const realCharts = async (): Promise<RealChart[]> => {
+    if (!opts.chartsDir || !existsSync(opts.chartsDir)) return [];
+    const out: RealChart[] = [];
+    for (const file of readdirSync(opts.chartsDir)
+      .filter((f) => f.endsWith('.tgz'))
+      .sort()) {
+      const path = join(opts.chartsDir, file);
+      const st = statSync(path);
+      const key = `${path}:${st.size}:${st.mtimeMs}`;
+      let m = metadata.get(key);
+      if (!m) {
+        m = (async () => {
+          try {
+            const { stdout } = await execFileAsync(opts.helm, ['show', 'chart', path]);
+            const chart = parse(stdout) as Record<string, unknown> & { name: string; version: string };
+            const digest = createHash('sha256').update(readFileSync(path)).digest('hex');
+            return { file, path, chart, digest };
+          } catch {
+            return undefined; // not a chart: not served
+          }
+        })();
+        metadata.set(key, m);
+      }
+      const real = await m;
+      if (real) out.push(real);
+    }
+    return out;
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse, host: string) => {
     const path = new URL(req.url ?? '/', `https://${host}`).pathname;
     try {
       if (path.endsWith('/index.yaml')) {
         const base = `https://${host}${path.slice(0, -'index.yaml'.length)}`;
         const entries: Record<string, unknown[]> = {};
-        for (const want of readWants(wantsFile)) {
+        const reals = await realCharts();
+        for (const real of reals) {
+          (entries[real.chart.name] ??= []).push({
+            ...real.chart,
+            urls: [`${base}charts/${real.file}`],
+            digest: real.digest,
+            created: new Date(statSync(real.path).mtimeMs).toISOString(),
+          });
+        }
+        for (const want of allowStandIns ? readWants(wantsFile) : []) {
           const version = concreteVersion(want.version);
+          if (reals.some((r) => r.chart.name === want.chart && r.chart.version === version)) continue;
           (entries[want.chart] ??= []).push({
             apiVersion: 'v2',
             name: want.chart,
@@ -306,6 +380,18 @@ export async function startChartMirror(opts: { dir: string; helm: string }): Pro
       }
       const match = /\/charts\/(.+)-(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)\.tgz$/.exec(path);
       if (match) {
+        const real = (await realCharts()).find((r) => r.chart.name === match[1] && r.chart.version === match[2]);
+        if (real) {
+          if (!realServed.includes(`${match[1]}-${match[2]}`)) realServed.push(`${match[1]}-${match[2]}`);
+          res.writeHead(200, { 'content-type': 'application/gzip' });
+          return res.end(readFileSync(real.path));
+        }
+        if (!allowStandIns) {
+          res.writeHead(404, { 'content-type': 'text/plain' });
+          return res.end(`${match[1]} ${match[2]} is not in the chart directory ${opts.chartsDir}\n`);
+        }
+        if (!standInsServed.some((w) => w.chart === match[1] && w.version === match[2]))
+          standInsServed.push({ repository: `https://${host}`, chart: match[1]!, version: match[2]! });
         const file = await packageChart(match[1]!, match[2]!);
         res.writeHead(200, { 'content-type': 'application/gzip' });
         return res.end(readFileSync(file));
@@ -343,6 +429,9 @@ export async function startChartMirror(opts: { dir: string; helm: string }): Pro
   return {
     clientEnv: { HTTPS_PROXY: proxyUrl, HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1,localhost', SSL_CERT_FILE: caCert },
     wantsFile,
+    ...(opts.chartsDir ? { chartsDir: opts.chartsDir } : {}),
+    standInsServed: () => [...standInsServed],
+    realServed: () => [...realServed],
     stop: () =>
       new Promise<void>((ok) => {
         proxy.closeAllConnections();

@@ -10,20 +10,15 @@
 //
 // It polls the API server with the cluster's admin token (once a second, a few list calls).
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
-import { parse } from 'yaml';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { kubeCaller, type KubeCall } from './kube-api';
+import type { Pod, PodServer } from './pod-network';
 
 /** The running emulation. */
 export interface CloudEmulation {
   stop(): Promise<void>;
-}
-
-interface KubeconfigShape {
-  clusters: Array<{
-    cluster: { server: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string };
-  }>;
-  users: Array<{ user: { token?: string } }>;
 }
 
 /** The CSI drivers whose provisioning is emulated. */
@@ -46,66 +41,19 @@ export async function startCloudEmulation(opts: {
   region: string;
   log?: (m: string) => void;
 }): Promise<CloudEmulation> {
-  const config = parse(readFileSync(opts.kubeconfigPath, 'utf8')) as KubeconfigShape;
-  const cluster = config.clusters[0]!.cluster;
-  const ca = cluster['certificate-authority-data']
-    ? Buffer.from(cluster['certificate-authority-data'], 'base64')
-    : readFileSync(cluster['certificate-authority']!);
-  const token = config.users[0]!.user.token ?? '';
-  const server = new URL(cluster.server);
+  const call = kubeCaller(opts.kubeconfigPath);
   const log = opts.log ?? (() => {});
-
-  // Raw API JSON of several kinds (Services, claims, volumes, classes), read field by field below.
-  const call = (
-    method: string,
-    path: string,
-    body?: unknown,
-    contentType = 'application/json',
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  ): Promise<{ status: number; json: any }> =>
-    new Promise((ok, fail) => {
-      const req = request(
-        {
-          host: server.hostname,
-          port: server.port,
-          path,
-          method,
-          ca,
-          headers: {
-            authorization: `Bearer ${token}`,
-            accept: 'application/json',
-            ...(body ? { 'content-type': contentType } : {}),
-          },
-          timeout: 10_000,
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => {
-            let json: unknown = null;
-            try {
-              json = text ? JSON.parse(text) : null;
-            } catch {
-              json = { message: text };
-            }
-            ok({ status: res.statusCode ?? 0, json });
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
-      req.on('error', fail);
-      req.end(body === undefined ? undefined : JSON.stringify(body));
-    });
 
   const hostnames = new Map<string, string>();
   const loadBalancers = async () => {
     const { status, json } = await call('GET', '/api/v1/services');
     if (status !== 200) return;
     for (const svc of json.items as Array<
-      Obj & { spec: { type?: string }; status?: { loadBalancer?: { ingress?: unknown[] } } }
+      Obj & { spec: { type?: string; loadBalancerClass?: string }; status?: { loadBalancer?: { ingress?: unknown[] } } }
     >) {
       if (svc.spec.type !== 'LoadBalancer' || svc.status?.loadBalancer?.ingress?.length) continue;
+      // A class names the controller that provisions it: only the AWS Load Balancer Controller's is emulated.
+      if (svc.spec.loadBalancerClass && svc.spec.loadBalancerClass !== loadBalancerControllerClass) continue;
       const key = svc.metadata.uid ?? `${svc.metadata.namespace}/${svc.metadata.name}`;
       const scheme =
         svc.metadata.annotations?.['service.beta.kubernetes.io/aws-load-balancer-scheme'] === 'internet-facing'
@@ -223,4 +171,121 @@ export async function startCloudEmulation(opts: {
       await running;
     },
   };
+}
+
+/** The class the controller gives new LoadBalancer Services unless its `--load-balancer-class` says otherwise. */
+export const loadBalancerControllerClass = 'service.k8s.aws/nlb';
+
+/**
+ * The AWS Load Balancer Controller's webhook server, standing in for its pods' (no container runs
+ * in the local cloud). The chart's MutatingWebhookConfiguration and ValidatingWebhookConfiguration
+ * (failurePolicy Fail on Services, Pods, Ingresses, TargetGroupBindings, IngressClassParams) stay as
+ * the chart made them; the API server reaches this server through the pod network
+ * (`pod-network.ts`) at a controller pod's IP and webhook port, so until a controller pod is Ready a
+ * call fails as in EKS ("no endpoints available for service ..."). It serves with the certificate the
+ * chart generated (the Secret the pod mounts, which the webhook configurations' caBundle signed) and
+ * answers every AdmissionReview with allowed, patching what the real mutators patch where that is
+ * cheap: a new Service of type LoadBalancer without `spec.loadBalancerClass` gets the controller's
+ * class, and an update that drops the class keeps the old one (pkg/service mutator of the
+ * controller). Pod readiness gates, target-group bindings and validations are allowed unchanged.
+ *
+ * @example
+ * podNetwork.attach(call, [loadBalancerControllerWebhooks(call, log)]);
+ */
+export function loadBalancerControllerWebhooks(
+  call: KubeCall,
+  log: (m: string) => void = () => {},
+): PodServer & { reviews(): Record<string, number> } {
+  const reviews: Record<string, number> = {};
+  const contexts = new Map<string, SecureContext>();
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      const path = new URL(req.url ?? '/', 'https://webhook').pathname;
+      // An AdmissionReview as the API server sends it, read field by field.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      let review: any;
+      try {
+        review = JSON.parse(body);
+      } catch {
+        res.writeHead(400).end('not an AdmissionReview\n');
+        return;
+      }
+      const request = review?.request ?? {};
+      const patch = mutation(path, request, (req.socket as TLSSocket & { lbClass?: string }).lbClass);
+      const key = `${path} ${request.operation ?? ''}`.trim();
+      reviews[key] = (reviews[key] ?? 0) + 1;
+      const response = {
+        apiVersion: review.apiVersion ?? 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: {
+          uid: request.uid,
+          allowed: true,
+          ...(patch.length
+            ? { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') }
+            : {}),
+        },
+      };
+      if (patch.length)
+        log(
+          `load balancer controller webhook ${path}: ${request.namespace}/${request.name ?? request.object?.metadata?.name ?? ''} patched ${JSON.stringify(patch)}`,
+        );
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(response));
+    });
+  });
+  // The pod's class, from its container arguments, handed to the request through its TLS socket.
+  const classOf = (pod: Pod): string => {
+    for (const c of pod.spec.containers as Array<{ args?: string[] }>) {
+      const arg = c.args?.find((a) => a.startsWith('--load-balancer-class='));
+      if (arg) return arg.slice('--load-balancer-class='.length);
+    }
+    return loadBalancerControllerClass;
+  };
+  return {
+    name: 'aws-load-balancer-controller webhook server',
+    serves: (pod, port) =>
+      pod.metadata.labels?.['app.kubernetes.io/name'] === 'aws-load-balancer-controller' &&
+      pod.spec.containers.some((c) => c.ports?.some((p) => p.containerPort === port && p.name === 'webhook-server')),
+    accept: async (pod, _port, socket: Duplex) => {
+      const volume =
+        pod.spec.volumes?.find((v) => v.name === 'cert' && v.secret) ?? pod.spec.volumes?.find((v) => v.secret);
+      if (!volume?.secret) throw new Error('the pod mounts no serving certificate');
+      const ns = pod.metadata.namespace;
+      const res = await call('GET', `/api/v1/namespaces/${ns}/secrets/${volume.secret.secretName}`);
+      if (res.status !== 200) throw new Error(`secret ${ns}/${volume.secret.secretName}: ${res.status}`);
+      const data = res.json.data as Record<string, string>;
+      const cacheKey = `${ns}/${volume.secret.secretName}@${res.json.metadata.resourceVersion}`;
+      let secureContext = contexts.get(cacheKey);
+      if (!secureContext) {
+        secureContext = createSecureContext({
+          cert: Buffer.from(data['tls.crt'] ?? '', 'base64'),
+          key: Buffer.from(data['tls.key'] ?? '', 'base64'),
+        });
+        contexts.set(cacheKey, secureContext);
+      }
+      const tls = new TLSSocket(socket, { isServer: true, secureContext }) as TLSSocket & { lbClass?: string };
+      tls.lbClass = classOf(pod);
+      tls.on('error', () => undefined);
+      server.emit('connection', tls);
+    },
+    reviews: () => ({ ...reviews }),
+  };
+}
+
+/** The JSON patch the controller's mutators make for one admission request (empty: none). */
+function mutation(
+  path: string,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  request: any,
+  lbClass = loadBalancerControllerClass,
+): Array<{ op: string; path: string; value: unknown }> {
+  if (path !== '/mutate-v1-service') return [];
+  const svc = request.object;
+  if (svc?.spec?.type !== 'LoadBalancer' || svc.spec.loadBalancerClass) return [];
+  if (request.operation === 'CREATE') return [{ op: 'add', path: '/spec/loadBalancerClass', value: lbClass }];
+  const old = request.oldObject?.spec?.loadBalancerClass;
+  if (request.operation === 'UPDATE' && old) return [{ op: 'add', path: '/spec/loadBalancerClass', value: old }];
+  return [];
 }

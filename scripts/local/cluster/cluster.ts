@@ -61,6 +61,13 @@ export interface LocalClusterOptions {
    * Default: only the static tokens.
    */
   authenticate?: TokenAuthenticator;
+  /**
+   * Extra kube-apiserver flags, after the defaults. The local cloud passes its pod network's
+   * (`scripts/local/aws/pod-network.ts`: endpoint routing and the cluster-network egress proxy), so
+   * the API server calls admission webhooks and APIServices at their pods as EKS does.
+   * Default: none.
+   */
+  apiserverArgs?: string[];
 }
 
 /** Label selector (and annotation) that marks a Node as kwok's to manage. */
@@ -535,6 +542,7 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
       `--service-cluster-ip-range=${serviceCidr}`,
       '--allow-privileged=true',
       '--profiling=false',
+      ...(opts.apiserverArgs ?? []),
     ]);
     const admin = (method: string, path: string, body?: unknown) => api(server, caData, token, method, path, body);
     await waitFor(

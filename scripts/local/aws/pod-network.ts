@@ -1,0 +1,139 @@
+// The pod network as the EKS control plane reaches it, for the local control plane.
+//
+// In EKS the API server calls admission webhooks and aggregated APIs (APIServices) at the endpoints
+// of their Service: the pods' IPs, reached through the cluster's VPC. When the Service has no ready
+// endpoint the call fails with `no endpoints available for service "..."`; when a pod is listed but
+// does not answer, with a connection error. Here pods are kwok's: they have IPs and become Ready, but
+// no container runs and nothing routes their IPs. So the local API server is started with
+//
+//   --enable-aggregator-routing=true                service references resolve to endpoints (pod IPs),
+//                                                   as in EKS, not to the ClusterIP
+//   --egress-selector-config-file (cluster network) connections to the cluster network go through an
+//                                                   HTTP CONNECT proxy: this one
+//
+// and this proxy answers each CONNECT <pod IP>:<port> by finding the pod of that IP and handing the
+// connection to the emulation that stands in for that pod's server (a PodServer, e.g. the AWS Load
+// Balancer Controller's webhook server in cloud-emulation.ts). A pod no emulation serves refuses the
+// connection, as a pod whose container does not listen. The chart's objects (webhook configurations,
+// Services, certificates) are untouched: the API server's own service routing does the rest.
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KubeCall } from './kube-api';
+
+/** A pod as the API returns it, the fields the emulations read. */
+export interface Pod {
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  spec: {
+    containers: Array<{ name: string; ports?: Array<{ name?: string; containerPort: number }> }>;
+    volumes?: Array<{ name: string; secret?: { secretName: string } }>;
+  };
+  status?: { podIP?: string; phase?: string };
+}
+
+/** An emulation standing in for a server some pods run. */
+export interface PodServer {
+  /** What it stands for, in logs. */
+  name: string;
+  /** Whether it answers for this pod on this port. */
+  serves(pod: Pod, port: number): boolean;
+  /** Takes the tunnelled connection (the client's TLS handshake comes next). */
+  accept(pod: Pod, port: number, socket: Duplex): Promise<void>;
+}
+
+/** The running proxy. */
+export interface PodNetwork {
+  /** kube-apiserver flags that send its cluster-network connections here. */
+  apiserverArgs: string[];
+  /** Starts answering: pods are looked up with `call`, connections given to `servers`. */
+  attach(call: KubeCall, servers: PodServer[]): void;
+  /** Connections answered and refused so far. */
+  counts(): { served: number; refused: number };
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the proxy on a loopback port and writes the API server's egress selector configuration.
+ *
+ * @example
+ * const net = await startPodNetwork({ dir, log });
+ * const cluster = await startLocalCluster({ apiserverArgs: net.apiserverArgs });
+ * net.attach(kubeCaller(cluster.kubeconfigPath), [loadBalancerControllerWebhooks(...)]);
+ */
+export async function startPodNetwork(opts: { dir: string; log?: (m: string) => void }): Promise<PodNetwork> {
+  const log = opts.log ?? (() => {});
+  let call: KubeCall | undefined;
+  let servers: PodServer[] = [];
+  let served = 0;
+  let refused = 0;
+  const sockets = new Set<Socket>();
+
+  const refuse = (socket: Socket, addr: string, why: string) => {
+    refused++;
+    log(`pod network: ${addr} refused: ${why}`);
+    // The API server quotes the status line in its error ("proxy error from ... while dialing ...").
+    socket.end(`HTTP/1.1 503 connection refused by ${addr} (${why})\r\n\r\n`);
+  };
+
+  const proxy = createServer((_req, res) => {
+    res.writeHead(405).end('CONNECT only\n');
+  });
+  proxy.on('connect', (req: IncomingMessage, socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const addr = req.url ?? '';
+    const m = /^\[?([0-9a-fA-F.:]+?)\]?:(\d+)$/.exec(addr);
+    void (async () => {
+      if (!m) return refuse(socket, addr, 'not an IP and port');
+      if (!call) return refuse(socket, addr, 'the local cloud is still starting');
+      const [, ip, portText] = m;
+      const port = Number(portText);
+      const found = await call('GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`status.podIP=${ip}`)}`);
+      const pod = (found.json?.items as Pod[] | undefined)?.find((p) => p.status?.phase === 'Running');
+      if (!pod) return refuse(socket, addr, 'no running pod has this IP');
+      const server = servers.find((s) => s.serves(pod, port));
+      const who = `pod ${pod.metadata.namespace}/${pod.metadata.name}`;
+      if (!server) return refuse(socket, addr, `${who} runs no container in the local cloud`);
+      served++;
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      await server.accept(pod, port, socket);
+    })().catch((err: Error) => {
+      if (!socket.destroyed) refuse(socket, addr, err.message);
+    });
+  });
+  await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
+  const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const configPath = join(opts.dir, 'egress-selector.yaml');
+  writeFileSync(
+    configPath,
+    [
+      'apiVersion: apiserver.k8s.io/v1beta1',
+      'kind: EgressSelectorConfiguration',
+      'egressSelections:',
+      '  - name: cluster',
+      '    connection:',
+      '      proxyProtocol: HTTPConnect',
+      '      transport:',
+      '        tcp:',
+      `          url: ${url}`,
+      '',
+    ].join('\n'),
+  );
+  return {
+    apiserverArgs: ['--enable-aggregator-routing=true', `--egress-selector-config-file=${configPath}`],
+    attach: (c, s) => {
+      call = c;
+      servers = s;
+    },
+    counts: () => ({ served, refused }),
+    stop: () =>
+      new Promise<void>((ok) => {
+        for (const s of sockets) s.destroy();
+        proxy.closeAllConnections();
+        proxy.close(() => ok());
+      }),
+  };
+}
