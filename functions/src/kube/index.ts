@@ -37,6 +37,7 @@ export {
   resolvePending,
 } from './objects';
 export type { ManifestObject, ResolveOptions } from './objects';
+export { typeBySchema, typeByServerSchema, crdVersionSchema, markUntyped, isUntyped, type JsonSchema } from './openapi';
 export {
   DEFAULT_CONCURRENCY,
   FIELD_MANAGER,

@@ -6,6 +6,7 @@
 import type { KubeClient } from './api-client';
 import { ManifestError } from './errors';
 import { groupOf, Level, levelOf } from './levels';
+import { crdVersionSchema, isUntyped, markUntyped, typeByServerSchema, typeBySchema } from './openapi';
 import type { ApiResource, KubeObject } from './types';
 
 /** An object of the manifest with what the cluster's discovery says about its kind. */
@@ -56,7 +57,11 @@ export function expandLists(
   docs.forEach((doc, i) => {
     const items = (doc as { items?: unknown }).items;
     if (typeof doc.kind === 'string' && doc.kind.endsWith('List') && Array.isArray(items)) {
-      items.forEach((item, j) => out.push({ source: `${property}[${i}].items[${j}]`, body: item as KubeObject }));
+      items.forEach((item, j) => {
+        // A List given as a CloudFormation map: its items' scalars are strings too.
+        if (isUntyped(doc) && item && typeof item === 'object') markUntyped(item as object);
+        out.push({ source: `${property}[${i}].items[${j}]`, body: item as KubeObject });
+      });
     } else {
       out.push({ source: `${property}[${i}]`, body: doc });
     }
@@ -70,9 +75,11 @@ function kindsFromCrds(docs: ReadonlyArray<{ body: KubeObject }>): Set<string> {
   for (const { body } of docs) {
     if (body.kind !== 'CustomResourceDefinition' || groupOf(body.apiVersion) !== 'apiextensions.k8s.io') continue;
     const spec = body.spec as
-      { group?: string; names?: { kind?: string }; versions?: Array<{ name?: string; served?: boolean }> } | undefined;
+      | { group?: string; names?: { kind?: string }; versions?: Array<{ name?: string; served?: boolean | string }> }
+      | undefined;
     for (const v of spec?.versions ?? []) {
-      if (spec?.group && spec.names?.kind && v.name && v.served !== false)
+      // "false": a CRD given as a CloudFormation map, before its scalars are typed.
+      if (spec?.group && spec.names?.kind && v.name && v.served !== false && v.served !== 'false')
         served.add(`${spec.group}/${v.name}/${spec.names.kind}`);
     }
   }
@@ -88,6 +95,52 @@ export interface ResolveOptions {
    * `fail` (apply) or `skip` (delete: nothing of that kind can exist any more).
    */
   unknownKinds: 'fail' | 'skip';
+  /**
+   * Type the scalars of objects given as a CloudFormation map (every scalar a string) by their
+   * kind's schema (see ./openapi). Default: when applying (`unknownKinds: 'fail'`); a delete needs
+   * only the objects' names.
+   */
+  typeScalars?: boolean;
+}
+
+/**
+ * The objects given as a CloudFormation map or list (see {@link markUntyped}) with their scalars
+ * typed: by the schema the API server publishes for their kind, or for a kind a CRD of the same
+ * manifest defines, by that CRD's own schema. Objects written as YAML/JSON text keep their types.
+ */
+async function typeScalars(
+  client: KubeClient,
+  docs: ReadonlyArray<{ source: string; body: KubeObject }>,
+  fromCrds: Set<string>,
+  signal?: AbortSignal,
+): Promise<Array<{ source: string; body: KubeObject }>> {
+  if (!docs.some((d) => isUntyped(d.body))) return [...docs];
+  const gvk = (body: KubeObject) => {
+    const group = groupOf(body.apiVersion);
+    return { group, version: body.apiVersion.slice(group ? group.length + 1 : 0) };
+  };
+  const byServer = await Promise.all(
+    docs.map(async (d) => {
+      const { group, version } = gvk(d.body);
+      if (!isUntyped(d.body) || fromCrds.has(`${group}/${version}/${d.body.kind}`)) return d;
+      return { ...d, body: (await typeByServerSchema(client, d.body, signal)).body };
+    }),
+  );
+  return byServer.map((d) => {
+    if (!isUntyped(d.body)) return d;
+    const { group, version } = gvk(d.body);
+    const crd = byServer.find((c) => {
+      const spec = c.body.spec as { group?: string; names?: { kind?: string } } | undefined;
+      return (
+        c.body.kind === 'CustomResourceDefinition' &&
+        groupOf(c.body.apiVersion) === 'apiextensions.k8s.io' &&
+        spec?.group === group &&
+        spec.names?.kind === d.body.kind
+      );
+    });
+    const schema = crd && crdVersionSchema(crd.body, version);
+    return schema ? { ...d, body: typeBySchema(d.body, schema) as KubeObject } : d;
+  });
 }
 
 /**
@@ -101,10 +154,13 @@ export interface ResolveOptions {
  */
 export async function resolveObjects(
   client: KubeClient,
-  docs: ReadonlyArray<{ source: string; body: KubeObject }>,
+  given: ReadonlyArray<{ source: string; body: KubeObject }>,
   options: ResolveOptions,
 ): Promise<ManifestObject[]> {
+  let docs = given;
   const fromCrds = kindsFromCrds(docs);
+  if (options.typeScalars ?? options.unknownKinds === 'fail')
+    docs = await typeScalars(client, docs, fromCrds, options.signal);
   // Ask for every group/version at once: discovery is one request per group/version.
   await Promise.all(
     [...new Set(docs.map((d) => d.body.apiVersion))].map((v) => client.resources(v, { signal: options.signal })),

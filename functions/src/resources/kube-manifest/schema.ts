@@ -1,6 +1,7 @@
 /** The properties of `Custom::KubeManifest`, as a template author writes them. */
 import * as z from 'zod';
-import { prop } from '../../runtime';
+import { markUntyped } from '../../kube/openapi';
+import { documentsForm, prop } from '../../runtime';
 
 const nonEmpty = (what: string) =>
   z.string({ error: `expected ${what} (a non-empty string)` }).min(1, `expected ${what} (a non-empty string)`);
@@ -35,12 +36,18 @@ const manifest = prop.documents().superRefine((docs, ctx) => {
       items.forEach((item, j) => check(item, [i, 'items', j]));
     else check(doc, [i]);
   });
+  // A map or list has CloudFormation's string scalars: typed by each kind's schema when applied
+  // (kube/openapi.ts). Text keeps the types its author wrote (YAML 1.1, as kubectl reads it).
+  if (documentsForm(docs) === 'native') for (const doc of docs) markUntyped(doc);
 });
 
 export const schema = z.strictObject({
   /** The EKS cluster (or local cluster name) to apply to. */
   ClusterName: prop.string({ minLength: 1, maxLength: 100 }),
-  /** One or many YAML/JSON documents (`---` separated), one object, or a list of objects. */
+  /**
+   * One or many YAML/JSON documents (`---` separated; YAML 1.1, as kubectl reads it), one object,
+   * or a list of objects (a map or list: its string scalars typed by the API server's schema).
+   */
   Manifest: manifest,
   /** Namespace for namespaced objects that name none. */
   Namespace: prop
