@@ -32,6 +32,7 @@ from moto.moto_api._internal import mock_random
 
 from .errors import ResourceFailure, UpdateRefused, ValidationError
 from .intrinsics import NO_VALUE, Evaluator, check_rule_functions, get_atts, references
+from .rules import RuleEvaluator
 from .schemas import TypeSchema, schema_of
 
 if TYPE_CHECKING:
@@ -317,11 +318,18 @@ class StackEngine:
         self.conditions = dict(lazy)
 
         check_rule_functions(template)
+        # Rules may read the account too (Fn::RefAll, Fn::ValueOf, Fn::ValueOfAll: rules.py).
+        rule_evaluator = RuleEvaluator(
+            self,
+            {name: str((spec or {}).get("Type", "String")) for name, spec in declared.items()},
+            self.account_id,
+            self.region,
+        )
         for rule_name, rule in (template.get("Rules", {}) or {}).items():
-            if "RuleCondition" in rule and not evaluator.condition(rule["RuleCondition"]):
+            if "RuleCondition" in rule and not rule_evaluator.condition(rule["RuleCondition"]):
                 continue
             for assertion in rule.get("Assertions", []) or []:
-                if not evaluator.condition(assertion["Assert"]):
+                if not rule_evaluator.condition(assertion["Assert"]):
                     description = (
                         assertion.get("AssertDescription")
                         or f"Template validation error: Assertion failed for rule {rule_name}"
