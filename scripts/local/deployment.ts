@@ -3,7 +3,7 @@
 // service running the built provider packages. Then the user's own path: `npm run publish` to the
 // local S3, `npm run deploy` (live progress) to the local CloudFormation, `npm run destroy`.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,8 +15,11 @@ import { startLocalCluster, type LocalCluster } from './cluster/cluster';
 import { LocalLambda } from './lambda/runner';
 import { motoEnv } from './aws/moto';
 import { startEmbeddedAws, type EmbeddedAws } from './aws/embedded-aws';
+import { createEksAuthenticator } from './aws/eks-authenticator';
 import { startChartMirror, type ChartMirror } from './aws/chart-mirror';
-import { startCloudEmulation, type CloudEmulation } from './aws/cloud-emulation';
+import { loadBalancerControllerWebhooks, startCloudEmulation, type CloudEmulation } from './aws/cloud-emulation';
+import { kubeCaller } from './aws/kube-api';
+import { startPodNetwork, type PodNetwork } from './aws/pod-network';
 
 const execFileAsync = promisify(execFile);
 
@@ -27,8 +30,24 @@ export const localRegion = 'us-east-1';
 /** A step's printer: one line per call. */
 export type Print = (line: string) => void;
 
+/** Options of {@link LocalDeployment.start}. */
+export interface LocalDeploymentOptions {
+  /** Directory of real packaged charts the chart mirror serves (see aws/chart-mirror.ts). */
+  chartsDir?: string;
+  /** Serve generated stand-ins for charts missing from `chartsDir` (default: only without `chartsDir`). */
+  standIns?: boolean;
+}
+
+/** What kinds an API inventory leaves out: objects that come and go on their own while nothing changes. */
+const volatileKinds = new Set(['events', 'events.events.k8s.io']);
+
 /** Everything that runs for the local deployment. */
 export class LocalDeployment {
+  /** The pod network the API server reaches webhooks and APIServices through (aws/pod-network.ts). */
+  podNetwork?: PodNetwork;
+  /** The AWS Load Balancer Controller's webhook server (aws/cloud-emulation.ts): reviews answered, by path. */
+  lbWebhooks?: ReturnType<typeof loadBalancerControllerWebhooks>;
+
   /** Scripts running now (publish, deploy, destroy), ended by stop(). */
   private readonly scripts = new Set<ChildProcess>();
 
@@ -56,14 +75,42 @@ export class LocalDeployment {
    * Starts the control plane, the local AWS and the local Lambda service. On failure, whatever
    * started is stopped again.
    */
-  static async start(print: Print): Promise<LocalDeployment> {
+  static async start(print: Print, opts: LocalDeploymentOptions = {}): Promise<LocalDeployment> {
     const dir = mkdtempSync(join(tmpdir(), 'kubecfn-local-'));
     const stops: Array<() => Promise<unknown>> = [];
     try {
       let t = Date.now();
+      print('Starting the local AWS (moto server with the kubecfn CloudFormation engine) ...');
+      const awsLog = join(dir, 'aws.log');
+      const aws = await startEmbeddedAws({ dir, onOutput: (chunk) => appendFileSync(awsLog, chunk) });
+      stops.push(() => aws.stop());
+      print(`  AWS APIs at ${aws.moto.endpoint} (${seconds(t)})`);
+
+      t = Date.now();
+      // The API server reaches webhooks and APIServices at their pods through the pod network (aws/pod-network.ts).
+      const podNetwork = await startPodNetwork({ dir, log: (m) => appendFileSync(join(dir, 'cloud.log'), `${m}\n`) });
+      stops.push(() => podNetwork.stop());
       print('Starting the local control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok) ...');
-      const cluster = await startLocalCluster({ log: (m) => print(`  ${m}`) });
+      // Bearer tokens are EKS tokens, authenticated as EKS does: the local STS checks the signature,
+      // the cluster's access entries (written by the engine) and aws-auth map the principal.
+      const eksAccessFile = join(dir, 'eks-access.json');
+      const eks = createEksAuthenticator({
+        stsVerifyEndpoint: aws.stsVerifyEndpoint,
+        accessFile: eksAccessFile,
+        log: (line) => appendFileSync(join(dir, 'eks-authenticator.log'), `${new Date().toISOString()} ${line}\n`),
+      });
+      const cluster = await startLocalCluster({
+        apiserverArgs: podNetwork.apiserverArgs,
+        log: (m) => print(`  ${m}`),
+        authenticate: eks.authenticate,
+      });
+      await eks.attach(cluster);
       stops.push(() => cluster.stop());
+      const kubeCall = kubeCaller(cluster.kubeconfigPath);
+      const lbWebhooks = loadBalancerControllerWebhooks(kubeCall, (m) =>
+        appendFileSync(join(dir, 'cloud.log'), `${m}\n`),
+      );
+      podNetwork.attach(kubeCall, [lbWebhooks]);
       // Nodes come from the stack's managed node groups, as in EKS: drop the default fake nodes.
       const kubectl = await ensureKubectl();
       await execFileAsync(kubectl, ['delete', 'nodes', '--all', '--wait=true'], {
@@ -72,16 +119,12 @@ export class LocalDeployment {
       print(`  Kubernetes ${cluster.version} at ${cluster.server} (${seconds(t)})`);
 
       t = Date.now();
-      print('Starting the local AWS (moto server with the kubecfn CloudFormation engine) ...');
-      const accessFile = join(dir, 'cluster-access.json');
-      writeFileSync(accessFile, '{}', { mode: 0o600 });
-      const awsLog = join(dir, 'aws.log');
-      const aws = await startEmbeddedAws({ dir, onOutput: (chunk) => appendFileSync(awsLog, chunk) });
-      stops.push(() => aws.stop());
-      print(`  AWS APIs at ${aws.moto.endpoint} (${seconds(t)})`);
-
-      t = Date.now();
-      const charts = await startChartMirror({ dir, helm: await ensureHelm() });
+      const charts = await startChartMirror({
+        dir,
+        helm: await ensureHelm(),
+        ...(opts.chartsDir ? { chartsDir: opts.chartsDir } : {}),
+        ...(opts.standIns !== undefined ? { standIns: opts.standIns } : {}),
+      });
       stops.push(() => charts.stop());
       const cloud = await startCloudEmulation({
         kubeconfigPath: cluster.kubeconfigPath,
@@ -119,9 +162,8 @@ export class LocalDeployment {
           }
         },
         network: {
+          // The providers find the cluster by DescribeCluster and sign EKS tokens with their role's session.
           ...motoEnv(aws.moto.endpoint),
-          // The providers reach the cluster the engine registers here when it creates the EKS cluster.
-          KUBECFN_CLUSTER_ACCESS: accessFile,
           // Helm reaches chart repositories through the local chart mirror.
           ...charts.clientEnv,
         },
@@ -131,7 +173,7 @@ export class LocalDeployment {
         lambdaEndpoint: lambda.endpoint,
         functionsDir,
         cluster: { server: cluster.server, caData: cluster.caData, token: cluster.token, version: cluster.version },
-        clusterAccessFile: accessFile,
+        eksAccessFile,
         chartWantsFile: charts.wantsFile,
       });
       print(
@@ -151,7 +193,10 @@ export class LocalDeployment {
         }
       }, 500);
       poll.unref();
-      return new LocalDeployment(dir, cluster, aws, lambda, charts, cloud, poll);
+      const deployment = new LocalDeployment(dir, cluster, aws, lambda, charts, cloud, poll);
+      deployment.podNetwork = podNetwork;
+      deployment.lbWebhooks = lbWebhooks;
+      return deployment;
     } catch (err) {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
@@ -285,6 +330,37 @@ export class LocalDeployment {
     return new Set(out.split('\n').filter((l) => l.includes('/')));
   }
 
+  /**
+   * Every object of every API resource kind the server lists (`kubectl api-resources --verbs=list`:
+   * built-in kinds, custom resources, webhook configurations, APIServices, endpoints, leases ...), as
+   * `resource.group/namespace/name`, to compare before and after. Events are left out unless
+   * `volatile`: components write them on their own.
+   */
+  async apiInventory(opts: { volatile?: boolean } = {}): Promise<Set<string>> {
+    const names = (await this.kubectl(['api-resources', '--verbs=list', '-o', 'name']))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^[a-z0-9.-]+$/.test(l) && (opts.volatile || !volatileKinds.has(l)));
+    const out = new Set<string>();
+    // One get per kind: a kind the server cannot list right now (an APIService that is not available)
+    // is reported as such instead of hiding every other kind.
+    await Promise.all(
+      names.map(async (kind) => {
+        const text = await this.kubectl([
+          'get',
+          kind,
+          '--all-namespaces',
+          '--ignore-not-found',
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{"\\n"}{end}',
+        ]);
+        if (/^(error|Error from server)/m.test(text)) out.add(`${kind}/!unlistable: ${text.trim().split('\n')[0]}`);
+        else for (const l of text.split('\n')) if (l.includes('/')) out.add(`${kind}/${l}`);
+      }),
+    );
+    return out;
+  }
+
   /** Stops every process (Lambda invocations still running are killed) and removes the run's
    * directory unless `keepLogs` (its lambda.log, aws.log and cloud.log explain a failure). */
   async stop(opts: { keepLogs?: boolean } = {}): Promise<void> {
@@ -295,6 +371,7 @@ export class LocalDeployment {
     await this.aws.stop().catch(() => undefined);
     await this.lambda.stop({ force: true }).catch(() => undefined);
     await this.cloud.stop().catch(() => undefined);
+    await this.podNetwork?.stop().catch(() => undefined);
     await this.charts.stop().catch(() => undefined);
     await this.cluster.stop().catch(() => undefined);
     if (!opts.keepLogs) rmSync(this.dir, { recursive: true, force: true });

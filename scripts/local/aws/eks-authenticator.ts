@@ -56,20 +56,26 @@ export interface AdminAccess {
 
 export interface EksAuthenticator {
   authenticate: TokenAuthenticator;
-  /** The control plane whose aws-auth and RBAC the authenticator uses (known once it started). */
-  attach(admin: AdminAccess): void;
+  /**
+   * The control plane whose aws-auth and RBAC the authenticator uses (known once it started). Binds
+   * each access policy's cluster-wide group to its role at once, as part of the control plane
+   * (EKS's access policies exist before any stack does; namespace-scoped grants are bound on first use).
+   */
+  attach(admin: AdminAccess): Promise<void>;
 }
 
 /**
  * @example
  * const eks = createEksAuthenticator({ stsVerifyEndpoint: aws.stsVerifyEndpoint, accessFile });
  * const cluster = await startLocalCluster({ authenticate: eks.authenticate });
- * eks.attach(cluster);
+ * await eks.attach(cluster);
  */
 export function createEksAuthenticator(opts: {
   stsVerifyEndpoint: string;
   accessFile: string;
   now?: () => number;
+  /** Receives one line per refused token, with the reason (EKS writes these to its authenticator log). */
+  log?: (line: string) => void;
 }): EksAuthenticator {
   let admin: AdminAccess | undefined;
   const bound = new Set<string>();
@@ -106,7 +112,7 @@ export function createEksAuthenticator(opts: {
     return group;
   };
 
-  const authenticate: TokenAuthenticator = async (token) => {
+  const decide: TokenAuthenticator = async (token) => {
     if (!token.startsWith(TOKEN_PREFIX)) return { error: 'token is not an EKS token (k8s-aws-v1.)' };
     let url: URL;
     try {
@@ -151,7 +157,24 @@ export function createEksAuthenticator(opts: {
     return { error: refusal };
   };
 
-  return { authenticate, attach: (a) => (admin = a) };
+  const authenticate: TokenAuthenticator = async (token) => {
+    try {
+      const result = await decide(token);
+      if ('error' in result) opts.log?.(`refused: ${result.error}`);
+      return result;
+    } catch (err) {
+      opts.log?.(`failed: ${(err as Error).stack ?? err}`);
+      throw err;
+    }
+  };
+
+  return {
+    authenticate,
+    attach: async (a) => {
+      admin = a;
+      for (const policy of Object.keys(ACCESS_POLICY_ROLES)) await ensureBinding(policy);
+    },
+  };
 }
 
 function readAccessState(file: string): EksAccessState {

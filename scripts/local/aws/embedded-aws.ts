@@ -32,8 +32,10 @@ export interface EmbeddedConfig {
    */
   functionsDir?: string;
   cluster?: EmbeddedClusterInfo;
-  /** The providers' KUBECFN_CLUSTER_ACCESS file, which the engine fills as EKS clusters come and go. */
+  /** The providers' KUBECFN_CLUSTER_ACCESS file, which the engine fills as EKS clusters come and go (harnesses only). */
   clusterAccessFile?: string;
+  /** Where the engine keeps each EKS cluster's authentication mode and access entries, for the local EKS authenticator. */
+  eksAccessFile?: string;
   /** Where the engine notes the charts Helm releases ask for (read by the local chart mirror). */
   chartWantsFile?: string;
 }

@@ -31,7 +31,7 @@ beforeAll(async () => {
   aws = await startEmbeddedAws({ dir });
   const eks = createEksAuthenticator({ stsVerifyEndpoint: aws.stsVerifyEndpoint, accessFile });
   cluster = await startLocalCluster({ nodes: false, authenticate: eks.authenticate });
-  eks.attach(cluster);
+  await eks.attach(cluster);
   // the credentials a Lambda function would run with: a session of its execution role
   const env = motoEnv(aws.moto.endpoint);
   const sts = new STSClient({

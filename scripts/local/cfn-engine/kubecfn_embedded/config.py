@@ -6,7 +6,8 @@ starts (the local Lambda service and moto each need the other's address).
   "lambdaEndpoint": "http://127.0.0.1:PORT",        # Lambda Invoke API of the local Lambda service
   "functionsDir": "/path/functions",                 # where Lambda functions are exported for that service
   "cluster": {"server": ..., "caData": PEM, "token": ..., "version": "v1.35.4"},
-  "clusterAccessFile": "/path/cluster-access.json"  # KUBECFN_CLUSTER_ACCESS file of the functions
+  "clusterAccessFile": "/path/cluster-access.json", # KUBECFN_CLUSTER_ACCESS file (provider test harnesses only)
+  "eksAccessFile": "/path/eks-access.json"          # access entries for the local EKS authenticator
 }
 """
 

@@ -707,6 +707,56 @@ def _bool(value: Any, default: bool) -> bool:
 
 # The principals with an access entry, by (account, region, cluster name): EKS allows one entry per principal.
 _access_principals: dict[tuple[str, str, str], set[str]] = {}
+# What the local EKS authenticator maps principals by (scripts/local/aws/eks-authenticator.ts): each cluster's
+# authentication mode and access entries with their access policies, by (account, region, cluster name).
+_access_entries: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+_authentication_modes: dict[tuple[str, str, str], str] = {}
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def _access_entry(principal: str, props: dict[str, Any]) -> dict[str, Any]:
+    """An AWS::EKS::AccessEntry's properties as the EKS API records them."""
+    policies = []
+    for association in props.get("AccessPolicies") or []:
+        scope = association.get("AccessScope") or {}
+        policies.append(
+            {
+                "policyArn": str(association.get("PolicyArn")),
+                "accessScope": {
+                    "type": str(scope.get("Type") or "cluster"),
+                    "namespaces": [str(n) for n in scope.get("Namespaces") or []],
+                },
+            }
+        )
+    entry: dict[str, Any] = {
+        "principalArn": principal,
+        "type": str(props.get("Type") or "STANDARD"),
+        "kubernetesGroups": [str(g) for g in props.get("KubernetesGroups") or []],
+        "accessPolicies": policies,
+    }
+    if props.get("Username"):
+        entry["username"] = str(props["Username"])
+    return entry
+
+
+def _write_eks_access() -> None:
+    """Writes every cluster's access entries for the local EKS authenticator (config key eksAccessFile)."""
+    path = config.load().get("eksAccessFile")
+    if not path:
+        return
+    with _eks_lock:
+        clusters = {
+            name: {
+                "authenticationMode": _authentication_modes.get((account, region, name), "CONFIG_MAP"),
+                "accessEntries": list(_access_entries.get((account, region, name), {}).values()),
+            }
+            for (account, region, name) in _authentication_modes
+        }
+    tmp = f"{path}.{uuid.uuid4().hex}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"clusters": clusters}, f)
+    os.replace(tmp, path)
+
 
 # Zones where EKS does not place control planes (UnsupportedAvailabilityZoneException), by zone id.
 UNSUPPORTED_EKS_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
@@ -846,12 +896,24 @@ class EksClusterHandler(Handler):
                 principals = _access_principals.setdefault(_cluster_key(engine, name), set())
                 principals.clear()
                 creator = engine.caller_principal()
+                key = _cluster_key(engine, name)
+                entries = _access_entries.setdefault(key, {})
+                entries.clear()
+                # The EKS API's default when AccessConfig leaves the mode out.
+                _authentication_modes[key] = str(
+                    (props.get("AccessConfig") or {}).get("AuthenticationMode") or "CONFIG_MAP"
+                )
                 # EKS gives the principal that created the cluster an access entry unless told not to.
                 if creator and _bool(
                     (props.get("AccessConfig") or {}).get("BootstrapClusterCreatorAdminPermissions"), True
                 ):
                     principals.add(creator)
+                    entries[creator] = _access_entry(
+                        creator,
+                        {"AccessPolicies": [{"PolicyArn": CLUSTER_ADMIN_POLICY, "AccessScope": {"Type": "cluster"}}]},
+                    )
             _write_cluster_access(name, True)
+            _write_eks_access()
         except Exception:
             with _eks_lock:
                 _eks_owner.pop(name, None)
@@ -923,6 +985,9 @@ class EksClusterHandler(Handler):
         with _eks_lock:
             _eks_owner.pop(name, None)
             _access_principals.pop(_cluster_key(engine, name), None)
+            _access_entries.pop(_cluster_key(engine, name), None)
+            _authentication_modes.pop(_cluster_key(engine, name), None)
+        _write_eks_access()
 
 
 _TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
@@ -1114,6 +1179,10 @@ class EksRecordHandler(Handler):
                         "AlreadyExists",
                     )
                 principals.add(principal)
+                _access_entries.setdefault(_cluster_key(engine, str(cluster_name)), {})[principal] = _access_entry(
+                    principal, props
+                )
+            _write_eks_access()
             state.physical_resource_id = f"{cluster_name}|{principal}"
             state.attributes = {
                 "AccessEntryArn": f"arn:aws:eks:{region}:{account}:access-entry/{cluster_name}/{unique}"
@@ -1143,6 +1212,13 @@ class EksRecordHandler(Handler):
             self.create(engine, state, props, body)
             return "replaced"
         state.properties = props
+        if state.cf_resource_type == "AWS::EKS::AccessEntry":
+            cluster_name, _, principal = (previous.physical_resource_id or "").partition("|")
+            with _eks_lock:
+                entries = _access_entries.get(_cluster_key(engine, cluster_name))
+                if entries is not None and principal in entries:
+                    entries[principal] = _access_entry(principal, props)
+            _write_eks_access()
         return "updated"
 
     def delete(self, engine: StackEngine, state: ResourceState) -> None:
@@ -1150,11 +1226,14 @@ class EksRecordHandler(Handler):
             cluster_name, _, principal = (state.physical_resource_id or "").partition("|")
             with _eks_lock:
                 _access_principals.get(_cluster_key(engine, cluster_name), set()).discard(principal)
+                _access_entries.get(_cluster_key(engine, cluster_name), {}).pop(principal, None)
+            _write_eks_access()
 
 
 _RECORD_DETAILS = {
     "Addon": "a record only: the add-on's software is not installed in the local control plane",
-    "AccessEntry": "a record only: the local control plane does not authorize anyone by access entries",
+    "AccessEntry": "recorded and enforced: the local EKS authenticator maps principals by it and its access policies "
+    "(emulated as RBAC bindings to cluster-admin, admin, edit, view)",
     "PodIdentityAssociation": "a record only: pods get no credentials from it",
     "FargateProfile": "a record only: no pod runs on Fargate",
 }

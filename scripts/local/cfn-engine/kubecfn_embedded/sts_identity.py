@@ -141,6 +141,8 @@ class _Handler(BaseHTTPRequestHandler):
             answer, status = {"Code": err.code, "Message": err.message}, 403
         except (KeyError, ValueError, TypeError) as err:
             answer, status = {"Code": "MalformedInput", "Message": str(err)}, 400
+        except Exception as err:  # an answer in every case: the authenticator must never hang on us
+            answer, status = {"Code": "InternalFailure", "Message": f"{type(err).__name__}: {err}"}, 500
         data = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
