@@ -37,6 +37,7 @@ export {
   resolvePending,
 } from './objects';
 export type { ManifestObject, ResolveOptions } from './objects';
+export { discoverAll, type Discovery } from './discovery';
 export { typeBySchema, typeByServerSchema, crdVersionSchema, markUntyped, isUntyped, type JsonSchema } from './openapi';
 export {
   DEFAULT_CONCURRENCY,

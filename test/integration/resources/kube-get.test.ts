@@ -242,7 +242,7 @@ describe('failures', () => {
       `Invalid properties for Custom::KubeGet: JsonPath: expected a Kubernetes JSONPath such as {.status.loadBalancer.ingress[0].hostname}: unclosed { at position 1${logPointer(badPath.first)}`,
     );
     expect(badObject.answer.Reason).toBe(
-      `Invalid properties for Custom::KubeGet: Object: expected kind/name (e.g. service/jenkins) or a map with apiVersion, kind, name and optionally namespace, got "just-a-name"${logPointer(badObject.first)}`,
+      `Invalid properties for Custom::KubeGet: Object: expected kind/name (e.g. service/jenkins) or a map with apiVersion, kind, name and optionally namespace, got text${logPointer(badObject.first)}`,
     );
     expect(badMap.answer.Reason).toBe(
       `Invalid properties for Custom::KubeGet: Object: expected kind/name (e.g. service/jenkins) or a map with apiVersion, kind, name and optionally namespace; missing apiVersion${logPointer(badMap.first)}`,

@@ -2,7 +2,7 @@
  * Which resource type the `Object` property names, resolved through the cluster's discovery the way
  * kubectl resolves `kind/name`.
  */
-import type { ApiResource, KubeClient } from '../../kube';
+import { discoverAll, type ApiResource, type KubeClient } from '../../kube';
 import { ResourceError } from '../../runtime';
 import type { ObjectRef } from './schema';
 
@@ -12,13 +12,15 @@ export const describeRef = (ref: ObjectRef) =>
 
 /**
  * The resource type `kind/name` names, as kubectl resolves it: plural, singular, short name or
- * kind, case-insensitive, optionally with `.group` or `.version.group`; the core group first.
+ * kind, case-insensitive, optionally with `.group` or `.version.group`; the core group first, then
+ * each group in the server's order, its preferred version first. Discovery never waits on an
+ * aggregated API that does not answer (see kube/discovery.ts) unless the name asks for its group.
  */
 async function resourceForName(
   client: KubeClient,
   spec: string,
   signal: AbortSignal,
-): Promise<ApiResource | undefined> {
+): Promise<{ resource?: ApiResource; unavailable: string[] }> {
   const [head, ...rest] = spec.split('.');
   const wanted = head!.toLowerCase();
   let group = rest.join('.');
@@ -28,29 +30,37 @@ async function resourceForName(
     group = rest.slice(1).join('.');
   }
   const matches = (r: ApiResource) =>
-    r.name === wanted || r.singularName === wanted || r.shortNames.includes(wanted) || r.kind.toLowerCase() === wanted;
-  let candidates: string[];
-  if (version) candidates = [group ? `${group}/${version}` : version];
-  else {
-    const preferred = await client.preferredVersions(signal);
-    candidates = group ? preferred.filter((v) => v.startsWith(`${group}/`)) : preferred;
+    (r.name === wanted ||
+      r.singularName === wanted ||
+      r.shortNames.includes(wanted) ||
+      r.kind.toLowerCase() === wanted) &&
+    (!rest.length || r.group === group) &&
+    (!version || r.version === version);
+  const { resources, unavailable } = await discoverAll(client, signal);
+  const found = resources.find(matches);
+  if (found) return { resource: found, unavailable: [] };
+  // The group asked for did not answer discovery: ask it directly, with the client's retries.
+  const asked = unavailable.filter((u) => rest.length > 0 && u.groupVersion.startsWith(`${group}/`));
+  for (const u of asked) {
+    if (version && u.groupVersion !== `${group}/${version}`) continue;
+    const list = await client.resources(u.groupVersion, { signal, refresh: true });
+    const direct = list?.find(matches);
+    if (direct) return { resource: direct, unavailable: [] };
   }
-  const lists = await Promise.all(candidates.map((v) => client.resources(v, { signal }).catch(() => undefined)));
-  for (const list of lists) {
-    const found = list?.find(matches);
-    if (found) return found;
-  }
-  return undefined;
+  return { unavailable: unavailable.map((u) => `${u.groupVersion} (${u.reason})`) };
 }
 
 export async function resolve(client: KubeClient, ref: ObjectRef, signal: AbortSignal): Promise<ApiResource> {
-  const resource =
-    'resource' in ref
-      ? await resourceForName(client, ref.resource, signal)
-      : await client.resourceFor(ref.apiVersion, ref.kind, { signal });
+  let unavailable: string[] = [];
+  let resource: ApiResource | undefined;
+  if ('resource' in ref) ({ resource, unavailable } = await resourceForName(client, ref.resource, signal));
+  else resource = await client.resourceFor(ref.apiVersion, ref.kind, { signal });
   if (!resource) {
     const what = 'resource' in ref ? `resource type ${ref.resource}` : `kind ${ref.kind} in ${ref.apiVersion}`;
-    throw new ResourceError(`Object (${describeRef(ref)}): the API server does not know ${what}`);
+    const notAnswering = unavailable.length
+      ? `; these APIs did not answer discovery, so it may be one of theirs: ${unavailable.join(', ')}`
+      : '';
+    throw new ResourceError(`Object (${describeRef(ref)}): the API server does not know ${what}${notAnswering}`);
   }
   return resource;
 }
