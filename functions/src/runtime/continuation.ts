@@ -2,7 +2,10 @@
  * The continuation: work longer than one invocation polls in this one while another step fits,
  * then goes on in a fresh asynchronous invocation of the same function, which carries the step's
  * state, the physical id and the request's start (the overall deadline counts from it) beside the
- * original event. The Invoke itself is outbound.ts's.
+ * original event. The Invoke itself is outbound.ts's; it gets its own time limit, so a hung Invoke
+ * still leaves time to answer.
+ *
+ * Nothing goes on once the deadline guard has answered: no further poll, no hand-over.
  */
 import { sleep } from '../shared';
 import type { DeadlineGuard } from './deadline';
@@ -33,15 +36,17 @@ export async function pollOrContinue(
   guard: DeadlineGuard,
 ): Promise<Done | Outcome> {
   let result = first;
+  const answered = { kind: 'silent', why: 'the deadline guard has answered' } as const;
   // Poll in this invocation while another step fits, then hand over to a fresh one.
   while (!result.done) {
+    if (guard.fired) return answered;
     if (result.physicalId) steps.physicalId = result.physicalId;
     const pollMs = (result.pollAfterSeconds ?? 5) * 1000;
     const now = Date.now();
     // Too little time left to be worth another invocation: answer now rather than race the guard.
     if (now + pollMs + 1_000 >= request.overallDeadline) return request.failed(request.deadlineReason(true));
     if (now + pollMs + Math.max(steps.lastStepMs, 250) < request.deadline) {
-      await sleep(pollMs);
+      await sleep(pollMs, guard.signal);
       result = await steps.continueWith(result.state);
       continue;
     }
@@ -52,7 +57,8 @@ export async function pollOrContinue(
       attempt: request.attempt + 1,
       physicalId: steps.physicalId,
     };
-    guard.standDown();
+    // The guard and the hand-over exclude each other: after the guard's answer, nothing goes on.
+    if (!guard.standDown()) return answered;
     try {
       await handOver(request, next, pollMs);
     } catch (error) {
@@ -66,6 +72,11 @@ export async function pollOrContinue(
   return result;
 }
 
+/** Time kept after a hand-over's Invoke gives up, for the FAILED answer (with its retries). */
+const ANSWER_RESERVE_MS = 1_000;
+/** The shortest time an Invoke is given, even at the very end of an invocation. */
+const MIN_INVOKE_MS = 500;
+
 async function handOver(request: Request, next: Continuation, pollMs: number): Promise<void> {
   const { KubecfnContinuation: _previous, ...original } = request.event as ContinuationEvent;
   const payload: ContinuationEvent = { ...original, KubecfnContinuation: next };
@@ -75,5 +86,33 @@ async function handOver(request: Request, next: Continuation, pollMs: number): P
     attempt: next.attempt,
     payloadBytes: Buffer.byteLength(JSON.stringify(payload)),
   });
-  await outbound.invokeContinuation(request.context.invokedFunctionArn, payload);
+  // The request record awaits the next attempt: an older delivery arriving later stays silent.
+  await request.ledger?.handOver(next.attempt);
+  const timeoutMs = Math.max(MIN_INVOKE_MS, request.lambdaDeadline - Date.now() - ANSWER_RESERVE_MS);
+  await withTimeout(
+    (signal) => outbound.invokeContinuation(request.context.invokedFunctionArn, payload, signal),
+    timeoutMs,
+    `the asynchronous Invoke did not complete within ${timeoutMs} ms`,
+  );
+}
+
+/**
+ * Runs `fn` with a signal that aborts after `ms`, and rejects with `message` at that moment even if
+ * `fn` ignores its signal.
+ */
+async function withTimeout<T>(fn: (signal: AbortSignal) => Promise<T>, ms: number, message: string): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(message);
+      controller.abort(error);
+      reject(error);
+    }, ms);
+  });
+  try {
+    return await Promise.race([fn(controller.signal), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

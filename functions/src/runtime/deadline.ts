@@ -2,7 +2,11 @@
  * The deadline guard, the runtime's last resort: whatever the resource does (hangs, loops, waits
  * on a dead socket), the request is answered FAILED before the Lambda deadline and within its
  * ServiceTimeout, with a Reason that says which of the two ran out. The steps get its signal, which
- * aborts at that moment.
+ * aborts at that moment, so every cluster and helm call they make from then on fails at once.
+ *
+ * The guard and the hand-over to a new invocation exclude each other: once the guard has fired,
+ * no hand-over starts ({@link DeadlineGuard.standDown} says no), and once a hand-over has started,
+ * the guard stays silent. Either way the request gets one answer.
  */
 import type { Outcome, Request } from './request';
 
@@ -36,9 +40,20 @@ export class DeadlineGuard {
     return this.controller.signal;
   }
 
-  /** The work goes on in a new invocation, which owns the answer from now on: the guard stays silent. */
-  standDown(): void {
+  /** True once the guard has answered: nothing the steps do afterwards may reach CloudFormation or Lambda. */
+  get fired(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /**
+   * The work goes on in a new invocation, which owns the answer from now on: the guard stays
+   * silent. Answers false (and changes nothing) when the guard has fired already: then the
+   * request is answered, and no hand-over may start.
+   */
+  standDown(): boolean {
+    if (this.fired) return false;
     this.handedOver = true;
+    return true;
   }
 
   /** Disarms the guard once the invocation is over. */

@@ -8,6 +8,15 @@ export { createProvider, type ProviderOptions, type ResourceLoader } from './pro
 export { invocationMargin, overallMargin, DEFAULT_SERVICE_TIMEOUT } from './request';
 export { outbound, type Outbound } from './outbound';
 export {
+  LedgerSession,
+  LEASE_MS,
+  RENEW_MS,
+  type Claim,
+  type LedgerRecord,
+  type LedgerStore,
+  type RecordedAnswer,
+} from './ledger';
+export {
   defineResource,
   done,
   inProgress,

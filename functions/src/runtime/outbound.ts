@@ -17,8 +17,11 @@ export interface Outbound {
    * network error or when no answer came within `timeoutMs`.
    */
   putResponse(url: string, body: string, timeoutMs: number): Promise<number>;
-  /** Starts the next invocation: an asynchronous (`Event`) Invoke of `functionArn` with `payload`. */
-  invokeContinuation(functionArn: string, payload: ContinuationEvent): Promise<void>;
+  /**
+   * Starts the next invocation: an asynchronous (`Event`) Invoke of `functionArn` with `payload`.
+   * `signal` aborts it (the caller's time limit).
+   */
+  invokeContinuation(functionArn: string, payload: ContinuationEvent, signal?: AbortSignal): Promise<void>;
 }
 
 function putOnce(url: string, body: string, timeoutMs: number): Promise<number> {
@@ -45,8 +48,9 @@ function putOnce(url: string, body: string, timeoutMs: number): Promise<number> 
   });
 }
 
-async function invokeAsync(functionArn: string, payload: ContinuationEvent): Promise<void> {
+async function invokeAsync(functionArn: string, payload: ContinuationEvent, signal?: AbortSignal): Promise<void> {
   const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+  signal?.throwIfAborted();
   const client = new LambdaClient({});
   const out = await client.send(
     new InvokeCommand({
@@ -54,6 +58,7 @@ async function invokeAsync(functionArn: string, payload: ContinuationEvent): Pro
       InvocationType: 'Event',
       Payload: Buffer.from(JSON.stringify(payload)),
     }),
+    signal ? { abortSignal: signal } : {},
   );
   if (out.StatusCode !== 202) throw new Error(`asynchronous self-invocation answered HTTP ${out.StatusCode}`);
 }

@@ -5,11 +5,14 @@
  *
  * Each invocation builds one {@link Request} (request.ts), arms the {@link DeadlineGuard}
  * (deadline.ts), runs the resource's steps (steps.ts) and, for work longer than one invocation,
- * the continuation (continuation.ts); every network call goes through outbound.ts.
+ * the continuation (continuation.ts); every network call goes through outbound.ts. A resource with
+ * a request ledger (ledger.ts) has duplicated and retried deliveries of a request detected first.
  */
 import { pollOrContinue } from './continuation';
+import { sleep } from '../shared';
 import { DeadlineGuard } from './deadline';
 import { describeError, PropertyError, ResourceError } from './errors';
+import { LedgerSession } from './ledger';
 import { createLogger, redactEvent } from './logger';
 import { isCreateFailedId, MAX_PHYSICAL_ID } from './physical-id';
 import { parseProperties } from './properties';
@@ -63,9 +66,11 @@ export function createProvider(
     const request = new Request(event, context, logger);
     // Last resort: whatever the resource does, answer before the deadline.
     const guard = new DeadlineGuard(request);
+    const work = handle(request, options.name, load, guard);
     try {
-      const outcome = await Promise.race([handle(request, options.name, load, guard), guard.expired]);
-      if (outcome.kind === 'answer') await request.answer(outcome.body);
+      const outcome = await Promise.race([work, guard.expired]);
+      if (outcome.kind === 'answer') await request.answer(outcome.body, { recorded: outcome.recorded });
+      else if (outcome.kind === 'silent') logger.info('no answer from this invocation', { why: outcome.why });
     } catch (error) {
       logger.error('unexpected error', {
         error: describeError(error),
@@ -73,9 +78,27 @@ export function createProvider(
       });
       await request.answer(request.failed(describeError(error)).body);
     } finally {
+      if (guard.fired) await settle(work, request);
+      request.ledger?.stop();
       guard.dispose();
     }
   };
+}
+
+/**
+ * After the guard's answer the step may still be running: its cluster and helm calls fail at once
+ * (the signal is aborted), and whatever it returns is dropped (no second answer, no hand-over).
+ * The handler waits for it, until shortly before Lambda's deadline, so that it does not resume in the
+ * next invocation of a warm container.
+ */
+async function settle(work: Promise<Outcome>, request: Request): Promise<void> {
+  const waitMs = request.lambdaDeadline - Date.now() - 750;
+  const done = work.then(
+    () => true,
+    () => true,
+  );
+  const settled = await Promise.race([done, sleep(Math.max(0, waitMs)).then(() => false)]);
+  request.logger.info('step after the deadline answer', { settled });
 }
 
 /** Takes one request through its resource: load, parse, steps, continuation or answer. */
@@ -133,6 +156,34 @@ async function handle(
     }
   }
 
+  // Another delivery of this request (Lambda's at-least-once delivery, or its retry) may be at work.
+  const store = definition.ledger?.(props, event);
+  if (store) {
+    const { claim, session } = await LedgerSession.claim(
+      store,
+      { holder: request.context.awsRequestId, attempt: request.attempt, invocationEnd: request.lambdaDeadline },
+      logger,
+      guard.signal,
+    );
+    request.ledger = session;
+    if (claim.kind === 'duplicate') {
+      logger.info('duplicate delivery: another invocation holds the request', {
+        holder: claim.holder,
+        attempt: claim.attempt,
+        until: new Date(claim.until).toISOString(),
+      });
+      return { kind: 'silent', why: 'another invocation holds the request' };
+    }
+    if (claim.kind === 'answered') {
+      logger.info('duplicate delivery of an answered request', { status: claim.answer.Status });
+      // A NoEcho answer's Data is not recorded: rather than send it without, send nothing.
+      if (claim.answer.NoEcho) return { kind: 'silent', why: 'the request was answered (NoEcho)' };
+      return { kind: 'answer', body: { ...request.succeeded('').body, ...claim.answer }, recorded: true };
+    }
+    if (claim.kind === 'unrecorded')
+      logger.warn('the request ledger could not be used; going on without it', { error: claim.error });
+  }
+
   const steps = new Steps(request, definition, props, oldProps, guard.signal);
   let result: StepResult<unknown>;
   try {
@@ -151,10 +202,14 @@ async function handle(
       error: describeError(error),
       stack: error instanceof Error && !(error instanceof ResourceError) ? error.stack : undefined,
     });
-    if (event.RequestType === 'Create') await steps.cleanupFailedCreate();
+    if (event.RequestType === 'Create' && !guard.fired && !(await steps.cleanupFailedCreate()))
+      return request.failed(
+        `${reason} (what the Create applied is not all removed yet; the rollback Delete removes it)`,
+      );
     return request.failed(reason);
   }
 
+  if (guard.fired) return { kind: 'silent', why: 'the deadline guard has answered' };
   if (result.physicalId) steps.physicalId = result.physicalId;
   if (steps.physicalId.length > MAX_PHYSICAL_ID)
     return request.failed(`${event.ResourceType} produced a physical id longer than ${MAX_PHYSICAL_ID} characters`);

@@ -4,6 +4,7 @@
  * the request gets (sent at most once, whoever sends it: the steps or the deadline guard).
  */
 import { describeError } from './errors';
+import type { LedgerSession } from './ledger';
 import type { Logger } from './logger';
 import { createFailedId } from './physical-id';
 import { putResponse, serializeResponse } from './respond';
@@ -24,10 +25,13 @@ export const overallMargin = (serviceTimeoutSeconds: number) =>
   Math.min(60_000, Math.max(1_000, serviceTimeoutSeconds * 100));
 
 /** An answer to send to CloudFormation. */
-export type Answer = { kind: 'answer'; body: ResponseBody };
+export type Answer = { kind: 'answer'; body: ResponseBody; recorded?: boolean };
 
-/** What handling a request comes to: an answer to send, or the work gone on in a new invocation. */
-export type Outcome = Answer | { kind: 'continued' };
+/**
+ * What handling a request comes to: an answer to send, the work gone on in a new invocation, or
+ * nothing to send (the request is another invocation's, or answered already).
+ */
+export type Outcome = Answer | { kind: 'continued' } | { kind: 'silent'; why: string };
 
 export class Request {
   /** The state carried from the previous invocation, when this one continues the work. */
@@ -46,6 +50,19 @@ export class Request {
   readonly overallDeadline: number;
   /** Epoch ms by which the steps must return: the invocation's deadline less a margin, or the overall deadline if sooner. */
   readonly deadline: number;
+  /** Epoch ms when Lambda ends the invocation. */
+  readonly lambdaDeadline: number;
+  /**
+   * The physical id the work goes on with (the steps set it): a FAILED Create answers it instead of
+   * the create-failed marker unless nothing ran or the cleanup finished.
+   */
+  physicalId: string | undefined;
+  /** True once a resource step has started in this request (in this invocation or an earlier one). */
+  workStarted: boolean;
+  /** True once the cleanup after a failed Create has removed everything the Create applied. */
+  cleanupComplete = false;
+  /** This invocation's claim in the resource's request ledger, when it keeps one. */
+  ledger: LedgerSession | undefined;
   private readonly logPointer: string;
   private answered = false;
 
@@ -68,6 +85,9 @@ export class Request {
     });
 
     this.remainingAtStart = context.getRemainingTimeInMillis();
+    this.lambdaDeadline = this.invokedAt + this.remainingAtStart;
+    this.physicalId = this.continuation?.physicalId;
+    this.workStarted = this.continuation !== undefined;
     this.logPointer = ` (log: ${context.logGroupName} ${context.logStreamName})`;
     // The invocation's own deadline, less the margin needed to answer.
     const invocationDeadline = this.invokedAt + this.remainingAtStart - invocationMargin(this.remainingAtStart);
@@ -86,16 +106,24 @@ export class Request {
     };
   }
 
+  /** True once the answer has been sent (or is being sent). */
+  get isAnswered(): boolean {
+    return this.answered;
+  }
+
   /**
-   * The physical id of a FAILED answer: the one the work went on with, else for a Create the
-   * create-failed marker (its rollback Delete then succeeds at once), else the current id.
+   * The physical id of a FAILED answer. A Create answers the create-failed marker (its rollback
+   * Delete then succeeds at once) only when nothing is left behind: no step ran, or the cleanup
+   * after the failure finished. Otherwise it answers the id the work went on with, so that the
+   * rollback Delete runs the resource's delete and finishes the cleanup. Update and Delete answer
+   * the id the work went on with, else the current one.
    */
   get failedPhysicalId(): string {
     const { event } = this;
-    return (
-      this.continuation?.physicalId ??
-      (event.RequestType === 'Create' ? createFailedId(event) : (event.PhysicalResourceId ?? createFailedId(event)))
-    );
+    if (event.RequestType === 'Create') {
+      return !this.workStarted || this.cleanupComplete || !this.physicalId ? createFailedId(event) : this.physicalId;
+    }
+    return this.continuation?.physicalId ?? event.PhysicalResourceId ?? createFailedId(event);
   }
 
   /** A FAILED answer with `reason`. */
@@ -119,11 +147,16 @@ export class Request {
       : `${event.ResourceType} did not finish before the Lambda function's timeout; the step was still running ${Math.round((Date.now() - this.invokedAt) / 1000)} s in`;
   }
 
-  /** Sends the answer to CloudFormation, once: a second call does nothing. A FAILED Reason ends with the log stream. */
-  async answer(body: ResponseBody): Promise<void> {
+  /**
+   * Sends the answer to CloudFormation, once: a second call does nothing. A FAILED Reason ends with
+   * the log stream, unless `recorded` (an earlier invocation's answer, sent again as it was).
+   */
+  async answer(body: ResponseBody, options: { recorded?: boolean } = {}): Promise<void> {
     if (this.answered) return;
     this.answered = true;
-    const text = serializeResponse(body, body.Status === 'FAILED' ? this.logPointer : '');
+    const text = serializeResponse(body, body.Status === 'FAILED' && !options.recorded ? this.logPointer : '');
+    // Recorded before it is sent: a later delivery of this request sends the same answer again.
+    await this.ledger?.settle(JSON.parse(text) as ResponseBody, this.lambdaDeadline - Date.now() - 1_000);
     this.logger.info('response', {
       status: body.Status,
       physicalResourceId: body.PhysicalResourceId,

@@ -3,6 +3,7 @@
  * rest (protocol, parsing, physical ids, deadlines, continuation, logging).
  */
 import type * as z from 'zod';
+import type { LedgerStore } from './ledger';
 import type { Logger } from './logger';
 import type { CloudFormationEvent, RequestType } from './types';
 
@@ -80,6 +81,12 @@ export interface ResourceDefinition<P, S = unknown> {
    * (run until done or out of time) when the resource declares no special cleanup.
    */
   cleanupFailedCreate?(props: P, ctx: StepContext): Promise<StepResult<S>>;
+  /**
+   * Where this resource records which invocation works on a request (see ledger.ts), so that a
+   * duplicated or retried delivery of the same request is answered once and never runs twice at
+   * once. Without it, every delivery runs its steps.
+   */
+  ledger?(props: P, event: CloudFormationEvent): LedgerStore | undefined;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Request } from './request';
 export type AnyDefinition = ResourceDefinition<unknown, unknown>;
 
 export class Steps implements ContinuationSteps {
-  physicalId: string;
+  private id: string;
   lastStepMs = 0;
 
   constructor(
@@ -23,11 +23,22 @@ export class Steps implements ContinuationSteps {
     private readonly signal: AbortSignal,
   ) {
     const { event, continuation } = request;
-    this.physicalId =
+    this.id =
       continuation?.physicalId ??
       (event.RequestType === 'Create'
         ? (definition.physicalId?.(props, event) ?? defaultPhysicalId(event))
         : event.PhysicalResourceId!);
+    request.physicalId = this.id;
+  }
+
+  /** The physical id so far; a step may change it (the request's FAILED answer follows it). */
+  get physicalId(): string {
+    return this.id;
+  }
+
+  set physicalId(id: string) {
+    this.id = id;
+    this.request.physicalId = id;
   }
 
   /** The context a step gets now (with the physical id as it stands). */
@@ -63,6 +74,7 @@ export class Steps implements ContinuationSteps {
   private async run(name: string, fn: () => Promise<StepResult<unknown>>): Promise<StepResult<unknown>> {
     const { logger } = this.request;
     const stepStarted = Date.now();
+    this.request.workStarted = true;
     logger.info('step started', { step: name, physicalResourceId: this.physicalId });
     const r = await fn();
     this.lastStepMs = Date.now() - stepStarted;
@@ -72,23 +84,30 @@ export class Steps implements ContinuationSteps {
 
   /**
    * Removes what a failed Create applied (the resource's `cleanupFailedCreate`, else its `delete`),
-   * polling while time is left. Best effort: a failure is logged, the Create's own Reason stands.
+   * polling while time is left. A failure is logged, the Create's own Reason stands. Answers
+   * whether the cleanup finished (and marks the request so): only then may the Create answer the
+   * create-failed marker; otherwise its FAILED answer carries the physical id, and the rollback
+   * Delete finishes the cleanup.
    */
-  async cleanupFailedCreate(): Promise<void> {
+  async cleanupFailedCreate(): Promise<boolean> {
     const { definition, props } = this;
     const { logger } = this.request;
     const ctx = this.context();
     const cleanup = definition.cleanupFailedCreate ?? definition.delete;
+    let complete = false;
     try {
       let r = await cleanup.call(definition, props, ctx);
       while (!r.done && definition.continue && ctx.remainingMs() > (r.pollAfterSeconds ?? 5) * 1000) {
-        await sleep((r.pollAfterSeconds ?? 5) * 1000);
+        await sleep((r.pollAfterSeconds ?? 5) * 1000, this.signal);
         r = await definition.continue(r.state, props, { ...ctx, requestType: 'Delete' });
       }
-      logger.info('cleanup after failed create', { complete: r.done });
+      complete = r.done && !this.signal.aborted;
+      logger.info('cleanup after failed create', { complete });
     } catch (error) {
       logger.error('cleanup after failed create failed', { error: describeError(error) });
     }
+    this.request.cleanupComplete = complete;
+    return complete;
   }
 }
 

@@ -13,6 +13,8 @@ import {
   prop,
   ResourceError,
   type ContinuationEvent,
+  type LedgerRecord,
+  type LedgerStore,
   type ResponseBody,
 } from '../../../functions/src/runtime';
 import { timers } from '../../../functions/src/shared';
@@ -20,22 +22,49 @@ import { cfnEvent, lambdaContext } from '../../helpers/events';
 
 process.env.KUBECFN_LOG_LEVEL = 'SILENT';
 
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What the probe's steps did, in order (`create`, `cleanup`, `delete`…). */
+let calls: string[] = [];
+/** The request ledger the probe keeps, when a test gives it one. */
+let ledgerStore: LedgerStore | undefined;
+
 /** A resource whose steps do what its Mode says. */
 const probe = defineResource<{ Mode: string; Steps: number }, { step: number }>({
   type: 'Custom::Probe',
-  schema: z.strictObject({ Mode: prop.enum(['ok', 'fail', 'hang', 'continue']), Steps: prop.integer().default(2) }),
+  schema: z.strictObject({
+    Mode: prop.enum(['ok', 'fail', 'hang', 'continue', 'late', 'fail-dirty']),
+    Steps: prop.integer().default(2),
+  }),
   attributes: ['Steps'],
   async create(props) {
-    if (props.Mode === 'fail') throw new ResourceError('Mode: the probe was told to fail');
+    calls.push('create');
+    if (props.Mode === 'fail' || props.Mode === 'fail-dirty')
+      throw new ResourceError('Mode: the probe was told to fail');
     if (props.Mode === 'hang') return new Promise<never>(() => undefined);
     if (props.Mode === 'continue') return inProgress({ step: 1 }, { pollAfterSeconds: 60 });
+    if (props.Mode === 'late') {
+      // Deaf to its signal: returns well after the deadline guard has answered.
+      await wait(1_200);
+      calls.push('late step returned');
+      return inProgress({ step: 1 }, { pollAfterSeconds: 0 });
+    }
     return done({ data: { Steps: 1 } });
   },
   async update() {
     return done();
   },
   async delete() {
+    calls.push('delete');
     return done();
+  },
+  async cleanupFailedCreate(props) {
+    calls.push('cleanup');
+    // fail-dirty: something is still being removed when the invocation has no time left to wait.
+    return props.Mode === 'fail-dirty' ? inProgress({ step: 0 }, { pollAfterSeconds: 3_600 }) : done();
+  },
+  ledger() {
+    return ledgerStore;
   },
   async continue(state, props) {
     const step = state.step + 1;
@@ -56,6 +85,8 @@ let invoked: ContinuationEvent[];
 beforeEach(() => {
   answers = [];
   invoked = [];
+  calls = [];
+  ledgerStore = undefined;
   outbound.putResponse = async (_url, body) => {
     answers.push(JSON.parse(body) as ResponseBody);
     return 200;
@@ -183,5 +214,169 @@ describe('response delivery', () => {
     // assess: the same body three times
     expect(sent).toHaveLength(3);
     expect(new Set(sent).size).toBe(1);
+  });
+});
+
+describe('one answer, truthful', () => {
+  test('a step that returns inProgress after the guard answered hands nothing over, and the handler waits for it', async () => {
+    // prepare: 2 s left, so the guard answers after 0.5 s; the step returns 1.2 s in
+    const context = lambdaContext('ProbeProvider', 'r9', 2_000);
+
+    // act
+    await handler(event({ Mode: 'late' }), context);
+    await wait(1_000);
+
+    // assess: the guard's FAILED answer alone; the late step's result went nowhere
+    expect(answers).toHaveLength(1);
+    expect(answers[0]!.Reason).toMatch(/did not finish before the Lambda function's timeout/);
+    expect(invoked).toEqual([]);
+    // the handler returned only once the step had settled: it cannot resume in a later invocation
+    expect(calls).toEqual(['create', 'late step returned']);
+  });
+
+  test('a Create cut short by the guard answers its physical id, not the create-failed marker: the rollback Delete cleans up', async () => {
+    await handler(event({ Mode: 'hang' }), lambdaContext('ProbeProvider', 'r10', 2_000));
+
+    expect(answers).toHaveLength(1);
+    expect(answers[0]).toMatchObject({
+      Status: 'FAILED',
+      PhysicalResourceId: expect.stringMatching(/^teststack-TestResource-[0-9a-f]{12}$/),
+    });
+  });
+
+  test('a failed Create whose cleanup did not finish answers its physical id and says so', async () => {
+    await handler(event({ Mode: 'fail-dirty' }), lambdaContext('ProbeProvider', 'r11', 10_000));
+
+    expect(calls).toEqual(['create', 'cleanup']);
+    expect(answers).toEqual([
+      expect.objectContaining({
+        Status: 'FAILED',
+        PhysicalResourceId: expect.stringMatching(/^teststack-TestResource-[0-9a-f]{12}$/),
+        Reason: expect.stringMatching(
+          /^Mode: the probe was told to fail \(what the Create applied is not all removed yet; the rollback Delete removes it\)/,
+        ),
+      }),
+    ]);
+  });
+
+  test('a failed Create whose cleanup finished answers the create-failed marker', async () => {
+    await handler(event({ Mode: 'fail' }), lambdaContext('ProbeProvider', 'r12', 10_000));
+
+    expect(calls).toEqual(['create', 'cleanup']);
+    expect(answers[0]!.PhysicalResourceId).toMatch(/^kubecfn:create-failed:TestResource:/);
+  });
+
+  test('a hand-over whose Invoke never returns is answered FAILED before the invocation ends', async () => {
+    // prepare: an Invoke that hangs and ignores its signal
+    outbound.invokeContinuation = () => new Promise<never>(() => undefined);
+    const context = lambdaContext('ProbeProvider', 'r13', 4_000);
+
+    // act
+    await handler(event({ Mode: 'continue' }), context);
+
+    // assess
+    expect(answers).toEqual([
+      expect.objectContaining({
+        Status: 'FAILED',
+        Reason: expect.stringMatching(
+          /^Custom::Probe needed more time but could not continue in a new invocation: the asynchronous Invoke did not complete within \d+ ms/,
+        ),
+      }),
+    ]);
+    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(0);
+  });
+});
+
+/** A request ledger in memory, as a cluster would keep it (versioned, conditional writes). */
+function memoryLedger(): LedgerStore & { record?: LedgerRecord; version: number } {
+  const store = {
+    record: undefined as LedgerRecord | undefined,
+    version: 0,
+    async read() {
+      return store.record ? { record: { ...store.record }, version: String(store.version) } : undefined;
+    },
+    async create(record: LedgerRecord) {
+      if (store.record) return false;
+      store.record = { ...record };
+      store.version++;
+      return true;
+    },
+    async replace(record: LedgerRecord, version: string) {
+      if (String(store.version) !== version) return false;
+      store.record = { ...record };
+      store.version++;
+      return true;
+    },
+  };
+  return store;
+}
+
+describe('duplicate deliveries (request ledger)', () => {
+  test('a second delivery while the first is at work stays silent; the first answers once', async () => {
+    // prepare
+    const ledger = memoryLedger();
+    ledgerStore = ledger;
+    const e = event({ Mode: 'ok' });
+    ledger.record = { holder: 'first-invocation', attempt: 0, until: Date.now() + 30_000 };
+
+    // act: the duplicate arrives while the first holds the request
+    await handler(e, lambdaContext('ProbeProvider', 'dup', 10_000));
+
+    // assess
+    expect(answers).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+
+  test('a delivery after the answer sends the recorded answer again and runs nothing', async () => {
+    const ledger = memoryLedger();
+    ledgerStore = ledger;
+    const e = event({ Mode: 'fail' });
+
+    await handler(e, lambdaContext('ProbeProvider', 'one', 10_000));
+    await handler(e, lambdaContext('ProbeProvider', 'two', 10_000));
+
+    expect(calls).toEqual(['create', 'cleanup']);
+    expect(answers).toHaveLength(2);
+    expect(answers[1]).toEqual(answers[0]);
+    expect(ledger.record?.answer).toMatchObject({ Status: 'FAILED' });
+  });
+
+  test('a holder that stopped renewing (crashed) is replaced by the next delivery, which does the work', async () => {
+    const ledger = memoryLedger();
+    ledgerStore = ledger;
+    ledger.record = { holder: 'crashed', attempt: 0, until: Date.now() - 1 };
+
+    await handler(event({ Mode: 'ok' }), lambdaContext('ProbeProvider', 'retry', 10_000));
+
+    expect(calls).toEqual(['create']);
+    expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+  });
+
+  test('after a hand-over, a late duplicate of the earlier attempt stays silent and the continuation works', async () => {
+    const ledger = memoryLedger();
+    ledgerStore = ledger;
+    const first = event({ Mode: 'continue', Steps: '2' });
+
+    await handler(first, lambdaContext('ProbeProvider', 'a0', 10_000));
+    expect(ledger.record).toMatchObject({ holder: '', attempt: 1 });
+    await handler(first, lambdaContext('ProbeProvider', 'a0-duplicate', 10_000));
+    expect(calls).toEqual(['create']);
+    await handler(invoked[0]!, lambdaContext('ProbeProvider', 'a1', 10_000));
+
+    expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS', Data: { Steps: '2' } })]);
+  });
+
+  test('a ledger that cannot be reached never fails the request', async () => {
+    ledgerStore = {
+      read: async () => {
+        throw new Error('connect ECONNREFUSED');
+      },
+      create: async () => false,
+      replace: async () => false,
+    };
+
+    await handler(event({ Mode: 'ok' }), lambdaContext('ProbeProvider', 'r14', 10_000));
+
+    expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
   });
 });
