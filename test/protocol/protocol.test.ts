@@ -5,6 +5,7 @@
  * that exactly one answer was sent.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { bundleProvider } from '../../scripts/dev/build/bundle';
@@ -16,9 +17,18 @@ import { packageZip, ProviderHarness } from '../helpers/provider-harness';
 process.env.TZ = 'UTC';
 let dir: string;
 let h: ProviderHarness;
+/** A Lambda endpoint that accepts connections and never answers: a hand-over to it hangs. */
+let hung: Server;
+const hungSockets = new Set<Socket>();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kubecfn-fault-'));
+  hung = createServer((socket) => {
+    hungSockets.add(socket);
+    socket.on('close', () => hungSockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  const hungEndpoint = `http://127.0.0.1:${(hung.address() as { port: number }).port}`;
   const fixture = resolve(__dirname, 'fault-provider/fault-provider.ts');
   const { zipFile } = await bundleProvider(fixture, dir, 'FaultProvider');
   h = await ProviderHarness.start([
@@ -27,12 +37,16 @@ beforeAll(async () => {
     // Steps of 4 s in an 8 s function: one step per invocation, with seconds to spare on a loaded machine.
     { name: 'StepProvider', zipFile, timeoutSeconds: 8 },
     { name: 'ColdProvider', zipFile, timeoutSeconds: 10 },
+    // Its hand-overs go to a Lambda endpoint that never answers.
+    { name: 'HungProvider', zipFile, timeoutSeconds: 8, environment: { AWS_ENDPOINT_URL_LAMBDA: hungEndpoint } },
     { name: 'KubeProvider', zipFile: packageZip('KubeProvider'), timeoutSeconds: 10 },
   ]);
 });
 
 afterAll(async () => {
   await h?.stop();
+  for (const socket of hungSockets) socket.destroy();
+  await new Promise((resolve) => hung?.close(resolve));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -99,7 +113,7 @@ describe('create', () => {
     [
       'a value outside an enum',
       { Mode: 'sideways' },
-      'Mode: expected one of ok | throw | hang | big-error | big-data | change-id | continue | fail-create',
+      'Mode: expected one of ok | throw | hang | big-error | big-data | change-id | continue | fail-create | fail-create-dirty',
     ],
     ['a non-integer', { Mode: 'ok', Steps: 'three' }, 'Steps: expected a whole number, got text'],
     ['an integer below its minimum', { Mode: 'ok', Steps: '0' }, 'Steps: expected a whole number ≥ 1'],
@@ -144,7 +158,7 @@ describe('create', () => {
       Mode: 'ok',
       Steps: '3',
       Enabled: 'FALSE',
-      Document: 'a: 1\nb: [x, y]',
+      Document: 'a: 1\nb: [x, "y"]', // YAML 1.1, as helm and kubectl read it: a bare y would be true
       Items: '[{"Key": "k", "Value": "7"}]',
     });
     expect(bodies).toEqual([
@@ -211,6 +225,31 @@ describe('create', () => {
         LogicalResourceId: 'TestResource',
       },
     ]);
+  });
+});
+
+describe('a failed Create tells the truth about its cleanup', () => {
+  test('a cleanup that did not finish: FAILED with the physical id, and the rollback Delete of that id runs the delete', async () => {
+    // given a Create that fails and whose cleanup is still going when the invocation has no time left
+    const created = await send('Create', { Mode: 'fail-create-dirty' });
+
+    // then it answers its own physical id, not the create-failed marker, and says why
+    expect(created.answer).toMatchObject({
+      Status: 'FAILED',
+      PhysicalResourceId: expect.stringMatching(/^teststack-TestResource-[0-9a-f]{12}$/),
+      Reason: expect.stringMatching(
+        /^create failed after applying something \(what the Create applied is not all removed yet; the rollback Delete removes it\)/,
+      ),
+    });
+
+    // when CloudFormation's rollback deletes that id, the resource's delete step runs
+    const deleted = await send(
+      'Delete',
+      { Mode: 'ok' },
+      { extra: { PhysicalResourceId: created.answer.PhysicalResourceId } },
+    );
+    expect(deleted.answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: created.answer.PhysicalResourceId });
+    expect(deleted.first.logs).toContain('fault delete step ran');
   });
 });
 
@@ -288,6 +327,24 @@ describe('continuation', () => {
     expect(pids).toHaveLength(3);
     expect(new Set(pids).size).toBe(3);
     expect(bodies[0]!.PhysicalResourceId).toMatch(/^teststack-TestResource-[0-9a-f]{12}$/);
+  });
+
+  test('a hand-over whose Invoke hangs is answered FAILED before the Lambda deadline', async () => {
+    // given a step of 5 s in an 8 s function: the next one does not fit, so it hands over, to an endpoint that never answers
+    const { bodies, invocations } = await send(
+      'Create',
+      { Mode: 'continue', Steps: '3', StepMs: '5000' },
+      { fn: 'HungProvider' },
+    );
+
+    // then one answer, from the first invocation, which was not killed at its deadline
+    expect(invocations).toHaveLength(1);
+    expect(invocations[0]!.timedOut).toBe(false);
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0]!.Status).toBe('FAILED');
+    expect(bodies[0]!.Reason).toMatch(
+      /^Custom::Fault needed more time but could not continue in a new invocation: the asynchronous Invoke did not complete within \d+ ms/,
+    );
   });
 
   test('continuation past the ServiceTimeout is answered FAILED once, naming the timeout', async () => {

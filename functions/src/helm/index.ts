@@ -46,5 +46,5 @@ export {
   type ObjectReader,
   type EcrTokenSource,
 } from './aws-sources';
-export { writeValuesFiles, type ValuesProps } from './values';
-export { watchedObjects, checkReadiness, notReadyReason, type WatchedObject } from './readiness';
+export { writeValuesFiles, valuesFileText, type ValuesProps } from './values';
+export { watchedObjects, checkReadiness, notReadyReason, pendingAfterTimeout, type WatchedObject } from './readiness';

@@ -5,7 +5,8 @@
  * invocations instead. Only the kinds helm waits for are checked; everything else counts as ready.
  */
 import { parseAllDocuments } from 'yaml';
-import { withKubeClient, type ClusterAccess, type KubeObject } from '../kube';
+import { whatHolds, withKubeClient, type ClusterAccess, type KubeObject } from '../kube';
+import type { HelmCli } from './helm-cli';
 
 /** An object to watch, small enough to travel in a continuation's state. */
 export interface WatchedObject {
@@ -135,26 +136,58 @@ export function notReadyReason(o: Obj): string | undefined {
 
 /**
  * Checks every watched object once; returns one line per object not ready yet (empty: all ready).
- * An object that does not exist counts as not ready.
+ * An object that does not exist counts as not ready. With `explain`, each line also says what holds
+ * the object (its conditions, its first pod not ready, its newest Warning event: see
+ * {@link whatHolds}) — for the Reason of a timeout, not for every poll.
  *
  * @example
  * const waiting = await checkReadiness(access, state.objects);
  * if (waiting.length) return inProgress(state, { pollAfterSeconds: 5 });
  */
-export async function checkReadiness(access: ClusterAccess, objects: readonly WatchedObject[]): Promise<string[]> {
+export async function checkReadiness(
+  access: ClusterAccess,
+  objects: readonly WatchedObject[],
+  options: { explain?: boolean; signal?: AbortSignal } = {},
+): Promise<string[]> {
   if (objects.length === 0) return [];
   return withKubeClient(access, async (client) => {
     const results = await Promise.all(
       objects.map(async (w) => {
         const label = `${w.kind} ${w.namespace}/${w.name}`;
-        const resource = await client.resourceFor(w.apiVersion, w.kind);
+        const resource = await client.resourceFor(w.apiVersion, w.kind, { signal: options.signal });
         if (!resource) throw new Error(`${label}: the API server does not serve kind ${w.kind} in ${w.apiVersion}`);
-        const o = await client.getOrUndefined<Obj>(client.objectPath(resource, w.name, w.namespace));
+        const o = await client.getOrUndefined<Obj>(client.objectPath(resource, w.name, w.namespace), options.signal);
         if (!o) return `${label}: not found`;
         const reason = notReadyReason(o);
-        return reason ? `${label}: ${reason}` : undefined;
+        if (!reason) return undefined;
+        if (!options.explain) return `${label}: ${reason}`;
+        const holds = await whatHolds(client, o as unknown as KubeObject, options.signal);
+        return `${label}: ${reason}${holds.length ? ` (${holds.join('; ')})` : ''}`;
       }),
     );
     return results.filter((r): r is string => r !== undefined);
   });
+}
+
+/**
+ * What a release still waits for, after helm's own `--wait` ran out of time (helm says only
+ * "context deadline exceeded"): its manifest read back with `helm get manifest`, each workload
+ * checked as {@link checkReadiness} does, with what holds it. Empty when it cannot tell.
+ *
+ * @example
+ * const pending = await pendingAfterTimeout(session.cli, access, { name: 'web', namespace: 'apps' });
+ * // ['Deployment apps/web: 0 of 1 replicas ready (pod web-5d…: PodScheduled=False (Unschedulable: 0/1 nodes are available…))']
+ */
+export async function pendingAfterTimeout(
+  cli: HelmCli,
+  access: ClusterAccess,
+  release: { name: string; namespace: string },
+  signal?: AbortSignal,
+): Promise<string[]> {
+  try {
+    const { stdout } = await cli.run(['get', 'manifest', release.name, '--namespace', release.namespace], { signal });
+    return await checkReadiness(access, watchedObjects(stdout, release.namespace), { explain: true, signal });
+  } catch {
+    return [];
+  }
 }

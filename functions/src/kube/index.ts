@@ -52,6 +52,6 @@ export {
   readinessOfObjects,
 } from './apply';
 export type { ApplyOptions, DeleteState, NotReady } from './apply';
-export { needsReadinessCheck, readinessOf } from './readiness';
+export { needsReadinessCheck, readinessOf, whatHolds, whatHoldsAt } from './readiness';
 export type { Readiness } from './readiness';
 export { checkJsonPath, evaluateJsonPath } from './jsonpath';

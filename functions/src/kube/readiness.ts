@@ -188,3 +188,122 @@ export async function readinessOf(
       return ready;
   }
 }
+
+/** A condition as objects report it, in a Reason: `Available=False (MinimumReplicasUnavailable: …)`. */
+const describeCondition = (c: Condition) =>
+  `${c.type}=${c.status}${c.reason || c.message ? ` (${[c.reason, c.message].filter(Boolean).join(': ')})` : ''}`;
+
+/** Conditions that say something is wrong: False for the positive ones, True for a Namespace's failures. */
+function troubleConditions(o: Live): Condition[] {
+  const conditions = o.status?.conditions ?? [];
+  if (o.kind === 'Namespace') return conditions.filter((c) => c.status === 'True');
+  const bad = new Set(['ReplicaFailure', 'Failed', 'Stalled', 'Degraded']);
+  return conditions.filter((c) => (bad.has(c.type ?? '') ? c.status === 'True' : c.status === 'False'));
+}
+
+/** The newest Warning event about an object (else the newest event), as `Reason: message`. */
+async function latestEvent(client: KubeClient, o: KubeObject, signal?: AbortSignal): Promise<string | undefined> {
+  const ns = o.metadata.namespace;
+  const selector = [`involvedObject.name=${o.metadata.name}`, `involvedObject.kind=${o.kind}`];
+  if (o.metadata.uid) selector.push(`involvedObject.uid=${o.metadata.uid}`);
+  const path = ns ? `/api/v1/namespaces/${encodeURIComponent(ns)}/events` : '/api/v1/events';
+  try {
+    const list = await client.request<{
+      items?: Array<{ type?: string; reason?: string; message?: string; lastTimestamp?: string; eventTime?: string }>;
+    }>('GET', path, { query: { fieldSelector: selector.join(','), limit: 50 }, signal, retryErrorStatus: false });
+    const when = (e: { lastTimestamp?: string; eventTime?: string }) =>
+      Date.parse(e.lastTimestamp ?? e.eventTime ?? '') || 0;
+    const items = [...(list.items ?? [])].sort((a, b) => when(b) - when(a));
+    const e = items.find((i) => i.type === 'Warning') ?? items[0];
+    return e ? `event ${e.reason ?? ''}: ${(e.message ?? '').trim()}`.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why the first not-ready pod of a workload is not ready: unscheduled, a container waiting, or its event. */
+async function podHold(client: KubeClient, o: Live, signal?: AbortSignal): Promise<string | undefined> {
+  const labels = (o.spec?.selector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels;
+  const ns = o.metadata.namespace;
+  if (!labels || !ns || Object.keys(labels).length === 0) return undefined;
+  try {
+    const pods = await client.request<{ items?: Live[] }>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`, {
+      query: {
+        labelSelector: Object.entries(labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
+        limit: 20,
+      },
+      signal,
+      retryErrorStatus: false,
+    });
+    const pod = (pods.items ?? []).find((p) => condition(p, 'Ready')?.status !== 'True');
+    if (!pod) return undefined;
+    const name = `pod ${pod.metadata.name}`;
+    const scheduled = condition(pod, 'PodScheduled');
+    if (scheduled?.status === 'False') return `${name}: ${describeCondition(scheduled)}`;
+    type ContainerStatus = { name?: string; state?: { waiting?: { reason?: string; message?: string } } };
+    const statuses = [
+      ...((pod.status?.initContainerStatuses as ContainerStatus[] | undefined) ?? []),
+      ...((pod.status?.containerStatuses as ContainerStatus[] | undefined) ?? []),
+    ];
+    const waiting = statuses.find((s) => s.state?.waiting);
+    if (waiting?.state?.waiting)
+      return `${name}: container ${waiting.name} waiting (${[waiting.state.waiting.reason, waiting.state.waiting.message].filter(Boolean).join(': ')})`;
+    const event = await latestEvent(client, pod, signal);
+    return event ? `${name}: ${event}` : `${name}: phase ${String(pod.status?.phase ?? 'Pending')}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Kinds whose readiness is their pods'. */
+const POD_OWNERS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);
+
+/**
+ * What holds an object that is not ready, or not gone, for a Reason after a wait has timed out:
+ * its finalizers while it is being deleted, its conditions that report trouble (for a Namespace,
+ * `NamespaceDeletionDiscoveryFailure` naming the API that did not answer, and the other deletion
+ * conditions), for a workload the first pod not ready (unscheduled, a container waiting), and
+ * otherwise the newest Warning event. Empty when nothing explains it. Never throws: it only adds to
+ * a Reason already decided.
+ *
+ * @example
+ * const holds = await whatHolds(client, live); // ['finalizers kubernetes', 'NamespaceDeletionDiscoveryFailure=True (…)']
+ */
+export async function whatHolds(client: KubeClient, live: KubeObject, signal?: AbortSignal): Promise<string[]> {
+  const o = live as Live;
+  const out: string[] = [];
+  if (o.metadata.deletionTimestamp) {
+    const finalizers = [
+      ...(o.metadata.finalizers ?? []),
+      ...(o.kind === 'Namespace' ? ((o.spec?.finalizers as string[] | undefined) ?? []).map((f) => `spec ${f}`) : []),
+    ];
+    if (finalizers.length) out.push(`finalizers ${finalizers.join(', ')}`);
+  }
+  out.push(...troubleConditions(o).map(describeCondition));
+  if (POD_OWNERS.has(o.kind) && !o.metadata.deletionTimestamp) {
+    const pod = await podHold(client, o, signal);
+    if (pod) out.push(pod);
+  }
+  if (out.length === 0) {
+    const event = await latestEvent(client, o, signal);
+    if (event) out.push(event);
+  }
+  return out;
+}
+
+/**
+ * {@link whatHolds} for an object named by its path, read afresh; `undefined` when it is gone or
+ * cannot be read.
+ */
+export async function whatHoldsAt(client: KubeClient, path: string, signal?: AbortSignal): Promise<string | undefined> {
+  try {
+    const live = await client.getOrUndefined(path, signal);
+    if (!live) return undefined;
+    const holds = await whatHolds(client, live, signal);
+    return holds.length ? holds.join('; ') : undefined;
+  } catch {
+    return undefined;
+  }
+}

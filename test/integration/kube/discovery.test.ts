@@ -2,6 +2,8 @@
  * Discovery with an aggregated API that does not answer (issue 13.13): a real APIService whose
  * Service has no endpoints, as metrics-server's is on a cluster where it is not ready yet. KubeGet
  * of a plain ConfigMap must not wait on it, and a name no answering API knows says which did not.
+ * The same unavailable API blocks namespace deletion: a KubeManifest Delete that times out on it
+ * says so (issue 13.10).
  */
 import { ApiregistrationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, discoverAll } from '../../../functions/src/kube';
@@ -104,3 +106,25 @@ test('a name no answering API knows names the API that did not answer', async ()
     /^Object \(widget\/w\): the API server does not know resource type widget; these APIs did not answer discovery, so it may be one of theirs: metrics\.k8s\.io\/v1beta1 \(its API service is not available/,
   );
 });
+
+test('a namespace delete held by the unavailable API: the Reason names the condition and the API', async () => {
+  // given a namespace applied by a KubeManifest
+  const props = {
+    ClusterName: 'local',
+    Manifest: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: acc-disc\n',
+    TimeoutSeconds: 8,
+  };
+  const created = await h.send('KubeProvider', 'Create', 'Custom::KubeManifest', props);
+  expect(created.answer.Status).toBe('SUCCESS');
+
+  // when it is deleted while metrics.k8s.io does not answer
+  const { answer } = await h.send('KubeProvider', 'Delete', 'Custom::KubeManifest', props, {
+    PhysicalResourceId: created.answer.PhysicalResourceId,
+  });
+
+  // then
+  expect(answer.Status).toBe('FAILED');
+  expect(answer.Reason).toMatch(
+    /^Objects still being deleted after 8 s \(TimeoutSeconds\): Manifest\[0\] \(v1 Namespace acc-disc, held by finalizers spec kubernetes; NamespaceDeletionDiscoveryFailure=True \(DiscoveryFailed: Discovery failed for some groups, 1 failing: .*metrics\.k8s\.io\/v1beta1/,
+  );
+}, 60_000);

@@ -45,7 +45,7 @@ export function explainUpgradeFailure(
   error: unknown,
   props: HelmReleaseProps,
   source: ChartSource,
-  release: { name: string; namespace: string; waited: boolean },
+  release: { name: string; namespace: string; waited: boolean; pending?: readonly string[] },
 ): Error {
   const explained = explain(error, props, source, release);
   // A Repository may carry credentials (https://user:pw@…), and helm repeats it in its errors.
@@ -57,15 +57,20 @@ function explain(
   error: unknown,
   props: HelmReleaseProps,
   source: ChartSource,
-  release: { name: string; namespace: string; waited: boolean },
+  release: { name: string; namespace: string; waited: boolean; pending?: readonly string[] },
 ): Error {
   if (!(error instanceof HelmCommandError)) return error instanceof Error ? error : new Error(String(error));
   const helm = error.stderrTail || error.message;
   const where = `release ${release.name} in namespace ${release.namespace}`;
   if (isTimeout(error)) {
+    // helm says only "context deadline exceeded": name what is still pending and what holds it.
+    const pending = release.pending ?? [];
+    const still = pending.length
+      ? `; still waiting for ${pending.slice(0, 5).join('; ')}${pending.length > 5 ? `; and ${pending.length - 5} more` : ''}`
+      : '';
     return release.waited
       ? new ResourceError(
-          `Wait: ${where} did not become ready within TimeoutSeconds (${props.TimeoutSeconds} s): ${helm}`,
+          `Wait: ${where} did not become ready within TimeoutSeconds (${props.TimeoutSeconds} s): ${helm}${still}`,
         )
       : new ResourceError(
           `TimeoutSeconds: helm did not finish ${where} (its hooks) within ${props.TimeoutSeconds} s: ${helm}`,

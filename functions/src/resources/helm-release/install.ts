@@ -8,6 +8,7 @@ import {
   isOperationInProgress,
   isTimeout,
   parseChartSource,
+  pendingAfterTimeout,
   prepareChart,
   recoverRelease,
   releaseHistory,
@@ -141,7 +142,9 @@ export async function install(
       }
     } catch (error) {
       if (error instanceof ResourceError) throw error;
-      throw explainUpgradeFailure(error, props, source, { ...target, waited: props.Wait });
+      // helm's --wait timeout names nothing: read back what is still pending, and what holds it.
+      const pending = isTimeout(error) ? await pendingAfterTimeout(session.cli, access, target, ctx.signal) : [];
+      throw explainUpgradeFailure(error, props, source, { ...target, waited: props.Wait, pending });
     }
 
     const data = releaseData(result.release);

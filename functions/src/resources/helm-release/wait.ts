@@ -27,6 +27,13 @@ export async function awaitReady(
     return done({ physicalId, data: state.data ?? {} });
   }
   if (Date.now() >= (state.waitUntil ?? 0)) {
+    // Once more, with what holds each object (conditions, pods, events), for the Reason.
+    const explained = await checkReadiness(
+      access ?? (await getClusterAccess({ clusterName: state.target.cluster })),
+      state.objects ?? [],
+      { explain: true, signal: ctx.signal },
+    ).catch(() => waiting);
+    if (explained.length) waiting.splice(0, waiting.length, ...explained);
     const shown = waiting.slice(0, 5).join('; ') + (waiting.length > 5 ? `; and ${waiting.length - 5} more` : '');
     throw new ResourceError(
       `Wait: release ${state.target.name} in namespace ${state.target.namespace} did not become ready within TimeoutSeconds (${props.TimeoutSeconds} s): ${shown}`,

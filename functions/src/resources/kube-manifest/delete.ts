@@ -3,7 +3,7 @@
  * gone (custom objects before their CRDs, everything before its namespace). Objects another
  * resource has applied since are left alone. Prune deletes the dropped objects the same way.
  */
-import { deleteObjects, describeObject, type DeleteState, type ManifestObject } from '../../kube';
+import { deleteObjects, describeObject, whatHoldsAt, type DeleteState, type ManifestObject } from '../../kube';
 import { ResourceError } from '../../runtime';
 import { pollUntil, seconds, type Progress, type Run } from './step';
 
@@ -34,14 +34,25 @@ export async function deleteLevels(run: Run, objects: readonly ManifestObject[])
     if (r.outcome === 'handover') return 'handover';
     if (r.outcome === 'done') ctx.logger.info('deleted', { dependencyLevel: level, objects: batch.length });
     if (r.outcome === 'timeout') {
-      const stuck = r.left
-        .slice(0, 10)
-        .map(({ object, state: s }) => {
-          const finalizers =
-            s.state === 'deleting' && s.finalizers.length ? `, held by finalizers ${s.finalizers.join(', ')}` : '';
-          return `${object.source} (${describeObject(object)}${finalizers})`;
-        })
-        .join('; ');
+      // What holds each: finalizers, and the object's own conditions (a Namespace's
+      // NamespaceDeletionDiscoveryFailure names the API that did not answer), else its newest event.
+      const stuck = (
+        await Promise.all(
+          r.left.slice(0, 10).map(async ({ object, state: s }) => {
+            const holds =
+              object.resource &&
+              (await whatHoldsAt(
+                client,
+                client.objectPath(object.resource, object.name, object.namespace),
+                ctx.signal,
+              ));
+            const finalizers =
+              s.state === 'deleting' && s.finalizers.length ? `finalizers ${s.finalizers.join(', ')}` : '';
+            const held = holds || finalizers;
+            return `${object.source} (${describeObject(object)}${held ? `, held by ${held}` : ''})`;
+          }),
+        )
+      ).join('; ');
       const more = r.left.length > 10 ? `; and ${r.left.length - 10} more` : '';
       throw new ResourceError(`Objects still being deleted after ${seconds(props)}: ${stuck}${more}`);
     }
