@@ -1,4 +1,5 @@
 // npm start [-- --once] [--stack-name NAME] [--param KEY=VALUE ...] [--template new-vpc|existing-vpc]
+//           [--update KEY=VALUE ...] [--charts-dir DIR]
 //
 // The whole Quick Start on this machine, no AWS account: builds the provider packages, starts the
 // local control plane (standing for EKS), moto server with kubecfn's CloudFormation engine
@@ -8,20 +9,28 @@
 // the stack right away, shows that the cluster is clean again, and exits.
 process.env.TZ = 'UTC';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseCommandLine, parseKeyValues, runMain, UsageError } from './lib/args';
 import { repoRoot } from './dev/paths.cjs';
 import { localBucket, LocalDeployment, localRegion } from './local';
+import { defaultChartsDir, missingCharts, pullCharts, templateCharts } from './dev/charts-pull';
+import { ensureHelm } from './dev/binaries';
 
 const usage = `Usage: npm start [-- options]
 
-Deploys the Quick Start (new-VPC entrypoint, nested stacks, Helm releases, manifests) into a local
+Deploys the Quick Start (an entrypoint, its nested stacks, Helm releases, manifests) into a local
 control plane and a local AWS emulator, with live progress, and prints what was deployed.
 
 Options:
   --once                deploy, then delete the stack, show the cluster is clean, and exit
   --stack-name NAME     stack name (default kubecfn)
   --param KEY=VALUE     a stack parameter on top of the local defaults; repeat for more
+  --template T          new-vpc (default) or existing-vpc: the existing-VPC entrypoint goes into a
+                        VPC made first, as a user's own, from the VPC submodule (stack NAME-vpc)
+  --update KEY=VALUE    after the deploy, update the stack with this parameter change (the others
+                        keep their values); repeat for more
+  --charts-dir DIR      real Helm charts (<chart>-<version>.tgz) to install; default
+                        $KUBECFN_CHARTS_DIR, else ~/.cache/kubecfn/charts (npm run charts:pull)
   --skip-build          use the packages already in functions/packages
   -h, --help            show this help`;
 
@@ -32,6 +41,31 @@ export const localDefaults: Record<string, string> = {
   // The local control plane is reachable from this machine only: nothing is public.
   EndpointAccess: 'Private',
 };
+
+/** The command that gets the real charts, printed wherever a stand-in is used. */
+const realChartsHint = 'npm run charts:pull (online), or npm start -- --charts-dir DIR';
+
+/**
+ * Which real charts the local cloud can serve: the explicit chart directory (--charts-dir,
+ * $KUBECFN_CHARTS_DIR) as it is, strictly (a missing chart fails its release as a repository without
+ * it would); else the cache's, first filled from the real repositories where this machine is online,
+ * and stand-ins only for what is still missing.
+ */
+async function planCharts(
+  explicitDir: string | undefined,
+): Promise<{ chartsDir: string; standIns: boolean; missing: string[]; pulled: string[] }> {
+  const fromEnv = defaultChartsDir();
+  const dir = explicitDir ? resolve(explicitDir) : fromEnv.dir;
+  const strict = Boolean(explicitDir) || fromEnv.explicit;
+  const pulled: string[] = [];
+  if (!strict && missingCharts(dir).length) {
+    line(`  ${dir}: pulling the charts the templates name from their repositories (${realChartsHint}) ...`);
+    const result = await pullCharts({ dir, helm: await ensureHelm(), timeoutMs: 20_000 });
+    pulled.push(...result.pulled.map((c) => `${c.chart}-${c.version}`));
+  }
+  const missing = missingCharts(dir).map((c) => `${c.chart}-${c.version}`);
+  return { chartsDir: dir, standIns: !strict && missing.length > 0, missing, pulled };
+}
 
 function line(text = ''): void {
   console.log(text);
@@ -48,6 +82,9 @@ async function main(): Promise<number> {
     'stack-name': { type: 'string', default: 'kubecfn' },
     param: { type: 'string', multiple: true },
     'skip-build': { type: 'boolean', default: false },
+    template: { type: 'string', default: 'new-vpc' },
+    update: { type: 'string', multiple: true },
+    'charts-dir': { type: 'string' },
   });
   if (values.help) {
     line(usage);
@@ -58,7 +95,15 @@ async function main(): Promise<number> {
     throw new UsageError(
       `--stack-name must start with a letter and hold only letters, digits and hyphens (got "${stackName}")`,
     );
-  const params = { ...localDefaults, ...parseKeyValues('--param', values.param) };
+  const template = values.template!;
+  if (template !== 'new-vpc' && template !== 'existing-vpc')
+    throw new UsageError(`--template must be new-vpc or existing-vpc (got "${template}")`);
+  const updates = parseKeyValues('--update', values.update);
+  const defaults: Record<string, string> = { ...localDefaults };
+  // The existing-VPC entrypoint takes the VPC's subnets instead of zones (filled in below).
+  if (template === 'existing-vpc') delete defaults.AvailabilityZones;
+  const params = { ...defaults, ...parseKeyValues('--param', values.param) };
+  const userVpcStack = `${stackName}-vpc`;
   const started = Date.now();
   const timings: Array<[string, number]> = [];
   const timed = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
@@ -87,8 +132,27 @@ async function main(): Promise<number> {
     }
   }
 
+  heading('Charts');
+  const charts = await planCharts(values['charts-dir']);
+  const wanted = templateCharts().map((c) => `${c.chart}-${c.version}`);
+  for (const c of charts.pulled) line(`  pulled ${c} into ${charts.chartsDir}`);
+  line(
+    `  real charts from ${charts.chartsDir}: ${wanted.filter((c) => !charts.missing.includes(c)).join(', ') || 'none'}`,
+  );
+  if (charts.missing.length && charts.standIns)
+    line(
+      `  STAND-IN charts for ${charts.missing.join(', ')}: no real chart could be had (offline, not in ${charts.chartsDir}). ` +
+        `Their releases install generated stand-ins (no CRDs, webhooks, RBAC or values checks); get the real ones with ${realChartsHint}`,
+    );
+  else if (charts.missing.length)
+    line(
+      `  missing from ${charts.chartsDir}: ${charts.missing.join(', ')}: their releases fail as against a repository without them`,
+    );
+
   heading('Starting the local cloud');
-  const local = await timed('local cloud', () => LocalDeployment.start((m) => line(m)));
+  const local = await timed('local cloud', () =>
+    LocalDeployment.start((m) => line(m), { chartsDir: charts.chartsDir, standIns: charts.standIns }),
+  );
   let stopping: Promise<void> | undefined;
   let keepLogs = false;
   const stop = () => (stopping ??= local.stop({ keepLogs }));
@@ -117,7 +181,22 @@ async function main(): Promise<number> {
       return 1;
     }
 
-    heading(`Deploying stack ${stackName} (npm run deploy -- --template new-vpc)`);
+    if (template === 'existing-vpc') {
+      heading(`Creating the VPC to deploy into, as a user's own (stack ${userVpcStack} from submodules/vpc)`);
+      const vpc = await timed('user VPC', () => local.createUserVpc(userVpcStack));
+      line(
+        `  ${vpc.VPCID} ${vpc.VPCCIDR}: private subnets ${vpc.PrivateSubnet1ID}, ${vpc.PrivateSubnet2ID}, ${vpc.PrivateSubnet3ID}`,
+      );
+      Object.assign(params, {
+        VPCID: vpc.VPCID!,
+        VPCCIDR: vpc.VPCCIDR!,
+        PrivateSubnet1ID: vpc.PrivateSubnet1ID!,
+        PrivateSubnet2ID: vpc.PrivateSubnet2ID!,
+        PrivateSubnet3ID: vpc.PrivateSubnet3ID ?? '',
+        ...parseKeyValues('--param', values.param),
+      });
+    }
+    heading(`Deploying stack ${stackName} (npm run deploy -- --template ${template})`);
     line(
       `  parameters: ${Object.entries(params)
         .map(([k, v]) => `${k}=${v}`)
@@ -127,7 +206,7 @@ async function main(): Promise<number> {
       '--stack-name',
       stackName,
       '--template',
-      'new-vpc',
+      template,
       '--bucket',
       localBucket,
       '--region',
@@ -135,6 +214,9 @@ async function main(): Promise<number> {
       '--poll',
       '1',
     ];
+    // An update names only what changes: the other parameters keep their values.
+    const updateArgs = [...deployArgs];
+    for (const [k, v] of Object.entries(updates)) updateArgs.push('--param', `${k}=${v}`);
     for (const [k, v] of Object.entries(params)) deployArgs.push('--param', `${k}=${v}`);
     const deployed = await timed('deploy', () => local.runScript('deploy.ts', deployArgs, (m) => line(`  ${m}`)));
     if (stopping) return interrupted();
@@ -155,7 +237,12 @@ async function main(): Promise<number> {
     for (const o of await local.outputs(stackName)) line(`  ${o.OutputKey?.padEnd(28)} ${o.OutputValue}`);
     const releases = await local.helmReleases();
     heading('Helm releases (helm list -A)');
-    for (const r of releases) line(`  release installed: ${r.name} (namespace ${r.namespace}) ${r.chart} ${r.status}`);
+    const standIn = (chart: string) =>
+      local.charts.standInsServed().some((w) => `${w.chart}-${w.version}` === chart)
+        ? `  [STAND-IN chart, not the real ${chart}: ${realChartsHint}]`
+        : '';
+    for (const r of releases)
+      line(`  release installed: ${r.name} (namespace ${r.namespace}) ${r.chart} ${r.status}${standIn(r.chart)}`);
     if (!releases.length) line('  (none)');
     heading('Nodes (kubectl get nodes -L kubecfn.io/partition)');
     line(indent(await local.kubectl(['get', 'nodes', '-L', 'kubecfn.io/partition,eks.amazonaws.com/capacityType'])));
@@ -174,9 +261,29 @@ async function main(): Promise<number> {
     line(`  export KUBECONFIG=${local.cluster.kubeconfigPath}`);
     for (const [k, v] of Object.entries(local.awsEnv)) line(`  export ${k}=${v}`);
     line(`  then: kubectl get pods -A; aws cloudformation describe-stacks --stack-name ${stackName};`);
-    line(`        npm run deploy -- --stack-name ${stackName} --template new-vpc --param KEY=VALUE   (an update)`);
+    line(`        npm run deploy -- --stack-name ${stackName} --template ${template} --param KEY=VALUE   (an update)`);
     line(`  provider logs: ${local.lambdaLogPath}`);
     line(timingLine());
+
+    if (Object.keys(updates).length) {
+      heading(
+        `Updating stack ${stackName}: ${Object.entries(updates)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')} (npm run deploy, the other parameters kept)`,
+      );
+      const updated = await timed('update', () => local.runScript('deploy.ts', updateArgs, (m) => line(`  ${m}`)));
+      if (stopping) return interrupted();
+      line(`  update: exit ${updated}, stack ${await local.stackStatus(stackName)}`);
+      for (const r of await local.helmReleases())
+        line(
+          `  release after the update: ${r.name} (namespace ${r.namespace}) ${r.chart} ${r.status}${standIn(r.chart)}`,
+        );
+      if (updated !== 0) {
+        keepLogs = true;
+        if (values.once) return 1;
+      }
+      line(timingLine());
+    }
 
     if (!values.once) {
       line();
@@ -202,6 +309,17 @@ async function main(): Promise<number> {
     const after = await local.objectInventory();
     const added = [...after].filter((o) => !before.has(o)).sort();
     const removed = [...before].filter((o) => !after.has(o)).sort();
+    // Helm installs a chart's crds/ before the release and never deletes them (helm uninstall keeps
+    // them, so custom objects of other releases survive): said apart, not counted as left behind.
+    const chartCrds = new Set(await local.charts.crdsOfServedCharts());
+    const keptByHelm = added.filter(
+      (o) => o.startsWith('CustomResourceDefinition//') && chartCrds.has(o.split('/')[2]!),
+    );
+    if (keptByHelm.length)
+      line(
+        `  kept by helm (a chart's crds/ outlive helm uninstall; the HelmProvider does not remove them): ${keptByHelm.map((o) => o.split('/')[2]).join(', ')}`,
+      );
+    added.splice(0, added.length, ...added.filter((o) => !keptByHelm.includes(o)));
     for (const o of added) line(`  left behind: ${o}`);
     for (const o of removed) line(`  missing since before the deploy: ${o}`);
     // An object that was there before the deploy and is gone now was deleted by the stack (or its
@@ -213,8 +331,19 @@ async function main(): Promise<number> {
         : `  cluster NOT clean: ${left.length} release(s) and ${added.length} object(s) left behind, ${removed.length} object(s) missing since before the deploy (see above)`,
     );
     keepLogs = !clean;
+    if (template === 'existing-vpc') {
+      // The user's VPC outlived the Quick Start, as it should; now it goes too.
+      const vpcStatus = await timed('user VPC delete', () => local.deleteStack(userVpcStack));
+      line(`  the user's VPC stack ${userVpcStack}: ${vpcStatus}`);
+      if (vpcStatus !== 'DELETE_COMPLETE') keepLogs = true;
+    }
+    const standIns = local.charts.standInsServed();
+    if (standIns.length)
+      line(
+        `  stand-in charts were installed for ${standIns.map((w) => `${w.chart}-${w.version}`).join(', ')}: ${realChartsHint}`,
+      );
     line(timingLine());
-    return clean ? 0 : 1;
+    return clean && !keepLogs ? 0 : 1;
   } catch (err) {
     keepLogs = true;
     throw err;

@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../dev/paths.cjs';
-import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DeleteStackCommand,
+  DescribeStacksCommand,
+  type Output,
+} from '@aws-sdk/client-cloudformation';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { ensureHelm, ensureKubectl } from '../dev/binaries';
 import { startLocalCluster, type LocalCluster } from './cluster/cluster';
@@ -244,6 +250,70 @@ export class LocalDeployment {
     } finally {
       cfn.destroy();
     }
+  }
+
+  /**
+   * Creates a VPC as a user would before launching the existing-VPC entrypoint: a stack of its own
+   * from the VPC submodule uploaded with the Quick Start (`submodules/vpc/templates/vpc.template.yaml`
+   * under `prefix`), not part of the kubecfn stack. Resolves with its outputs (VPCID, VPCCIDR,
+   * PrivateSubnet1ID, ...) once CREATE_COMPLETE.
+   */
+  async createUserVpc(
+    stackName: string,
+    opts: { bucket?: string; prefix?: string; parameters?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<Record<string, string>> {
+    const cfn = this.cloudFormation();
+    try {
+      const key = `${opts.prefix ?? 'kubecfn/'}submodules/vpc/templates/vpc.template.yaml`;
+      await cfn.send(
+        new CreateStackCommand({
+          StackName: stackName,
+          TemplateURL: `https://${opts.bucket ?? localBucket}.s3.${localRegion}.amazonaws.com/${key}`,
+          Parameters: Object.entries({
+            AvailabilityZones: `${localRegion}a,${localRegion}b,${localRegion}c`,
+            ...opts.parameters,
+          }).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+          Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+        }),
+      );
+      const status = await this.waitForStack(stackName, opts.timeoutMs ?? 300_000);
+      if (status !== 'CREATE_COMPLETE') throw new Error(`stack ${stackName} (the user's VPC) ended ${status}`);
+      const out: Record<string, string> = {};
+      for (const o of await this.outputs(stackName)) if (o.OutputKey) out[o.OutputKey] = o.OutputValue ?? '';
+      return out;
+    } finally {
+      cfn.destroy();
+    }
+  }
+
+  /** Deletes a stack (DeleteStack) and resolves with its final status once it settles. */
+  async deleteStack(stackName: string, timeoutMs = 300_000): Promise<string> {
+    const cfn = this.cloudFormation();
+    try {
+      const id = (await this.describe(stackName))?.StackId ?? stackName;
+      await cfn.send(new DeleteStackCommand({ StackName: id }));
+      return await this.waitForStack(id, timeoutMs);
+    } finally {
+      cfn.destroy();
+    }
+  }
+
+  private async waitForStack(stackName: string, timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = (await this.describe(stackName))?.StackStatus ?? 'UNKNOWN';
+      if (!status.endsWith('_IN_PROGRESS')) return status;
+      if (Date.now() > deadline) return status;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+
+  private cloudFormation(): CloudFormationClient {
+    return new CloudFormationClient({
+      region: localRegion,
+      endpoint: this.aws.moto.endpoint,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
   }
 
   /** The stack's outputs, as DescribeStacks gives them. */

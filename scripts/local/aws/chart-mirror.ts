@@ -23,7 +23,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { promisify } from 'node:util';
-import { parse, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 
 const execFileAsync = promisify(execFile);
 
@@ -46,6 +46,11 @@ export interface ChartMirror {
   standInsServed(): ChartWant[];
   /** Real charts downloaded so far (`<chart>-<version>`). */
   realServed(): string[];
+  /**
+   * Names of the CustomResourceDefinitions in the `crds/` directories of the real charts served so
+   * far: helm installs them before the release and never deletes them (helm uninstall keeps them).
+   */
+  crdsOfServedCharts(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -432,6 +437,18 @@ export async function startChartMirror(opts: {
     ...(opts.chartsDir ? { chartsDir: opts.chartsDir } : {}),
     standInsServed: () => [...standInsServed],
     realServed: () => [...realServed],
+    crdsOfServedCharts: async () => {
+      const names = new Set<string>();
+      for (const real of await realCharts()) {
+        if (!realServed.includes(`${real.chart.name}-${real.chart.version}`)) continue;
+        const { stdout } = await execFileAsync(opts.helm, ['show', 'crds', real.path], { maxBuffer: 64 << 20 });
+        for (const doc of parseAllDocuments(stdout)) {
+          const crd = doc.toJS() as { kind?: string; metadata?: { name?: string } } | null;
+          if (crd?.kind === 'CustomResourceDefinition' && crd.metadata?.name) names.add(crd.metadata.name);
+        }
+      }
+      return [...names].sort();
+    },
     stop: () =>
       new Promise<void>((ok) => {
         proxy.closeAllConnections();

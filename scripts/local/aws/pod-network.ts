@@ -17,9 +17,9 @@
 // connection, as a pod whose container does not listen. The chart's objects (webhook configurations,
 // Services, certificates) are untouched: the API server's own service routing does the rest.
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeCall } from './kube-api';
 
@@ -55,7 +55,7 @@ export interface PodNetwork {
 }
 
 /**
- * Starts the proxy on a loopback port and writes the API server's egress selector configuration.
+ * Starts the proxy on a Unix socket in `dir` and writes the API server's egress selector configuration.
  *
  * @example
  * const net = await startPodNetwork({ dir, log });
@@ -104,8 +104,10 @@ export async function startPodNetwork(opts: { dir: string; log?: (m: string) => 
       if (!socket.destroyed) refuse(socket, addr, err.message);
     });
   });
-  await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
-  const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  // A Unix socket in the run directory: the API server's HTTP CONNECT over TCP insists on TLS.
+  const socketPath = join(opts.dir, 'pod-network.sock');
+  rmSync(socketPath, { force: true });
+  await new Promise<void>((ok) => proxy.listen(socketPath, ok));
   const configPath = join(opts.dir, 'egress-selector.yaml');
   writeFileSync(
     configPath,
@@ -117,8 +119,8 @@ export async function startPodNetwork(opts: { dir: string; log?: (m: string) => 
       '    connection:',
       '      proxyProtocol: HTTPConnect',
       '      transport:',
-      '        tcp:',
-      `          url: ${url}`,
+      '        uds:',
+      `          udsName: ${socketPath}`,
       '',
     ].join('\n'),
   );
@@ -133,7 +135,10 @@ export async function startPodNetwork(opts: { dir: string; log?: (m: string) => 
       new Promise<void>((ok) => {
         for (const s of sockets) s.destroy();
         proxy.closeAllConnections();
-        proxy.close(() => ok());
+        proxy.close(() => {
+          rmSync(socketPath, { force: true });
+          ok();
+        });
       }),
   };
 }
