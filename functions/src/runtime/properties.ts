@@ -308,6 +308,18 @@ export const prop = {
   },
 };
 
+/** Options of {@link parseProperties}. */
+export interface PropertyParseOptions {
+  /**
+   * Delete's parsing: what a provider upgrade has since tightened must not make an old stack's
+   * Delete fail. Properties the schema no longer knows are ignored, and a property that fails its
+   * schema falls back to its default (or to nothing, when optional); only a required property that
+   * fails still fails. `onIgnored` hears what was let through.
+   */
+  lenient?: boolean;
+  onIgnored?: (problems: string[]) => void;
+}
+
 /**
  * Parses raw CloudFormation properties against a resource's schema. The runtime's own properties
  * (ServiceToken, ServiceTimeout) are removed first. Unknown properties are rejected when the schema
@@ -316,13 +328,43 @@ export const prop = {
  * @throws PropertyError naming every property that failed, and what was expected.
  * @example
  * const props = parseProperties(schema, event.ResourceProperties);
+ * const old = parseProperties(schema, event.ResourceProperties, { lenient: event.RequestType === 'Delete' });
  */
-export function parseProperties<T>(schema: z.ZodType<T>, raw: Record<string, unknown> | undefined): T {
+export function parseProperties<T>(
+  schema: z.ZodType<T>,
+  raw: Record<string, unknown> | undefined,
+  options: PropertyParseOptions = {},
+): T {
   const input: Record<string, unknown> = { ...(raw ?? {}) };
   for (const key of RUNTIME_PROPERTIES) delete input[key];
   const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
+  const problems = describeIssues(schema, result.error.issues);
+  if (options.lenient) {
+    // Drop each top-level property that is unknown or fails, unless it is required.
+    const shape = defOf(schemaAt(schema, []))?.shape;
+    const dropped = new Set<string>();
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys' && issue.path.length === 0) issue.keys.forEach((k) => dropped.add(k));
+      else if (issue.path.length > 0 && shape && String(issue.path[0]) in shape) {
+        const key = String(issue.path[0]);
+        if (shape[key]!.safeParse(undefined).success) dropped.add(key);
+      }
+    }
+    if (dropped.size > 0) {
+      for (const key of dropped) delete input[key];
+      const again = schema.safeParse(input, { reportInput: true });
+      if (again.success) {
+        options.onIgnored?.(problems);
+        return again.data;
+      }
+    }
+  }
+  throw new PropertyError(problems);
+}
+
+function describeIssues(schema: z.ZodType, issues: z.core.$ZodIssue[]): string[] {
+  const problems = issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeys(schemaAt(schema, issue.path));
       return issue.keys
@@ -337,7 +379,7 @@ export function parseProperties<T>(schema: z.ZodType<T>, raw: Record<string, unk
       return `${path}: required property is missing`;
     return `${path}: ${issue.message}`;
   });
-  throw new PropertyError([...new Set(problems)]);
+  return [...new Set(problems)];
 }
 
 interface Def {

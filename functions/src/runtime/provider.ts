@@ -140,7 +140,12 @@ async function handle(
   let props: unknown;
   let oldProps: unknown;
   try {
-    props = parseProperties(definition.schema, event.ResourceProperties);
+    // Delete parses leniently: a property a provider upgrade has since tightened must not make an
+    // old stack's Delete fail; it falls back to its default (see parseProperties).
+    props = parseProperties(definition.schema, event.ResourceProperties, {
+      lenient: event.RequestType === 'Delete',
+      onIgnored: (problems) => logger.warn('delete: properties the schema now refuses were ignored', { problems }),
+    });
   } catch (error) {
     if (error instanceof PropertyError) {
       logger.warn('invalid properties', { problems: error.problems });
