@@ -47,4 +47,11 @@ export {
   type EcrTokenSource,
 } from './aws-sources';
 export { writeValuesFiles, valuesFileText, type ValuesProps } from './values';
-export { watchedObjects, checkReadiness, notReadyReason, pendingAfterTimeout, type WatchedObject } from './readiness';
+export {
+  watchedObjects,
+  checkReadiness,
+  notReadyReason,
+  pendingAfterTimeout,
+  releaseWatchedObjects,
+  type WatchedObject,
+} from './readiness';

@@ -4,6 +4,7 @@
  * in the invocation the release is applied without `--wait` and these checks are polled across
  * invocations instead. Only the kinds helm waits for are checked; everything else counts as ready.
  */
+import { gunzipSync } from 'node:zlib';
 import { parseAllDocuments } from 'yaml';
 import { whatHolds, withKubeClient, type ClusterAccess, type KubeObject } from '../kube';
 import type { HelmCli } from './helm-cli';
@@ -190,4 +191,33 @@ export async function pendingAfterTimeout(
   } catch {
     return [];
   }
+}
+
+/**
+ * The watched objects of one revision of a release, read from helm's own record of it (the Secret
+ * `sh.helm.release.v1.<name>.v<revision>`: base64 of gzipped JSON, its `manifest`). A wait that
+ * spans invocations carries only the revision, so its state stays the same size whatever the
+ * number of objects; `undefined` when the record is gone.
+ *
+ * @example
+ * const objects = await releaseWatchedObjects(access, { name: 'web', namespace: 'apps' }, 3);
+ */
+export async function releaseWatchedObjects(
+  access: ClusterAccess,
+  release: { name: string; namespace: string },
+  revision: number,
+  signal?: AbortSignal,
+): Promise<WatchedObject[] | undefined> {
+  return withKubeClient(access, async (client) => {
+    const secret = await client.getOrUndefined<{ data?: { release?: string } }>(
+      `/api/v1/namespaces/${encodeURIComponent(release.namespace)}/secrets/${encodeURIComponent(`sh.helm.release.v1.${release.name}.v${revision}`)}`,
+      signal,
+    );
+    const stored = secret?.data?.release;
+    if (!stored) return undefined;
+    let bytes = Buffer.from(Buffer.from(stored, 'base64').toString('utf8'), 'base64');
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+    const record = JSON.parse(bytes.toString('utf8')) as { manifest?: string };
+    return watchedObjects(record.manifest ?? '', release.namespace);
+  });
 }

@@ -156,13 +156,13 @@ export async function install(
       phase: 'wait',
       target,
       waitUntil: result.startedAt + props.TimeoutSeconds * 1000,
-      objects: watchedObjects(result.release.manifest ?? '', target.namespace),
+      revision: result.release.version,
       data,
       ...(replacement ? { replacement } : {}),
       ...(createsNamespace ? { createdNamespace: true } : {}),
     };
     ctx.logger.info('waiting for readiness across invocations', {
-      objects: state.objects!.length,
+      objects: watchedObjects(result.release.manifest ?? '', target.namespace).length,
       waitUntil: new Date(state.waitUntil!).toISOString(),
     });
     return awaitReady(state, props, ctx, access);

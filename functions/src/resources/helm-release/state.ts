@@ -9,6 +9,12 @@ export interface State {
   target: ReleaseTarget;
   /** Epoch ms after which the wait fails. */
   waitUntil?: number;
+  /**
+   * The revision waited for: its objects are read back from helm's record of it in each check, so
+   * the state handed to the next invocation stays small whatever the number of objects.
+   */
+  revision?: number;
+  /** The objects waited for (state written by an older version; new state carries `revision`). */
   objects?: WatchedObject[];
   data?: Record<string, DataValue>;
   /** The release is a replacement's new one: a failed wait uninstalls it. */

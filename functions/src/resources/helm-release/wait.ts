@@ -2,7 +2,7 @@
  * Wait: the release's workloads checked the way `helm --wait` checks them, across invocations,
  * until all are ready or TimeoutSeconds has passed since the install began.
  */
-import { checkReadiness } from '../../helm';
+import { checkReadiness, releaseWatchedObjects } from '../../helm';
 import { getClusterAccess, type ClusterAccess } from '../../kube';
 import { done, inProgress, ResourceError, type StepContext, type StepResult } from '../../runtime';
 import { forgetNamespaceCreated } from './namespace';
@@ -18,21 +18,20 @@ export async function awaitReady(
   access?: ClusterAccess,
 ): Promise<StepResult<State>> {
   const physicalId = physicalIdOf(state.target);
-  const waiting = await checkReadiness(
-    access ?? (await getClusterAccess({ clusterName: state.target.cluster })),
-    state.objects ?? [],
-  );
+  access ??= await getClusterAccess({ clusterName: state.target.cluster });
+  const objects =
+    state.objects ??
+    (state.revision === undefined
+      ? []
+      : ((await releaseWatchedObjects(access, state.target, state.revision, ctx.signal)) ?? []));
+  const waiting = await checkReadiness(access, objects);
   if (waiting.length === 0) {
     forgetNamespaceCreated(physicalId);
     return done({ physicalId, data: state.data ?? {} });
   }
   if (Date.now() >= (state.waitUntil ?? 0)) {
     // Once more, with what holds each object (conditions, pods, events), for the Reason.
-    const explained = await checkReadiness(
-      access ?? (await getClusterAccess({ clusterName: state.target.cluster })),
-      state.objects ?? [],
-      { explain: true, signal: ctx.signal },
-    ).catch(() => waiting);
+    const explained = await checkReadiness(access, objects, { explain: true, signal: ctx.signal }).catch(() => waiting);
     if (explained.length) waiting.splice(0, waiting.length, ...explained);
     const shown = waiting.slice(0, 5).join('; ') + (waiting.length > 5 ? `; and ${waiting.length - 5} more` : '');
     throw new ResourceError(
