@@ -15,7 +15,6 @@ import {
   DescribeStacksCommand,
   type Output,
 } from '@aws-sdk/client-cloudformation';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { ensureHelm, ensureKubectl } from '../dev/binaries';
 import { startLocalCluster, type LocalCluster } from './cluster/cluster';
 import { LocalLambda } from './lambda/runner';
@@ -69,7 +68,11 @@ export class LocalDeployment {
 
   /** Environment for a process that should talk to the local AWS (AWS SDK, AWS CLI, npm run deploy). */
   get awsEnv(): Record<string, string> {
-    return motoEnv(this.aws.moto.endpoint);
+    return {
+      ...motoEnv(this.aws.moto.endpoint),
+      AWS_ACCESS_KEY_ID: this.aws.deployer.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: this.aws.deployer.secretAccessKey,
+    };
   }
 
   /** The file every provider invocation's log lines are appended to. */
@@ -88,7 +91,12 @@ export class LocalDeployment {
       let t = Date.now();
       print('Starting the local AWS (moto server with the kubecfn CloudFormation engine) ...');
       const awsLog = join(dir, 'aws.log');
-      const aws = await startEmbeddedAws({ dir, onOutput: (chunk) => appendFileSync(awsLog, chunk) });
+      // IAM enforced: the deploy scripts sign as the deployer, each function as its execution role.
+      const aws = await startEmbeddedAws({
+        dir,
+        enforceIam: true,
+        onOutput: (chunk) => appendFileSync(awsLog, chunk),
+      });
       stops.push(() => aws.stop());
       print(`  AWS APIs at ${aws.moto.endpoint} (${seconds(t)})`);
 
@@ -149,23 +157,19 @@ export class LocalDeployment {
         duplicateAsync: process.env.KUBECFN_LAMBDA_DUPLICATE_ASYNC === '1',
         // Each function runs as a session of its own execution role, from the local STS.
         assumeRole: async (roleArn, sessionName) => {
-          const sts = new STSClient({
-            region: localRegion,
-            endpoint: aws.moto.endpoint,
-            credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+          const res = await fetch(aws.assumeRoleEndpoint, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ roleArn, sessionName }),
           });
-          try {
-            const c = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName })))
-              .Credentials!;
-            return {
-              accessKeyId: c.AccessKeyId!,
-              secretAccessKey: c.SecretAccessKey!,
-              sessionToken: c.SessionToken!,
-              expiration: c.Expiration ?? new Date(Date.now() + 3600_000),
-            };
-          } finally {
-            sts.destroy();
-          }
+          const c = (await res.json()) as Record<string, string>;
+          if (!res.ok) throw new Error(`${c.Code}: ${c.Message}`);
+          return {
+            accessKeyId: c.AccessKeyId!,
+            secretAccessKey: c.SecretAccessKey!,
+            sessionToken: c.SessionToken!,
+            expiration: new Date(c.Expiration!),
+          };
         },
         network: {
           // The providers find the cluster by DescribeCluster and sign EKS tokens with their role's session.
@@ -243,7 +247,7 @@ export class LocalDeployment {
     const cfn = new CloudFormationClient({
       region: localRegion,
       endpoint: this.aws.moto.endpoint,
-      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      credentials: this.aws.deployer,
     });
     try {
       return (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
@@ -312,7 +316,7 @@ export class LocalDeployment {
     return new CloudFormationClient({
       region: localRegion,
       endpoint: this.aws.moto.endpoint,
-      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      credentials: this.aws.deployer,
     });
   }
 

@@ -6,6 +6,7 @@
 // other's addresses (the local Lambda service needs moto's endpoint; moto's engine needs the Lambda
 // service's) can start one after the other.
 import { chmodSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startMoto, type MotoServer } from './moto';
@@ -48,6 +49,13 @@ export interface EmbeddedAws {
    * moto's IAM users and STS sessions: `POST {url, headers}` (see cfn-engine/kubecfn_embedded/sts_identity.py).
    */
   stsVerifyEndpoint: string;
+  /** The Lambda service's AssumeRole of an execution role: `POST {roleArn, sessionName}` (sts_identity.py). */
+  assumeRoleEndpoint: string;
+  /**
+   * Credentials of the deployer, the administrator who launches stacks: with `enforceIam`, an IAM user
+   * of the local account (every other key is refused, as in AWS); otherwise moto's placeholder keys.
+   */
+  deployer: { accessKeyId: string; secretAccessKey: string };
   /** The configuration file the engine reads. */
   configPath: string;
   /** Replaces the configuration (the engine picks it up on its next read). */
@@ -63,6 +71,12 @@ export interface EmbeddedAwsOptions {
   config?: EmbeddedConfig;
   /** Receives moto's request log and the engine's messages. */
   onOutput?: (chunk: string) => void;
+  /**
+   * Every HTTP call must be signed by a known IAM principal and be allowed by its policies
+   * (moto's INITIAL_NO_AUTH_ACTION_COUNT=0, see cfn-engine/kubecfn_embedded/iam_enforcement.py).
+   * Default: false (moto accepts any key).
+   */
+  enforceIam?: boolean;
 }
 
 /**
@@ -84,12 +98,26 @@ export async function startEmbeddedAws(opts: EmbeddedAwsOptions): Promise<Embedd
   configure(opts.config ?? {});
   const pythonPath = [embeddedPythonDir, process.env.PYTHONPATH].filter(Boolean).join(':');
   const stsVerifyPort = await freePort();
+  const deployer = opts.enforceIam
+    ? {
+        accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+        secretAccessKey: randomBytes(30).toString('base64'),
+      }
+    : { accessKeyId: 'testing', secretAccessKey: 'testing' };
   const moto = await startMoto({
     // No __pycache__ in the source tree.
     env: {
       PYTHONPATH: pythonPath,
       KUBECFN_EMBEDDED_CONFIG: configPath,
       KUBECFN_STS_VERIFY_PORT: String(stsVerifyPort),
+      ...(opts.enforceIam
+        ? {
+            KUBECFN_ENFORCE_IAM: '1',
+            INITIAL_NO_AUTH_ACTION_COUNT: '0',
+            KUBECFN_DEPLOYER_ACCESS_KEY_ID: deployer.accessKeyId,
+            KUBECFN_DEPLOYER_SECRET_ACCESS_KEY: deployer.secretAccessKey,
+          }
+        : {}),
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
     },
@@ -100,6 +128,8 @@ export async function startEmbeddedAws(opts: EmbeddedAwsOptions): Promise<Embedd
   return {
     moto,
     stsVerifyEndpoint: `http://127.0.0.1:${stsVerifyPort}/verify`,
+    assumeRoleEndpoint: `http://127.0.0.1:${stsVerifyPort}/assume-role`,
+    deployer,
     configPath,
     configure,
     stop: () => moto.stop(),

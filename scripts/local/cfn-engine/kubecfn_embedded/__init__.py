@@ -19,9 +19,10 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from . import lambda_model, patches, sts_identity
+    from . import iam_enforcement, lambda_model, patches, sts_identity
 
     patches.apply()
     lambda_model.apply()
+    iam_enforcement.install()
     sts_identity.install()
     _installed = True

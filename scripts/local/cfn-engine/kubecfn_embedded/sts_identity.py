@@ -13,6 +13,13 @@ Runs in moto's process (installed by ``install()``) on ``127.0.0.1:$KUBECFN_STS_
 
     POST /verify  {"url": "https://sts.../?Action=GetCallerIdentity&...", "headers": {"x-k8s-aws-id": "c"}}
     200 {"Arn": ..., "Account": ..., "UserId": ...}     403 {"Code": ..., "Message": ...}
+
+The same server is the Lambda service's way to its functions' execution roles: Lambda assumes a role
+as the service principal lambda.amazonaws.com, which no signed request can be; the role's trust policy
+was checked when the function was exported (custom_resources.py).
+
+    POST /assume-role  {"roleArn": ..., "sessionName": ...}
+    200 {"AccessKeyId": ..., "SecretAccessKey": ..., "SessionToken": ..., "Expiration": ISO-8601}
 """
 
 from __future__ import annotations
@@ -131,12 +138,73 @@ def verify(url: str, headers: dict[str, str]) -> dict[str, str]:
     )
 
 
+def assume_role_for_lambda(role_arn: str, session_name: str) -> dict[str, str]:
+    """A session of a function's execution role, as the Lambda service gets it (one hour)."""
+    from moto.sts.models import sts_backends
+
+    account_id = role_arn.split(":")[4]
+    role = sts_backends[account_id]["aws"].assume_role(
+        region_name="us-east-1",
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy="",
+        duration=3600,
+        external_id="",
+    )
+    return {
+        "AccessKeyId": role.access_key_id,
+        "SecretAccessKey": role.secret_access_key,
+        "SessionToken": role.session_token,
+        "Expiration": role.expiration.isoformat() + "Z",
+    }
+
+
+def verify_header_signature(method: str, raw_path: str, headers: dict[str, str], body: bytes, secret: str) -> bool:
+    """Whether a request signed with SigV4 in its Authorization header carries the signature of ``secret``.
+
+    moto's own check rebuilds the request through botocore and miscomputes it for REST-JSON calls (EKS's
+    ``GET /clusters/<name>`` is refused as SignatureDoesNotMatch), so the local cloud computes the canonical
+    request itself, as the SigV4 specification defines it, over the path and headers as they arrived.
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    authorization = lower.get("authorization", "")
+    try:
+        credential = authorization.split("Credential=", 1)[1].split(",", 1)[0].strip()
+        signed_headers = authorization.split("SignedHeaders=", 1)[1].split(",", 1)[0].strip().split(";")
+        signature = authorization.split("Signature=", 1)[1].split(",", 1)[0].strip()
+        _, date, region, service, _ = credential.split("/")
+        amz_date = lower["x-amz-date"]
+    except (IndexError, KeyError, ValueError):
+        return False
+    path, _, query = raw_path.partition("?")
+    params = parse_qsl(query, keep_blank_values=True)
+    canonical_query = "&".join(f"{_uri_encode(k)}={_uri_encode(v)}" for k, v in sorted(params))
+    canonical_headers = "".join(f"{h}:{' '.join(lower.get(h, '').split())}\n" for h in signed_headers)
+    payload_hash = lower.get("x-amz-content-sha256") or hashlib.sha256(body).hexdigest()
+    scope = f"{date}/{region}/{service}/aws4_request"
+    # Services other than S3 sign the path URI-encoded once more; try the path as sent and as re-encoded.
+    for canonical_uri in dict.fromkeys([path or "/", quote(path or "/", safe="/~")]):
+        canonical_request = "\n".join(
+            [method, canonical_uri, canonical_query, canonical_headers, ";".join(signed_headers), payload_hash]
+        )
+        string_to_sign = "\n".join(
+            ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
+        )
+        if hmac.compare_digest(_signature(secret, date, region, service, string_to_sign), signature):
+            return True
+    return False
+
+
 class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
+        answer: Any
         try:
             body: Any = json.loads(self.rfile.read(length) or b"{}")
-            answer, status = verify(str(body["url"]), dict(body.get("headers") or {})), 200
+            if self.path == "/assume-role":
+                answer, status = assume_role_for_lambda(str(body["roleArn"]), str(body["sessionName"])), 200
+            else:
+                answer, status = verify(str(body["url"]), dict(body.get("headers") or {})), 200
         except StsError as err:
             answer, status = {"Code": err.code, "Message": err.message}, 403
         except (KeyError, ValueError, TypeError) as err:
