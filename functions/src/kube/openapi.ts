@@ -8,7 +8,7 @@
  *
  * | the schema says                      | a string becomes                                   |
  * |--------------------------------------|----------------------------------------------------|
- * | `type: integer`                      | an integer, when it is one (`"2"`, `"-1"`)         |
+ * | `type: integer`                      | an integer, when it is one (`"2"`, `"-1"`; `"0440"` octal 288 as YAML 1.1 reads it) |
  * | `type: number`                       | a number, when it is one (`"0.5"`, `"1e3"`)        |
  * | `type: boolean`                      | `true`/`false` from `"true"`/`"false"`             |
  * | `x-kubernetes-int-or-string` (CRDs), `format: int-or-string` (IntOrString) | an integer when all digits (`"6379"`), else a string (`"http"`, `"25%"`) |
@@ -41,7 +41,16 @@ interface OpenApiDocument {
   components?: { schemas?: Record<string, JsonSchema> };
 }
 
-const INTEGER = /^[-+]?\d+$/;
+const INTEGER = /^[-+]?(\d+|0x[0-9a-fA-F]+)$/;
+
+/** An integer as YAML 1.1 (kubectl, helm) reads it: `0440` is octal 288, `0x1f` is 31. */
+function integerOf(text: string): number {
+  const sign = text.startsWith('-') ? -1 : 1;
+  const digits = text.replace(/^[-+]/, '');
+  if (/^0x/i.test(digits)) return sign * Number.parseInt(digits.slice(2), 16);
+  if (/^0[0-7]+$/.test(digits)) return sign * Number.parseInt(digits, 8);
+  return sign * Number.parseInt(digits, 10);
+}
 const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
 
 /** Resolves `$ref` and a lone `allOf` (OpenAPI v3's way of attaching a default to a `$ref`). */
@@ -61,10 +70,10 @@ function resolve(schema: JsonSchema | undefined, doc: OpenApiDocument | undefine
 function scalar(text: string, schema: JsonSchema): unknown {
   // CRDs say x-kubernetes-int-or-string; the built-in IntOrString says `format: int-or-string`.
   if (schema['x-kubernetes-int-or-string'] || schema.format === 'int-or-string')
-    return INTEGER.test(text) ? Number(text) : text;
+    return INTEGER.test(text) ? integerOf(text) : text;
   const types = [schema.type, ...[...(schema.anyOf ?? []), ...(schema.oneOf ?? [])].map((s) => s.type)];
   if (types.includes('string')) return text;
-  if (types.includes('integer') && INTEGER.test(text)) return Number(text);
+  if (types.includes('integer') && INTEGER.test(text)) return integerOf(text);
   if (types.includes('number') && NUMBER.test(text)) return Number(text);
   if (types.includes('boolean') && (text === 'true' || text === 'false')) return text === 'true';
   return text;

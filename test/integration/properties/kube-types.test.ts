@@ -55,6 +55,8 @@ describe('Custom::KubeManifest: a Manifest map has its scalars typed by the API 
             spec: {
               automountServiceAccountToken: false,
               containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 8080 }] }],
+              // as a template author writes a mode: YAML 1.1 octal, as kubectl reads it
+              volumes: [{ name: 'settings', configMap: { name: 'settings', defaultMode: '0440' } }],
             },
           },
         },
@@ -124,6 +126,7 @@ describe('Custom::KubeManifest: a Manifest map has its scalars typed by the API 
     expect(dep.spec).toMatchObject({ replicas: 2, revisionHistoryLimit: 3, paused: true });
     expect(dep.spec?.strategy?.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: '25%' });
     expect(dep.spec?.template.spec?.automountServiceAccountToken).toBe(false);
+    expect(dep.spec?.template.spec?.volumes?.[0]?.configMap?.defaultMode).toBe(0o440);
     expect(dep.spec?.template.spec?.containers[0]?.ports?.[0]?.containerPort).toBe(8080);
     expect(dep.spec?.template.metadata?.labels).toEqual({ app: 'web', tier: '1' });
     const svc = await core.readNamespacedService({ name: 'redis', namespace: 'types-map' });
