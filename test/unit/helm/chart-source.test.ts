@@ -1,7 +1,13 @@
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ecrRegistry, findLocalChart, parseChartSource, parseS3Url } from '../../../functions/src/helm';
+import {
+  ecrRegistry,
+  findLocalChart,
+  parseChartSource,
+  parseS3Url,
+  redactUrlCredentials,
+} from '../../../functions/src/helm';
 
 describe('parseChartSource', () => {
   test('a chart name with an http(s) Repository is a repository chart, with its version', () => {
@@ -91,5 +97,23 @@ describe('findLocalChart', () => {
     expect(findLocalChart('nosuch', roots)).toBeUndefined();
     expect(findLocalChart(`../${roots[1]!.split('/').pop()}/web`, [roots[0]!])).toBeUndefined();
     expect(findLocalChart(join(roots[1]!, 'web'), [])).toBe(join(roots[1]!, 'web'));
+  });
+});
+
+describe('what never reaches helm or a Reason as given (issue 13.8, 13.11)', () => {
+  test('a chart starting with "-" is refused: helm would read it as one of its options', () => {
+    expect(() => parseChartSource({ Chart: '--post-renderer=/bin/sh', Repository: 'https://charts.example' })).toThrow(
+      "Chart: expected a chart name, path or URL; it starts with '-', which helm would read as one of its options",
+    );
+    expect(() => parseChartSource({ Chart: '-x' })).toThrow(/starts with '-'/);
+  });
+
+  test('credentials in a Repository URL are masked in its Reason', () => {
+    expect(() => parseChartSource({ Chart: 'web', Repository: 'ftp://bot:s3cret@charts.example' })).toThrow(
+      "Repository: expected an http(s):// chart repository URL or an oci:// registry path, got 'ftp://****@charts.example'",
+    );
+    expect(
+      redactUrlCredentials('looks like "https://bot:s3cret@charts.example/x" is not a valid chart repository'),
+    ).toBe('looks like "https://****@charts.example/x" is not a valid chart repository');
   });
 });
