@@ -47,12 +47,15 @@ function requirementsText(file) {
   return [text, ...named].join('\n');
 }
 
-/** One venv per requirements/<name>.txt, cached outside the repository, linked as .venv/<name>. */
-function pythonVenvs() {
+/**
+ * One venv per requirements/<name>.txt, cached outside the repository, linked as .venv/<name>.
+ * `only` limits them to what a command needs (`npm start` runs moto only; `npm test` all three).
+ */
+function pythonVenvs(only) {
   const reqDir = join(root, 'requirements');
   mkdirSync(join(root, '.venv'), { recursive: true });
   for (const file of readdirSync(reqDir)
-    .filter((f) => f.endsWith('.txt'))
+    .filter((f) => f.endsWith('.txt') && (!only || only.includes(f.replace(/\.txt$/, ''))))
     .sort()) {
     const name = file.replace(/\.txt$/, '');
     const target = join(cacheRoot(), 'venvs', `${name}-${sha(requirementsText(join(reqDir, file)))}`);
@@ -109,8 +112,37 @@ function debianPackages() {
   });
 }
 
+/**
+ * The local control plane is built from Go modules on first use: when its binaries are not cached yet,
+ * say now, before anything else takes minutes, if Go is missing or older than the wrapper module needs.
+ */
+function goForKubernetes() {
+  const goMod = readFileSync(join(root, 'scripts', 'local', 'cluster', 'k8s', 'go.mod'), 'utf8');
+  const k8s = /^\s*(?:require\s+)?k8s\.io\/kubernetes\s+(v\d+\.\d+\.\d+)/m.exec(goMod)?.[1];
+  const need = /^go (\d+)\.(\d+)/m.exec(goMod);
+  if (!k8s || !need || existsSync(join(cacheRoot(), 'k8s', k8s, 'build.json'))) return;
+  let have = '';
+  try {
+    have = execFileSync('go', ['env', 'GOVERSION'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    have = '';
+  }
+  const got = /^go(\d+)\.(\d+)/.exec(have);
+  const old = !got || +got[1] < +need[1] || (+got[1] === +need[1] && +got[2] < +need[2]);
+  if (old) {
+    log(
+      `Kubernetes ${k8s} for the local control plane is built from Go modules on the first run, which needs Go ${need[1]}.${need[2]} or newer ` +
+        `and the Go module proxy; this machine has ${have || 'no go on PATH'}. Install Go (https://go.dev/dl/) and run the command again.`,
+    );
+    process.exit(1);
+  }
+}
+
 if (process.env.KUBECFN_SKIP_BOOTSTRAP !== '1') {
+  // `node scripts/dev/bootstrap.mjs start` (npm start) installs what the local deployment needs; no argument, everything.
+  const forStart = process.argv[2] === 'start';
+  goForKubernetes(); // first: the one missing piece that cannot install itself
   npmPackages();
-  pythonVenvs();
+  pythonVenvs(forStart ? ['moto'] : undefined);
   debianPackages();
 }
