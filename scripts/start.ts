@@ -4,7 +4,7 @@
 // The whole Quick Start on this machine, no AWS account: builds the provider packages, starts the
 // local control plane (standing for EKS), moto server with kubecfn's CloudFormation engine
 // (standing for AWS) and the local Lambda service (running the built packages), then does what a
-// user does in AWS: `npm run publish` to S3 and `npm run deploy` of the new-VPC entrypoint, with
+// user does in AWS: `npm run upload` to S3 and `npm run deploy` of the new-VPC entrypoint, with
 // live progress. It prints what was deployed and keeps running until Ctrl-C; with --once it deletes
 // the stack right away, shows that the cluster is clean again, and exits.
 process.env.TZ = 'UTC';
@@ -168,16 +168,16 @@ async function main(): Promise<number> {
   try {
     const before = await local.objectInventory();
 
-    heading(`Publishing templates and packages to s3://${localBucket}/ (npm run publish)`);
-    const published = await timed('publish', () =>
-      local.runScript('publish.ts', ['--bucket', localBucket, '--region', localRegion, '--create-bucket'], (m) =>
+    heading(`Uploading templates and packages to s3://${localBucket}/ (npm run upload)`);
+    const published = await timed('upload', () =>
+      local.runScript('upload.ts', ['--bucket', localBucket, '--region', localRegion, '--create-bucket'], (m) =>
         line(`  ${m}`),
       ),
     );
     if (stopping) return interrupted();
     if (published !== 0) {
       keepLogs = true;
-      line(`npm run publish failed (exit ${published}).`);
+      line(`npm run upload failed (exit ${published}).`);
       return 1;
     }
 
@@ -213,6 +213,7 @@ async function main(): Promise<number> {
       localRegion,
       '--poll',
       '1',
+      '--yes',
     ];
     // An update names only what changes: the other parameters keep their values.
     const updateArgs = [...deployArgs];
@@ -293,7 +294,7 @@ async function main(): Promise<number> {
 
     heading(`Deleting stack ${stackName} (npm run destroy)`);
     const destroyed = await timed('destroy', () =>
-      local.runScript('destroy.ts', ['--stack-name', stackName, '--region', localRegion, '--poll', '1'], (m) =>
+      local.runScript('destroy.ts', ['--stack-name', stackName, '--region', localRegion, '--poll', '1', '--yes'], (m) =>
         line(`  ${m}`),
       ),
     );

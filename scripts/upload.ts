@@ -1,12 +1,12 @@
-// npm run publish -- --bucket B [--prefix P] [--region R]
+// npm run upload -- --bucket B [--prefix P] [--region R]   (npm run publish is an alias that says so)
 //
 // Uploads the templates, the submodules' templates and the built function packages to S3 in the
 // Quick Start key layout, then prints the launch-stack URLs for both entrypoints and the
 // equivalent `aws cloudformation deploy` command. Honours AWS_ENDPOINT_URL (e.g. moto server).
 import { resolve } from 'node:path';
 import { repoRoot } from './dev/paths.cjs';
-import { check, parseCommandLine, runMain, UsageError } from './lib/args';
-import { resolvedRegion, s3Client } from './lib/aws';
+import { check, checkNpmTookFlags, parseCommandLine, runMain, UsageError } from './lib/args';
+import { awsStep, regionFrom, resolvedRegion, s3Client } from './lib/aws';
 import { checkBucket, collectPublishFiles, formatBytes, publishTree } from './lib/publish-tree';
 import {
   awsCliDeployCommand,
@@ -21,7 +21,7 @@ import {
   type S3Location,
 } from './lib/s3-layout';
 
-const usage = `Usage: npm run publish -- --bucket BUCKET [options]
+const usage = `Usage: npm run upload -- --bucket BUCKET [options]
 
 Uploads templates/, submodules/*/templates/ and functions/packages/ to
 s3://BUCKET/PREFIX<path> and prints the launch-stack URLs.
@@ -29,7 +29,9 @@ s3://BUCKET/PREFIX<path> and prints the launch-stack URLs.
 Options:
   --bucket BUCKET      S3 bucket to publish to (required)
   --prefix PREFIX      key prefix, ending in "/" (default "${defaultPrefix}")
-  --region REGION      the bucket's region (default: AWS_REGION or the profile's)
+  --region REGION      the bucket's Region (default: AWS_REGION, AWS_DEFAULT_REGION, or the
+                       profile's); deploy in this Region (Lambda reads code from its own)
+  --profile NAME       AWS profile for credentials and Region (default: AWS_PROFILE)
   --stack-name NAME    stack name the launch URLs suggest (default "${defaultStackName}")
   --create-bucket      create the bucket if it does not exist
   --force              upload every file, even those already there unchanged
@@ -38,16 +40,20 @@ Options:
 
 Run npm run build first: the function packages come from it.`;
 
+const options = {
+  bucket: { type: 'string' },
+  prefix: { type: 'string', default: defaultPrefix },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  'stack-name': { type: 'string', default: defaultStackName },
+  'create-bucket': { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
+  root: { type: 'string' },
+} as const;
+
 async function main(): Promise<number> {
-  const { values } = parseCommandLine(process.argv.slice(2), {
-    bucket: { type: 'string' },
-    prefix: { type: 'string', default: defaultPrefix },
-    region: { type: 'string' },
-    'stack-name': { type: 'string', default: defaultStackName },
-    'create-bucket': { type: 'boolean', default: false },
-    force: { type: 'boolean', default: false },
-    root: { type: 'string' },
-  });
+  checkNpmTookFlags(options);
+  const { values } = parseCommandLine(process.argv.slice(2), options);
   if (values.help) {
     console.log(usage);
     return 0;
@@ -59,24 +65,30 @@ async function main(): Promise<number> {
 
   const root = resolve(values.root ?? repoRoot);
   const files = collectPublishFiles(root);
-  const s3 = s3Client(values.region);
+  const region = regionFrom(values.region);
+  const s3 = s3Client({ region, profile: values.profile });
   const location: S3Location = {
     bucket: values.bucket,
     prefix: values.prefix,
-    region: values.region ?? (await resolvedRegion(s3)),
+    region: region ?? (await resolvedRegion(s3)),
   };
 
-  if ((await checkBucket(s3, location, values['create-bucket'])) === 'created') {
+  const bucketState = await awsStep(`checking bucket ${location.bucket} in ${location.region}`, () =>
+    checkBucket(s3, location, values['create-bucket']),
+  );
+  if (bucketState === 'created') {
     console.log(`Created bucket ${location.bucket} in ${location.region}.`);
   }
   console.log(
-    `Publishing ${files.length} files from ${root} to s3://${location.bucket}/${location.prefix} (${location.region})`,
+    `Uploading ${files.length} files from ${root} to s3://${location.bucket}/${location.prefix} (${location.region})`,
   );
   const started = Date.now();
-  const result = await publishTree(s3, { location, files, force: values.force, print: (line) => console.log(line) });
+  const result = await awsStep(`uploading to s3://${location.bucket}/${location.prefix}`, () =>
+    publishTree(s3, { location, files, force: values.force, print: (line) => console.log(line) }),
+  );
   const bytes = result.uploaded.reduce((n, f) => n + f.size, 0);
   console.log(
-    `Published in ${((Date.now() - started) / 1000).toFixed(1)} s: ${result.uploaded.length} uploaded (${formatBytes(bytes)}), ${result.unchanged.length} unchanged.`,
+    `Uploaded in ${((Date.now() - started) / 1000).toFixed(1)} s: ${result.uploaded.length} uploaded (${formatBytes(bytes)}), ${result.unchanged.length} unchanged.`,
   );
 
   const stackName = values['stack-name'];
@@ -87,11 +99,15 @@ Launch stack, new VPC (${entrypoints['new-vpc']}):
 Launch stack, existing VPC (${entrypoints['existing-vpc']}):
   ${launchStackUrl(location, 'existing-vpc', stackName)}
 
-Or with the AWS CLI (new VPC; for an existing VPC use the other entrypoint and add its parameters):
-${awsCliDeployCommand(location, 'new-vpc', stackName).replace(/^/gm, '  ')}
+Or with live progress of every nested stack (a preview of the changes first; pick zones EKS
+supports in your account, see docs/deployment-guide.md):
+${npmDeployCommand(location, 'new-vpc', stackName).replace(/^/gm, '  ')}
 
-Or with live progress of every nested stack:
-  ${npmDeployCommand(location, 'new-vpc', stackName)}`);
+Existing VPC:
+${npmDeployCommand(location, 'existing-vpc', stackName).replace(/^/gm, '  ')}
+
+Or with the AWS CLI (new VPC):
+${awsCliDeployCommand(location, 'new-vpc', stackName).replace(/^/gm, '  ')}`);
   return 0;
 }
 

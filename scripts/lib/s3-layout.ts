@@ -129,25 +129,50 @@ export function launchStackUrl(location: S3Location, name: EntrypointName, stack
 export const capabilities = ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'] as const;
 
 /**
+ * Example values for the parameters an entrypoint has no default for (besides the QSS3 ones),
+ * so a printed command can succeed once the examples are replaced: the new-VPC entrypoint needs
+ * its Availability Zones, the existing-VPC entrypoint the VPC and two private subnets.
+ *
+ * @example
+ * requiredParameterExamples('new-vpc', 'eu-west-1'); // { AvailabilityZones: 'eu-west-1a,eu-west-1b,eu-west-1c' }
+ */
+export function requiredParameterExamples(name: EntrypointName, region: string): Record<string, string> {
+  return name === 'new-vpc'
+    ? { AvailabilityZones: `${region}a,${region}b,${region}c` }
+    : {
+        VPCID: 'vpc-0123456789abcdef0',
+        VPCCIDR: '10.0.0.0/16',
+        PrivateSubnet1ID: 'subnet-0123456789abcdef0',
+        PrivateSubnet2ID: 'subnet-0fedcba9876543210',
+      };
+}
+
+/**
  * The `aws cloudformation deploy` command equivalent to launching an entrypoint: the template file
  * is the local copy of the entrypoint (identical to the published one), the nested stacks load from
- * the bucket; `--s3-bucket` lets the CLI stage an entrypoint larger than 51,200 bytes.
+ * the bucket; `--s3-bucket` lets the CLI stage an entrypoint larger than 51,200 bytes. The
+ * parameters without a default are filled with {@link requiredParameterExamples}.
  */
 export function awsCliDeployCommand(location: S3Location, name: EntrypointName, stackName = defaultStackName): string {
+  const params = { ...requiredParameterExamples(name, location.region), ...quickStartParameters(location) };
   return [
     `aws cloudformation deploy --region ${location.region} --stack-name ${stackName}`,
     `  --template-file ${entrypoints[name]}`,
     `  --s3-bucket ${location.bucket} --s3-prefix ${location.prefix}cli`,
     `  --capabilities ${capabilities.join(' ')}`,
-    `  --parameter-overrides ${Object.entries(quickStartParameters(location))
+    `  --parameter-overrides ${Object.entries(params)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ')}`,
   ].join(' \\\n');
 }
 
-/** The `npm run deploy` command for an entrypoint. */
+/** The `npm run deploy` command for an entrypoint, with {@link requiredParameterExamples}. */
 export function npmDeployCommand(location: S3Location, name: EntrypointName, stackName = defaultStackName): string {
-  return `npm run deploy -- --stack-name ${stackName} --template ${name} --bucket ${location.bucket} --prefix ${location.prefix} --region ${location.region}`;
+  const params = Object.entries(requiredParameterExamples(name, location.region)).map(([k, v]) => `--param ${k}=${v}`);
+  return [
+    `npm run deploy -- --stack-name ${stackName} --template ${name} --bucket ${location.bucket} --prefix ${location.prefix} --region ${location.region}`,
+    `  ${params.join(' ')}`,
+  ].join(' \\\n');
 }
 
 /** Content-Type for a published file, by extension. */

@@ -1,19 +1,20 @@
-// `npm run deploy`: create the stack, or update it through a change set, then watch it settle.
-// An update that changes nothing is success ("no changes"), as with `aws cloudformation deploy`.
+// `npm run deploy`: a change set for the stack (CREATE for a new one, UPDATE otherwise) with every
+// nested stack's changes, shown as a preview; then, once confirmed, executed and watched until it
+// settles, and the stack's outputs printed. An update that changes nothing is success ("no
+// changes"), as with `aws cloudformation deploy`.
 import {
-  CreateChangeSetCommand,
-  CreateStackCommand,
   DeleteChangeSetCommand,
-  DescribeChangeSetCommand,
+  DeleteStackCommand,
+  DescribeStacksCommand,
   ExecuteChangeSetCommand,
   GetTemplateSummaryCommand,
-  type Change,
+  UpdateTerminationProtectionCommand,
   type CloudFormationClient,
   type Parameter,
 } from '@aws-sdk/client-cloudformation';
 import { randomUUID } from 'node:crypto';
 import { describeError } from './aws';
-import { capabilities } from './s3-layout';
+import { collectChanges, createChangeSet, formatChanges, waitForChangeSet, type ChangeRow } from './change-set';
 import {
   sleepReal,
   snapshotStackTree,
@@ -23,13 +24,12 @@ import {
   type WatchOptions,
 } from './stack-progress';
 
-/** Options for {@link deployStack}. */
-/** Progress display settings, as the watcher takes them. */
+/** Options for {@link deployStack}; progress display settings as the watcher takes them. */
 export interface DeployOptions extends Pick<
   WatchOptions,
   'print' | 'color' | 'pollIntervalMs' | 'timeoutMs' | 'sleep'
 > {
-  /** For the writes (CreateStack, change sets). */
+  /** For the writes (change sets) and the template and outputs reads. */
   cfn: Pick<CloudFormationClient, 'send'>;
   /** For the reads the progress display makes. */
   api: StackApi;
@@ -44,12 +44,40 @@ export interface DeployOptions extends Pick<
   tags?: Record<string, string>;
   /** Keep what was created when the operation fails, for debugging. Default false. */
   disableRollback?: boolean;
+  /** Service role CloudFormation acts with (`--role-arn`). */
+  roleArn?: string;
+  /** SNS topics for the stack's events (`--notification-arns`). */
+  notificationArns?: string[];
+  /** Turn termination protection on (true) or off (false) once the stack is there; undefined leaves it. */
+  terminationProtection?: boolean;
+  /**
+   * Whether to execute the change set: `true` (`--yes`), `false` (`--no-execute-changeset`: preview
+   * only), or a function that asks (on a terminal) and says yes or no.
+   */
+  execute: boolean | ((question: string) => Promise<boolean>);
+  /** Receives the result document (`--output json`): stack, status, changes, outputs. */
+  emit?: (result: DeployResult) => void;
+}
+
+/** What `--output json` prints. */
+export interface DeployResult {
+  StackName: string;
+  StackId?: string;
+  /** The stack's status at the end (`CREATE_COMPLETE`, …, or `REVIEW_IN_PROGRESS` for a preview of a new stack). */
+  StackStatus?: string;
+  ChangeSetName?: string;
+  /** The previewed changes, nested stacks included. */
+  Changes: ChangeRow[];
+  /** True when the change set was executed (false: preview only, declined, or nothing to change). */
+  Executed: boolean;
+  /** The stack's outputs by key (empty before execution). */
+  Outputs: Record<string, string>;
 }
 
 // CloudFormation's two ways of saying an update would change nothing.
 const noChanges = /didn't contain changes|No updates are to be performed/i;
 
-/** Stack states an update cannot start from, with what to do instead. */
+/** Stack states a deployment cannot start from, with what to do instead. */
 function blockedReason(stack: StackSummary): string | undefined {
   const { status, stackName } = stack;
   if (['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'CREATE_FAILED', 'DELETE_FAILED'].includes(status)) {
@@ -58,43 +86,69 @@ function blockedReason(stack: StackSummary): string | undefined {
   if (status === 'UPDATE_ROLLBACK_FAILED') {
     return `stack ${stackName} is UPDATE_ROLLBACK_FAILED; finish the rollback first: aws cloudformation continue-update-rollback --stack-name ${stackName}`;
   }
-  if (status === 'REVIEW_IN_PROGRESS') {
-    return `stack ${stackName} is REVIEW_IN_PROGRESS (a change set was created but never executed); delete it first: npm run destroy -- --stack-name ${stackName}`;
+  if (status.endsWith('_IN_PROGRESS') && status !== 'REVIEW_IN_PROGRESS') {
+    return `stack ${stackName} is busy (${status}); wait until it settles`;
   }
-  if (status.endsWith('_IN_PROGRESS')) return `stack ${stackName} is busy (${status}); wait until it settles`;
   return undefined;
 }
 
-function describeChange(c: Change): string {
-  const r = c.ResourceChange;
-  if (!r) return `  ${c.Type ?? 'change'}`;
-  const replacement =
-    r.Action === 'Modify' && r.Replacement && r.Replacement !== 'False' ? ` (replacement: ${r.Replacement})` : '';
-  return `  ${(r.Action ?? '?').padEnd(7)} ${(r.LogicalResourceId ?? '').padEnd(28)} ${r.ResourceType ?? ''}${replacement}`;
+/** The root stack's outputs by key (empty when it has none or cannot be read). */
+export async function stackOutputs(
+  cfn: Pick<CloudFormationClient, 'send'>,
+  stackId: string,
+): Promise<Record<string, string>> {
+  try {
+    const res = await cfn.send(new DescribeStacksCommand({ StackName: stackId }));
+    return Object.fromEntries((res.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+  } catch (err) {
+    if (process.env.KUBECFN_DEBUG) console.error(err);
+    return {};
+  }
+}
+
+/** The outputs as lines, keys aligned. */
+export function formatOutputs(outputs: Record<string, string>): string[] {
+  const keys = Object.keys(outputs);
+  if (!keys.length) return [];
+  const width = Math.max(...keys.map((k) => k.length));
+  return ['Outputs:', ...keys.map((k) => `  ${k.padEnd(width)}  ${outputs[k]}`)];
 }
 
 /**
- * Creates the stack, or updates it through a change set, and prints live progress for it and every
- * nested stack until it settles. Returns the exit code: 0 on CREATE_COMPLETE / UPDATE_COMPLETE or
- * when there is nothing to change, 1 on failure or rollback (after printing the root causes).
- * Throws when CloudFormation refuses the request itself (bad template, unknown parameter, ...).
+ * Previews the deployment as a change set (nested stacks included), executes it when `execute`
+ * says so, and prints live progress for the stack and every nested stack until it settles, then
+ * the outputs. Returns the exit code: 0 on CREATE_COMPLETE / UPDATE_COMPLETE, when there is
+ * nothing to change, or after a preview-only run; 1 on failure, rollback or a declined change
+ * set. Throws when CloudFormation refuses the request itself (bad template, unknown parameter, ...).
  *
  * @example
- * const cfn = cloudFormationClient('us-east-1');
+ * const cfn = cloudFormationClient({ region: 'us-east-1' });
  * const api = cloudFormationStackApi(cfn);
  * const code = await deployStack({
  *   cfn, api, stackName: 'kubecfn', existing: await api.describeStack('kubecfn'),
  *   templateUrl: 'https://my-bucket.s3.us-east-1.amazonaws.com/kubecfn/templates/kubecfn-entrypoint-new-vpc.template.yaml',
  *   parameters: { QSS3BucketName: 'my-bucket', QSS3KeyPrefix: 'kubecfn/', QSS3BucketRegion: 'us-east-1' },
- *   print: console.log,
+ *   execute: true, print: console.log,
  * });
  */
 export async function deployStack(opts: DeployOptions): Promise<number> {
-  const { cfn, api, stackName, existing, templateUrl, print } = opts;
+  const { cfn, api, stackName, templateUrl, print } = opts;
   const sleep = opts.sleep ?? sleepReal;
-  if (existing) {
-    const blocked = blockedReason(existing);
+  const emit = opts.emit ?? (() => undefined);
+  if (opts.existing) {
+    const blocked = blockedReason(opts.existing);
     if (blocked) throw new Error(blocked);
+  }
+  // A stack in REVIEW_IN_PROGRESS holds only an unexecuted CREATE change set (an earlier preview):
+  // it is removed and the stack created anew from this run's change set.
+  const existing = opts.existing?.status === 'REVIEW_IN_PROGRESS' ? undefined : opts.existing;
+  if (opts.existing && !existing) {
+    print(`Stack ${stackName} holds only an unexecuted change set (REVIEW_IN_PROGRESS): removing it to start over.`);
+    try {
+      await cfn.send(new DeleteStackCommand({ StackName: opts.existing.stackId }));
+    } catch (err) {
+      throw new Error(`cannot remove the unexecuted stack ${stackName}: ${describeError(err)}`);
+    }
   }
 
   let summary;
@@ -102,7 +156,7 @@ export async function deployStack(opts: DeployOptions): Promise<number> {
     summary = await cfn.send(new GetTemplateSummaryCommand({ TemplateURL: templateUrl }));
   } catch (err) {
     throw new Error(
-      `cannot read the template at ${templateUrl} (${describeError(err)}); was it published there with npm run publish?`,
+      `cannot read the template at ${templateUrl} (${describeError(err)}); was it uploaded there with npm run upload?`,
     );
   }
   const declared = (summary.Parameters ?? []).map((p) => p.ParameterKey ?? '');
@@ -110,7 +164,7 @@ export async function deployStack(opts: DeployOptions): Promise<number> {
   const unknown = Object.keys(opts.parameters).filter((k) => !declared.includes(k));
   if (unknown.length) {
     throw new Error(
-      `the template declares no parameter ${unknown.join(', ')} (it declares: ${declared.join(', ') || 'none'})`,
+      `the published template declares no parameter ${unknown.join(', ')} (it declares: ${declared.join(', ') || 'none'}); upload this checkout again with npm run upload`,
     );
   }
 
@@ -127,115 +181,166 @@ export async function deployStack(opts: DeployOptions): Promise<number> {
     print(`  ${p.ParameterKey} = ${value}`);
   }
 
-  // One token for this run's request: the SDK retries a request after a throttle or a server
-  // error, and CloudFormation recognises the retry by it instead of refusing a second create.
-  const clientRequestToken = `kubecfn-deploy-${randomUUID()}`;
-  const watch = {
-    rootName: stackName,
-    print,
-    color: opts.color,
-    pollIntervalMs: opts.pollIntervalMs,
-    timeoutMs: opts.timeoutMs,
-    sleep: opts.sleep,
+  // One token for this run's requests: the SDK retries a request after a throttle or a server
+  // error, and CloudFormation recognises the retry by it instead of refusing a second one.
+  const token = `kubecfn-deploy-${randomUUID()}`;
+  const changeSetName = `kubecfn-deploy-${new Date().toISOString().replace(/[-:.]/g, '').replace(/Z$/, 'z')}`;
+  const type = existing ? 'UPDATE' : 'CREATE';
+  const result: DeployResult = {
+    StackName: stackName,
+    ChangeSetName: changeSetName,
+    Changes: [],
+    Executed: false,
+    Outputs: {},
   };
 
-  if (!existing) {
-    let stackId: string | undefined;
-    try {
-      stackId = (
-        await cfn.send(
-          new CreateStackCommand({
-            StackName: stackName,
-            TemplateURL: templateUrl,
-            Parameters: parameters,
-            Capabilities: [...capabilities],
-            DisableRollback: opts.disableRollback,
-            Tags: tags,
-            ClientRequestToken: clientRequestToken,
-          }),
-        )
-      ).StackId;
-    } catch (err) {
-      const retried = ((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1;
-      const hint =
-        retried && /AlreadyExists/.test(describeError(err))
-          ? ` (it did not exist when deploy started: the first attempt of this request failed on the server after creating it; look at its events, then npm run destroy -- --stack-name ${stackName})`
-          : '';
-      throw new Error(`CloudFormation refused to create stack ${stackName}: ${describeError(err)}${hint}`);
-    }
-    if (!stackId) throw new Error(`CreateStack for ${stackName} returned no stack id`);
-    print(`\nCreating stack ${stackName} (${stackId})\n`);
-    return watchAndReport(api, { ...watch, rootStackId: stackId, expected: 'CREATE_COMPLETE' });
-  }
-
-  const snapshot = await snapshotStackTree(api, existing.stackId);
-  const changeSetName = `kubecfn-deploy-${new Date().toISOString().replace(/[-:.]/g, '').replace(/Z$/, 'z')}`;
-  let changeSetId: string;
+  let created;
   try {
-    const created = await cfn.send(
-      new CreateChangeSetCommand({
-        StackName: stackName,
-        ChangeSetName: changeSetName,
-        ChangeSetType: 'UPDATE',
-        TemplateURL: templateUrl,
-        Parameters: parameters,
-        Capabilities: [...capabilities],
-        Tags: tags,
-        Description: 'npm run deploy',
-        ClientToken: clientRequestToken,
-      }),
-    );
-    changeSetId = created.Id ?? changeSetName;
+    created = await createChangeSet(cfn, {
+      stackName,
+      changeSetName,
+      type,
+      templateUrl,
+      parameters,
+      tags,
+      roleArn: opts.roleArn,
+      notificationArns: opts.notificationArns,
+      clientToken: token,
+    });
   } catch (err) {
-    if (noChanges.test(describeError(err))) {
-      print(`\nNo changes: stack ${stackName} is already up to date.`);
-      return 0;
-    }
-    throw new Error(`CloudFormation refused the change set for ${stackName}: ${describeError(err)}`);
+    if (noChanges.test(describeError(err))) return finishUnchanged(opts, existing!, result);
+    const retried = ((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1;
+    const hint =
+      retried && /AlreadyExists/.test(describeError(err))
+        ? ` (it did not exist when deploy started: the first attempt of this request failed on the server after creating it; look at its events, then npm run destroy -- --stack-name ${stackName} --yes)`
+        : '';
+    throw new Error(
+      `CloudFormation refused ${type === 'CREATE' ? `to create stack ${stackName}` : `the change set for ${stackName}`}: ${describeError(err)}${hint}`,
+    );
   }
+  const stackId = created.stackId ?? existing?.stackId ?? stackName;
+  result.StackId = stackId;
 
-  // Wait for the change set to be computed.
-  let described;
-  for (let attempt = 0; ; attempt++) {
-    described = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName }));
-    if (described.Status !== 'CREATE_PENDING' && described.Status !== 'CREATE_IN_PROGRESS') break;
-    await sleep(Math.min(5_000, 500 * 2 ** attempt));
-  }
-  if (described.Status === 'FAILED') {
+  const removeChangeSet = async () => {
     await cfn
-      .send(new DeleteChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName }))
+      .send(new DeleteChangeSetCommand({ ChangeSetName: created.id, StackName: stackName }))
       .catch(() => undefined);
-    if (noChanges.test(described.StatusReason ?? '')) {
-      print(`\nNo changes: stack ${stackName} is already up to date.`);
-      return 0;
+    // A CREATE change set left CloudFormation an empty stack in REVIEW_IN_PROGRESS: remove it too.
+    if (type === 'CREATE') await cfn.send(new DeleteStackCommand({ StackName: stackId })).catch(() => undefined);
+  };
+
+  const described = await waitForChangeSet(cfn, created.id, stackName, sleep);
+  if (described.Status === 'FAILED') {
+    if (existing && noChanges.test(described.StatusReason ?? '')) {
+      await cfn
+        .send(new DeleteChangeSetCommand({ ChangeSetName: created.id, StackName: stackName }))
+        .catch(() => undefined);
+      return finishUnchanged(opts, existing, result);
     }
+    await removeChangeSet();
     throw new Error(`the change set for ${stackName} failed: ${described.StatusReason ?? 'no reason given'}`);
   }
 
-  const changes: Change[] = [...(described.Changes ?? [])];
-  for (let token = described.NextToken; token;) {
-    const page = await cfn.send(
-      new DescribeChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName, NextToken: token }),
-    );
-    changes.push(...(page.Changes ?? []));
-    token = page.NextToken;
-  }
+  result.Changes = await collectChanges(cfn, created.id, stackName, stackName, described);
   print(
-    `\nUpdating stack ${stackName} through change set ${changeSetName}: ${changes.length ? `${changes.length} resource change(s)` : 'parameter changes only'}`,
+    `\n${type === 'CREATE' ? 'Creating' : 'Updating'} stack ${stackName}: change set ${changeSetName}, nested stacks included`,
   );
-  for (const c of changes) print(describeChange(c));
+  for (const line of formatChanges(result.Changes)) print(line);
   print('');
+
+  let go: boolean;
+  if (typeof opts.execute === 'function') {
+    go = await opts.execute(`Execute change set ${changeSetName} on ${stackName}? [y/N] `);
+  } else go = opts.execute;
+
+  if (opts.execute === false) {
+    result.StackStatus = type === 'CREATE' ? 'REVIEW_IN_PROGRESS' : existing?.status;
+    print(
+      `Change set ${changeSetName} created and not executed (--no-execute-changeset). Execute it after review with:`,
+    );
+    print(`  aws cloudformation execute-change-set --stack-name ${stackName} --change-set-name ${changeSetName}`);
+    print(
+      type === 'CREATE'
+        ? `or discard it with npm run destroy -- --stack-name ${stackName} (the stack waits in REVIEW_IN_PROGRESS until then).`
+        : `or discard it with aws cloudformation delete-change-set --stack-name ${stackName} --change-set-name ${changeSetName}.`,
+    );
+    emit(result);
+    return 0;
+  }
+  if (!go) {
+    await removeChangeSet();
+    print(
+      `Not executed: change set ${changeSetName} deleted${type === 'CREATE' ? ', and the empty stack with it' : ''}; nothing was changed.`,
+    );
+    result.StackStatus = existing?.status;
+    emit(result);
+    return 1;
+  }
+
+  const snapshot = await snapshotStackTree(api, stackId);
   try {
     await cfn.send(
       new ExecuteChangeSetCommand({
-        ChangeSetName: changeSetId,
-        StackName: stackName,
+        ChangeSetName: created.id,
+        StackName: stackId,
         DisableRollback: opts.disableRollback,
-        ClientRequestToken: clientRequestToken,
+        ClientRequestToken: token,
       }),
     );
   } catch (err) {
     throw new Error(`CloudFormation refused to execute change set ${changeSetName}: ${describeError(err)}`);
   }
-  return watchAndReport(api, { ...watch, rootStackId: existing.stackId, snapshot, expected: 'UPDATE_COMPLETE' });
+  result.Executed = true;
+  if (opts.terminationProtection !== undefined) await setTerminationProtection(opts, stackId);
+
+  const code = await watchAndReport(api, {
+    rootName: stackName,
+    rootStackId: stackId,
+    snapshot,
+    expected: type === 'CREATE' ? 'CREATE_COMPLETE' : 'UPDATE_COMPLETE',
+    print,
+    color: opts.color,
+    pollIntervalMs: opts.pollIntervalMs,
+    timeoutMs: opts.timeoutMs,
+    sleep: opts.sleep,
+  });
+  result.StackStatus = (await api.describeStack(stackId).catch(() => undefined))?.status;
+  if (code === 0) {
+    result.Outputs = await stackOutputs(cfn, stackId);
+    const lines = formatOutputs(result.Outputs);
+    if (lines.length) print(['', ...lines].join('\n'));
+  }
+  emit(result);
+  return code;
+}
+
+async function setTerminationProtection(opts: DeployOptions, stackId: string): Promise<void> {
+  try {
+    await opts.cfn.send(
+      new UpdateTerminationProtectionCommand({
+        StackName: stackId,
+        EnableTerminationProtection: opts.terminationProtection,
+      }),
+    );
+    opts.print(`Termination protection ${opts.terminationProtection ? 'on' : 'off'} for ${opts.stackName}.`);
+  } catch (err) {
+    opts.print(
+      `warning: could not turn termination protection ${opts.terminationProtection ? 'on' : 'off'}: ${describeError(err)}; ` +
+        `aws cloudformation update-termination-protection --stack-name ${opts.stackName} --${opts.terminationProtection ? '' : 'no-'}enable-termination-protection`,
+    );
+  }
+}
+
+async function finishUnchanged(opts: DeployOptions, existing: StackSummary, result: DeployResult): Promise<number> {
+  opts.print(`\nNo changes: stack ${opts.stackName} is already up to date.`);
+  if (opts.terminationProtection !== undefined && opts.execute !== false) {
+    await setTerminationProtection(opts, existing.stackId);
+  }
+  result.StackId = existing.stackId;
+  result.StackStatus = existing.status;
+  result.Outputs = await stackOutputs(opts.cfn, existing.stackId);
+  const lines = formatOutputs(result.Outputs);
+  if (lines.length) opts.print(['', ...lines].join('\n'));
+  opts.emit?.(result);
+  return 0;
 }

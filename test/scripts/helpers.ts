@@ -17,24 +17,51 @@ export interface RunResult {
   stderr: string;
 }
 
+/** How {@link runScript} runs a script besides its arguments. */
+export interface RunOptions {
+  /** Environment on top of moto's; `undefined` removes a variable. */
+  env?: Record<string, string | undefined>;
+  /**
+   * Run on a terminal (a pseudo-terminal from util-linux `script`) and type `input` into it. The
+   * script's stdout and stderr then arrive together in `stdout`.
+   */
+  tty?: { input: string };
+}
+
 /**
  * Runs `npx tsx scripts/<script>.ts ...args` from the repository root against moto at `endpoint`,
  * without colours. Asynchronous on purpose: a blocked event loop would stop draining moto's log pipe.
  */
-export function runScript(script: string, args: string[], endpoint: string): Promise<RunResult> {
+export function runScript(script: string, args: string[], endpoint: string, opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((ok, fail) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...motoEnv(endpoint), NO_COLOR: '1' };
     delete env.FORCE_COLOR;
     delete env.AWS_PROFILE;
-    const child = spawn('npx', ['tsx', `scripts/${script}.ts`, ...args], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    delete env.npm_lifecycle_event;
+    for (const [k, v] of Object.entries(opts.env ?? {})) {
+      if (v === undefined) delete env[k];
+      else env[k] = v;
+    }
+    const command = ['npx', 'tsx', `scripts/${script}.ts`, ...args];
+    const quoted = command.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const child = opts.tty
+      ? spawn('script', ['-qec', quoted, '/dev/null'], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn(command[0]!, command.slice(1), { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (opts.tty) {
+      // Typed once the question is on the terminal, as a person would.
+      let typed = false;
+      child.stdout!.on('data', (c: Buffer) => {
+        // The question ends in [y/N] (deploy) or "to keep it: " (destroy); readline follows it with cursor codes.
+        if (!typed && /\[y\/N\]|to keep it: /.test(c.toString())) {
+          typed = true;
+          child.stdin!.write(opts.tty!.input);
+        }
+      });
+    }
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     child.once('error', fail);
     child.once('close', (code) => ok({ code, stdout, stderr }));
   });

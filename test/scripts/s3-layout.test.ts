@@ -1,6 +1,11 @@
 // The Quick Start key layout, URLs and flag checks, and K=V parsing.
 import { parseKeyValues, parseMinutes, UsageError } from '../../scripts/lib/args';
+import { join } from 'node:path';
+import { readDeclaredParameters } from '../../scripts/lib/parameters';
 import {
+  awsCliDeployCommand,
+  entrypoints,
+  npmDeployCommand,
   contentTypeFor,
   entrypointUrl,
   launchStackUrl,
@@ -9,6 +14,7 @@ import {
   validatePrefix,
   validateRegion,
 } from '../../scripts/lib/s3-layout';
+import { repoRoot } from './helpers';
 
 const location = { bucket: 'my-qs-bucket', prefix: 'kubecfn/', region: 'eu-central-1' };
 
@@ -102,5 +108,25 @@ describe('parseKeyValues', () => {
     expect(() => parseMinutes('--timeout', '-1', 180)).toThrow(
       '--timeout expects a positive number of minutes (got "-1")',
     );
+  });
+});
+
+describe('printed deploy commands', () => {
+  // Every parameter without a default in the real entrypoints is in the commands upload prints.
+  test.each(['new-vpc', 'existing-vpc'] as const)('%s: the commands carry every required parameter', (name) => {
+    const declared = readDeclaredParameters(join(repoRoot, entrypoints[name]));
+    const required = Object.keys(declared).filter((k) => declared[k]!.Default === undefined);
+    const npm = npmDeployCommand(location, name);
+    const cli = awsCliDeployCommand(location, name);
+    for (const key of required) {
+      if (key.startsWith('QSS3')) {
+        expect(npm).toContain(`--bucket ${location.bucket}`);
+        expect(cli).toContain(`${key}=`);
+      } else {
+        expect(npm).toContain(`--param ${key}=`);
+        expect(cli).toContain(`${key}=`);
+      }
+    }
+    expect(required.length).toBeGreaterThan(0);
   });
 });

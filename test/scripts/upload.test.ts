@@ -1,4 +1,4 @@
-// `npm run publish` against moto server's S3: the Quick Start key layout, content and Content-Type
+// `npm run upload` (formerly `npm run publish`, still an alias) against moto server's S3: the Quick Start key layout, content and Content-Type
 // of every object, what is left out, the printed launch URLs, and the clear failures.
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -48,7 +48,7 @@ function filesUnder(root: string, dir: string): string[] {
   });
 }
 
-describe('publish', () => {
+describe('upload', () => {
   const fixtureKeys = [
     'functions/packages/HelmLayer/layer.zip',
     'functions/packages/HelmProvider/lambda.zip',
@@ -68,7 +68,7 @@ describe('publish', () => {
 
     // when
     const run = await runScript(
-      'publish',
+      'upload',
       ['--bucket', 'qs-layout', '--prefix', 'team/kubecfn/', '--region', 'us-east-1', '--root', tree],
       moto.endpoint,
     );
@@ -91,7 +91,7 @@ describe('publish', () => {
     );
 
     const run = await runScript(
-      'publish',
+      'upload',
       ['--bucket', 'qs-urls', '--region', 'eu-west-1', '--root', tree],
       moto.endpoint,
     );
@@ -111,10 +111,15 @@ describe('publish', () => {
     expect(run.stdout).toContain('--template-file templates/kubecfn-entrypoint-new-vpc.template.yaml');
     expect(run.stdout).toContain('--capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND');
     expect(run.stdout).toContain(
-      '--parameter-overrides QSS3BucketName=qs-urls QSS3KeyPrefix=kubecfn/ QSS3BucketRegion=eu-west-1',
+      '--parameter-overrides AvailabilityZones=eu-west-1a,eu-west-1b,eu-west-1c QSS3BucketName=qs-urls QSS3KeyPrefix=kubecfn/ QSS3BucketRegion=eu-west-1',
     );
+    // the printed commands carry the parameters without a default, so they can succeed
     expect(run.stdout).toContain(
-      'npm run deploy -- --stack-name kubecfn --template new-vpc --bucket qs-urls --prefix kubecfn/ --region eu-west-1',
+      'npm run deploy -- --stack-name kubecfn --template new-vpc --bucket qs-urls --prefix kubecfn/ --region eu-west-1 \\\n' +
+        '    --param AvailabilityZones=eu-west-1a,eu-west-1b,eu-west-1c',
+    );
+    expect(run.stdout).toMatch(
+      /npm run deploy -- --stack-name kubecfn --template existing-vpc [^\n]*\\\n\s+--param VPCID=vpc-\w+ --param VPCCIDR=[\d./]+ --param PrivateSubnet1ID=subnet-\w+ --param PrivateSubnet2ID=subnet-\w+/,
     );
     // the default prefix was used
     expect(await keysUnder('qs-urls', '')).toEqual(fixtureKeys.map((k) => `kubecfn/${k}`));
@@ -123,14 +128,14 @@ describe('publish', () => {
   test('a second publish uploads only what changed', async () => {
     // given a published tree, then one template edited
     await s3.send(new CreateBucketCommand({ Bucket: 'qs-again' }));
-    const first = await runScript('publish', ['--bucket', 'qs-again', '--root', tree], moto.endpoint);
+    const first = await runScript('upload', ['--bucket', 'qs-again', '--root', tree], moto.endpoint);
     expect(first.code).toBe(0);
     const edited = await fixtureTree();
     const file = join(edited, 'templates', 'workloads', 'ci.yaml');
     writeFileSync(file, `${readFileSync(file, 'utf8')}# edited\n`);
 
     // when
-    const second = await runScript('publish', ['--bucket', 'qs-again', '--root', edited], moto.endpoint);
+    const second = await runScript('upload', ['--bucket', 'qs-again', '--root', edited], moto.endpoint);
     rmSync(edited, { recursive: true, force: true });
 
     // then
@@ -142,13 +147,13 @@ describe('publish', () => {
   });
 
   test('--create-bucket creates a missing bucket; without it the missing bucket is named', async () => {
-    const without = await runScript('publish', ['--bucket', 'qs-missing', '--root', tree], moto.endpoint);
+    const without = await runScript('upload', ['--bucket', 'qs-missing', '--root', tree], moto.endpoint);
     expect(without.code).toBe(1);
     expect(without.stderr).toContain('bucket qs-missing does not exist');
     expect(without.stderr).toContain('--create-bucket');
 
     const created = await runScript(
-      'publish',
+      'upload',
       ['--bucket', 'qs-missing', '--create-bucket', '--root', tree],
       moto.endpoint,
     );
@@ -165,7 +170,7 @@ describe('publish', () => {
     );
 
     const run = await runScript(
-      'publish',
+      'upload',
       ['--bucket', 'qs-in-eu', '--region', 'us-east-1', '--root', tree],
       moto.endpoint,
     );
@@ -179,7 +184,7 @@ describe('publish', () => {
     const unbuilt = await fixtureTree({ packages: false });
     await s3.send(new CreateBucketCommand({ Bucket: 'qs-unbuilt' }));
 
-    const run = await runScript('publish', ['--bucket', 'qs-unbuilt', '--root', unbuilt], moto.endpoint);
+    const run = await runScript('upload', ['--bucket', 'qs-unbuilt', '--root', unbuilt], moto.endpoint);
     rmSync(unbuilt, { recursive: true, force: true });
 
     expect(run.code).toBe(1);
@@ -192,7 +197,7 @@ describe('publish', () => {
     const partial = await fixtureTree();
     rmSync(join(partial, 'templates', 'kubecfn-entrypoint-existing-vpc.template.yaml'));
 
-    const run = await runScript('publish', ['--bucket', 'qs-layout', '--root', partial], moto.endpoint);
+    const run = await runScript('upload', ['--bucket', 'qs-layout', '--root', partial], moto.endpoint);
     rmSync(partial, { recursive: true, force: true });
 
     expect(run.code).toBe(1);
@@ -206,10 +211,10 @@ describe('publish', () => {
     [['--prefix', 'kubecfn/'], '--bucket is required'],
     [['--bucket', 'qs-layout', '--bogus'], "Unknown option '--bogus'"],
   ])('refuses %j with exit 2 and a message naming the flag', async (args, message) => {
-    const run = await runScript('publish', [...args, '--root', tree], moto.endpoint);
+    const run = await runScript('upload', [...args, '--root', tree], moto.endpoint);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(message);
-    expect(run.stderr).toContain('Usage: npm run publish');
+    expect(run.stderr).toContain('See npm run upload -- --help for every option.');
   });
 
   // The real templates and packages are other work in progress: publish them once they exist.
@@ -223,7 +228,7 @@ describe('publish', () => {
     async () => {
       await s3.send(new CreateBucketCommand({ Bucket: 'qs-real' }));
 
-      const run = await runScript('publish', ['--bucket', 'qs-real', '--region', 'us-east-1'], moto.endpoint);
+      const run = await runScript('upload', ['--bucket', 'qs-real', '--region', 'us-east-1'], moto.endpoint);
 
       expect(run.stderr).not.toMatch(/error/i);
       expect(run.code).toBe(0);
