@@ -50,7 +50,7 @@ describe.each(allTemplatePaths())('%s', (path) => {
 
 test.each(entrypointPaths)('has a launch-stack button for %s', (path) => {
   const button = new RegExp(
-    `\\[!\\[Launch Stack\\]\\([^)]+\\)\\]\\(https://console\\.aws\\.amazon\\.com/cloudformation/home\\?region=[a-z0-9-]+#/stacks/new\\?[^)]*templateURL=https://[^)]*/${path.replace(/\./g, '\\.')}[^)]*param_QSS3BucketName=`,
+    `\\[!\\[Launch Stack\\]\\([^)]+\\)\\]\\(https://console\\.aws\\.amazon\\.com/cloudformation/home\\?region=[a-z0-9-]+#/stacks/create/review\\?templateURL=https://[^)]*/${path.replace(/\./g, '\\.')}[^)]*param_QSS3BucketName=`,
   );
   expect(guide).toMatch(button);
 });
