@@ -8,7 +8,7 @@
 // taskcat there (from .venv/taskcat). Build first: `npm run build`.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { collectPublishFiles, formatBytes } from '../lib/publish-tree';
 import { cacheRoot, repoRoot } from './paths.cjs';
 
@@ -38,6 +38,13 @@ export interface StagedTree {
  * const staged = stageTaskcat(repoRoot, '/tmp/kubecfn-taskcat');
  * // staged.files: ['.cfnlintrc.yaml', '.taskcat.yml', 'functions/packages/HelmLayer/layer.zip', ...]
  */
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)],
+  );
+}
+
 export function stageTaskcat(root: string, dir: string): StagedTree {
   const stage = resolve(dir);
   const from = resolve(root);
@@ -56,7 +63,11 @@ export function stageTaskcat(root: string, dir: string): StagedTree {
     copyFileSync(join(from, ...relativePath.split('/')), target);
     return statSync(target).size;
   };
-  const paths = [...stagedConfigFiles, ...files.map((f) => f.relativePath)].sort();
+  // .cfnlintrc.yaml appends the custom-resource rule in docs/schemas/cfn-lint, which reads the schemas beside it.
+  const schemas = listFiles(join(from, 'docs', 'schemas'))
+    .map((p) => relative(from, p).split(sep).join('/'))
+    .filter((p) => !p.endsWith('.md') && !p.includes('__pycache__'));
+  const paths = [...stagedConfigFiles, ...schemas, ...files.map((f) => f.relativePath)].sort();
   const bytes = paths.reduce((n, p) => n + copy(p), 0);
   return { dir: stage, files: paths, bytes };
 }

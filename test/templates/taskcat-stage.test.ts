@@ -51,13 +51,29 @@ describe('npm run taskcat', () => {
     );
     const outside = files.filter(
       (f) =>
-        !/^(templates\/|submodules\/[^/]+\/templates\/|functions\/packages\/|\.taskcat\.yml$|\.cfnlintrc\.yaml$)/.test(
+        !/^(templates\/|submodules\/[^/]+\/templates\/|functions\/packages\/|docs\/schemas\/|\.taskcat\.yml$|\.cfnlintrc\.yaml$)/.test(
           f,
         ),
     );
     expect(outside).toEqual([]);
-    for (const never of ['node_modules', 'test', 'bench', 'scripts', 'functions/src', 'docs', '.venv', '.git'])
+    for (const never of [
+      'node_modules',
+      'test',
+      'bench',
+      'scripts',
+      'functions/src',
+      'docs/resources',
+      '.venv',
+      '.git',
+    ])
       expect([never, existsSync(join(dir, never))]).toEqual([never, false]);
+    // the custom-resource rule .cfnlintrc.yaml appends, with the schemas it reads
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'docs/schemas/cfn-lint/kubecfn_custom_resources.py',
+        'docs/schemas/Custom-HelmRelease.schema.json',
+      ]),
+    );
   });
 
   test('is the size of the templates and packages (tens of MB, not the repository’s hundreds)', () => {
