@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { LocalLambda, type FunctionConfig, type Invocation } from '../../scripts/local';
+import { LocalLambda, type FunctionConfig, type Invocation, type LocalLambdaOptions } from '../../scripts/local';
 import type { CloudFormationEvent, ResponseBody } from '../../functions/src/runtime';
 import { ResponseServer } from './response-server';
 import { cfnEvent } from './events';
@@ -44,10 +44,16 @@ export class ProviderHarness {
   private constructor(
     readonly lambda: LocalLambda,
     readonly responses: ResponseServer,
+    private readonly functions: Map<string, FunctionConfig>,
   ) {}
 
-  static async start(functions: FunctionConfig[]): Promise<ProviderHarness> {
-    return new ProviderHarness(await LocalLambda.start(functions), await ResponseServer.start());
+  /** `options` as the local Lambda service takes them, e.g. `{ duplicateAsync: true }`. */
+  static async start(functions: FunctionConfig[], options: LocalLambdaOptions = {}): Promise<ProviderHarness> {
+    return new ProviderHarness(
+      await LocalLambda.start(functions, options),
+      await ResponseServer.start(),
+      new Map(functions.map((f) => [f.name, f])),
+    );
   }
 
   /** Builds a request as CloudFormation would (scalars as strings) and runs it to its answer. */
@@ -57,19 +63,37 @@ export class ProviderHarness {
     resourceType: string,
     properties: Record<string, unknown>,
     extra: Partial<CloudFormationEvent> = {},
+    options: { async?: boolean } = {},
   ): Promise<Exchange> {
     const id = `req${++this.seq}`;
     const event = cfnEvent(requestType, resourceType, properties, { ResponseURL: this.responses.url(id), ...extra });
-    return this.sendEvent(fn, event, id);
+    return this.sendEvent(fn, event, id, options);
   }
 
-  /** Sends a prepared event (e.g. a retry of an earlier one); `id` routes its answers. */
-  async sendEvent(fn: string, event: CloudFormationEvent, id = `req${++this.seq}`): Promise<Exchange> {
+  /**
+   * Sends a prepared event (e.g. a retry of an earlier one); `id` routes its answers. `async`
+   * invokes as CloudFormation does (`Event`): Lambda's delivery rules apply (retries, duplicates).
+   */
+  async sendEvent(
+    fn: string,
+    event: CloudFormationEvent,
+    id = `req${++this.seq}`,
+    options: { async?: boolean } = {},
+  ): Promise<Exchange> {
     const routed = { ...event, ResponseURL: this.responses.url(id) };
     const before = this.lambda.invocations.length;
-    const first = await this.lambda.invoke(fn, routed);
+    let first: Invocation | undefined;
+    if (options.async) {
+      const config = this.functions.get(fn);
+      if (!config) throw new Error(`no function ${fn} in this harness`);
+      this.lambda.invokeAsync(config, routed);
+    } else first = await this.lambda.invoke(fn, routed);
     await this.lambda.idle();
     const invocations = this.lambda.invocations.slice(before);
+    first ??=
+      invocations.find(
+        (i) => !i.duplicate && (i.event as { KubecfnContinuation?: unknown }).KubecfnContinuation === undefined,
+      ) ?? invocations[0]!;
     const bodies = this.responses.bodiesFor(id);
     return {
       id,

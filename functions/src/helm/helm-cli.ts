@@ -44,6 +44,11 @@ export class HelmCli {
   /** Runs `helm <args>`; resolves with its output, or rejects with a {@link HelmCommandError}. */
   run(args: readonly string[], options: HelmRunOptions = {}): Promise<HelmResult> {
     const command = args[0] ?? '';
+    // The step's time is up (the deadline guard has answered): helm does not start at all.
+    if (options.signal?.aborted)
+      return Promise.reject(
+        new HelmCommandError(command, null, `helm ${command} was not started: the step ran out of time`, 'SIGKILL'),
+      );
     return new Promise((resolve, reject) => {
       const child = execFile(
         this.binary,

@@ -153,6 +153,8 @@ export interface UpgradeOptions extends ReleaseRef {
   skipCrds: boolean;
   /** helm's own `--timeout`: for `--wait` and for hooks. */
   timeoutMs: number;
+  /** Release labels (helm `--labels`, merged with the release's own), e.g. who owns the release. */
+  labels?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
 }
 
@@ -181,6 +183,8 @@ export async function upgradeRelease(cli: HelmCli, o: UpgradeOptions): Promise<H
   if (o.createNamespace) args.push('--create-namespace');
   if (o.wait) args.push('--wait');
   if (o.skipCrds) args.push('--skip-crds');
+  const labels = Object.entries(o.labels ?? {});
+  if (labels.length) args.push('--labels', labels.map(([k, v]) => `${k}=${v}`).join(','));
   for (const file of o.valuesFiles) args.push('--values', file);
   return cli.json<HelmRelease>(args, { signal: o.signal });
 }

@@ -40,9 +40,13 @@ export type { ManifestObject, ResolveOptions } from './objects';
 export { discoverAll, type Discovery } from './discovery';
 export { typeBySchema, typeByServerSchema, crdVersionSchema, markUntyped, isUntyped, type JsonSchema } from './openapi';
 export {
+  ADOPTED_ANNOTATION,
   DEFAULT_CONCURRENCY,
   FIELD_MANAGER,
+  MAX_FIELD_MANAGER,
   OWNER_ANNOTATION,
+  claimOf,
+  fieldManagerFor,
   applyObjects,
   deleteObject,
   deleteObjects,
@@ -51,7 +55,7 @@ export {
   propagationPolicyFor,
   readinessOfObjects,
 } from './apply';
-export type { ApplyOptions, DeleteState, NotReady } from './apply';
+export type { ApplyOptions, Claim as ApplyClaim, DeleteOptions, DeleteState, NotReady } from './apply';
 export { needsReadinessCheck, readinessOf, whatHolds, whatHoldsAt } from './readiness';
 export type { Readiness } from './readiness';
 export { checkJsonPath, evaluateJsonPath } from './jsonpath';

@@ -189,6 +189,7 @@ async function handle(
       logger.warn('the request ledger could not be used; going on without it', { error: claim.error });
   }
 
+  request.tracksChanges = definition.tracksChanges ?? false;
   const steps = new Steps(request, definition, props, oldProps, guard.signal);
   let result: StepResult<unknown>;
   try {
@@ -207,7 +208,8 @@ async function handle(
       error: describeError(error),
       stack: error instanceof Error && !(error instanceof ResourceError) ? error.stack : undefined,
     });
-    if (event.RequestType === 'Create' && !guard.fired && !(await steps.cleanupFailedCreate()))
+    // Nothing changed, nothing to clean: the create-failed marker. Else the cleanup, unless the guard has answered.
+    if (event.RequestType === 'Create' && request.leftSomething && !guard.fired && !(await steps.cleanupFailedCreate()))
       return request.failed(
         `${reason} (what the Create applied is not all removed yet; the rollback Delete removes it)`,
       );

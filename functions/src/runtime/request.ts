@@ -59,6 +59,10 @@ export class Request {
   physicalId: string | undefined;
   /** True once a resource step has started in this request (in this invocation or an earlier one). */
   workStarted: boolean;
+  /** True once a step said it changes something (`ctx.changing()`). */
+  changed = false;
+  /** The resource says when it changes something (`tracksChanges`): else any step that ran may have. */
+  tracksChanges = false;
   /** True once the cleanup after a failed Create has removed everything the Create applied. */
   cleanupComplete = false;
   /** This invocation's claim in the resource's request ledger, when it keeps one. */
@@ -106,6 +110,14 @@ export class Request {
     };
   }
 
+  /**
+   * Whether the work may have left something behind: a continuation, a change a step announced,
+   * or (for a resource that does not track its changes) any step that ran.
+   */
+  get leftSomething(): boolean {
+    return this.continuation !== undefined || this.changed || (this.workStarted && !this.tracksChanges);
+  }
+
   /** True once the answer has been sent (or is being sent). */
   get isAnswered(): boolean {
     return this.answered;
@@ -116,14 +128,14 @@ export class Request {
    * Delete then succeeds at once) only when nothing is left behind: no step ran, or the cleanup
    * after the failure finished. Otherwise it answers the id the work went on with, so that the
    * rollback Delete runs the resource's delete and finishes the cleanup. Update and Delete answer
-   * the id the work went on with, else the current one.
+   * the current id (a replacement that failed is no replacement).
    */
   get failedPhysicalId(): string {
     const { event } = this;
     if (event.RequestType === 'Create') {
-      return !this.workStarted || this.cleanupComplete || !this.physicalId ? createFailedId(event) : this.physicalId;
+      return !this.leftSomething || this.cleanupComplete || !this.physicalId ? createFailedId(event) : this.physicalId;
     }
-    return this.continuation?.physicalId ?? event.PhysicalResourceId ?? createFailedId(event);
+    return event.PhysicalResourceId ?? this.continuation?.physicalId ?? createFailedId(event);
   }
 
   /** A FAILED answer with `reason`. */

@@ -26,6 +26,12 @@ export interface StepContext {
   readonly signal: AbortSignal;
   /** 0 in the first invocation, then 1, 2… for each continuation. */
   readonly attempt: number;
+  /**
+   * Says that the step is about to change something outside (apply an object, install a release,
+   * write a mapping). For a resource that declares `tracksChanges`, a Create that fails before
+   * any change answers the create-failed marker without a cleanup.
+   */
+  changing(): void;
 }
 
 export interface Done {
@@ -65,6 +71,11 @@ export interface ResourceDefinition<P, S = unknown> {
   readonly schema: z.ZodType<P>;
   /** Properties whose values never reach the logs. */
   readonly sensitive?: readonly string[];
+  /**
+   * True when the steps call `ctx.changing()` before their first change: a Create that failed
+   * before it then needs no cleanup. Otherwise any step that ran is assumed to have changed something.
+   */
+  readonly tracksChanges?: boolean;
   /** Data keys always present in a SUCCESS answer (CloudFormation fails a GetAtt on a missing key). */
   readonly attributes?: readonly string[];
   /** The physical id for Create; defaults to `<stack>-<LogicalId>-<hash of the request>`. */

@@ -54,6 +54,9 @@ export class Steps implements ContinuationSteps {
       remainingMs: () => Math.max(0, request.deadline - Date.now()),
       signal: this.signal,
       attempt: request.attempt,
+      changing: () => {
+        request.changed = true;
+      },
     };
   }
 

@@ -333,6 +333,47 @@ describe('20 owners at once, beside a hand-written aws-auth', () => {
   });
 });
 
+describe('after the deadline guard has answered', () => {
+  test('a write whose step signal aborts between its read and its write never reaches the API server', async () => {
+    // given the hand-written aws-auth, and the step's signal, aborted (the guard answering FAILED)
+    // while the store reads the ConfigMap
+    await writeHandWritten();
+    const before = (await readAwsAuth())!;
+    const c = cluster();
+    const client = new KubeClient({ clusterName: 'local', server: c.server, caData: c.caData, token: c.token });
+    const guard = new AbortController();
+    const real = apiServerStore(client, { signal: guard.signal });
+    const store: AwsAuthStore = {
+      ...real,
+      async read() {
+        const cm = await real.read();
+        guard.abort(new Error('the deadline guard answered'));
+        return cm;
+      },
+    };
+
+    // when an owner would map system:masters
+    const outcome = await updateAwsAuth(
+      store,
+      'stack-Late-1',
+      {
+        mapRoles: [{ rolearn: role('late'), username: 'late', groups: ['system:masters'] }],
+        mapUsers: [],
+        mapAccounts: [],
+      },
+      { remainingMs: () => 30_000, logger: { info: () => undefined, warn: () => undefined }, signal: guard.signal },
+    )
+      .catch((e: unknown) => e)
+      .finally(() => client.close());
+
+    // then the step stops with the guard's reason, and aws-auth is exactly as it was
+    expect(outcome).toEqual(new Error('the deadline guard answered'));
+    const after = (await readAwsAuth())!;
+    expect(after.metadata!.resourceVersion).toBe(before.metadata!.resourceVersion);
+    expect(after.data).toEqual(before.data);
+  });
+});
+
 // --- failures ----------------------------------------------------------------------------------
 
 describe('failures name the property and the other owner, and change nothing', () => {

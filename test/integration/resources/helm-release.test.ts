@@ -16,6 +16,8 @@ import { promisify } from 'node:util';
 import { ensureHelm } from '../../../scripts/dev/binaries';
 import { startMoto, type MotoServer } from '../../../scripts/local';
 import { useLocalCluster } from '../../helpers/cluster';
+import { ownerLabelOf } from '../../../functions/src/resources/helm-release/ownership';
+import { cfnEvent } from '../../helpers/events';
 import { clusterAccessEnv, packageZip, ProviderHarness } from '../../helpers/provider-harness';
 
 const execFileAsync = promisify(execFile);
@@ -37,6 +39,7 @@ describe('Custom::HelmRelease', () => {
   let ecr: Awaited<ReturnType<typeof startOciRegistry>>;
   let proxy: Server;
   let proxied: string[];
+  let environment: Record<string, string>;
   /** An ECR registry name; an HTTPS proxy in the test leads helm to the local registry standing in for it. */
   const ecrHost = '210987654321.dkr.ecr.us-east-1.amazonaws.com';
   /** The password moto's GetAuthorizationToken gives for that account. */
@@ -173,7 +176,7 @@ describe('Custom::HelmRelease', () => {
       new PutObjectCommand({ Bucket: 'charts', Key: 'values/web.yaml', Body: 'message: from-s3\nreplicas: 2\n' }),
     );
 
-    const environment = {
+    environment = {
       ...clusterAccessEnv(cluster()),
       HELM_BINARY: helmBin,
       KUBECFN_CHART_PATH: charts,
@@ -504,8 +507,8 @@ describe('Custom::HelmRelease', () => {
     });
 
     test('recovers a release left pending-install by a killed helm', async () => {
-      // given helm killed while it waited for an install
-      await killedHelm('install', 'pending', 'create-pending', ['--create-namespace']);
+      // given this resource's helm (its owner label) killed while it waited for an install
+      await killedHelm('install', 'pending', 'create-pending', ['--create-namespace', '--labels', ownLabel]);
       expect((await history('pending', 'create-pending')).map((r) => r.status)).toEqual(['pending-install']);
 
       // when
@@ -523,6 +526,79 @@ describe('Custom::HelmRelease', () => {
       expect(reason(answer)).toBe(
         'Invalid properties for Custom::HelmRelease: ReleaseName: expected a DNS-1123 name (lower-case letters, digits, "-" and ".", starting and ending with a letter or digit)',
       );
+    });
+  });
+
+  describe('ownership', () => {
+    test('a Create never touches a release of the same name it did not install, however early it fails', async () => {
+      // given a release someone installed by hand
+      await helm('install', 'monitoring', join(fixtures, 'web'), '-n', 'owned-elsewhere', '--create-namespace');
+
+      // when a Create names it with a version that does not exist, and one with a good chart
+      const early = await send('Create', {
+        Repository: repoUrl,
+        Chart: 'web',
+        Version: '9.9.9',
+        Namespace: 'owned-elsewhere',
+        ReleaseName: 'monitoring',
+      });
+      const good = await send('Create', { Chart: 'web', Namespace: 'owned-elsewhere', ReleaseName: 'monitoring' });
+
+      // then both fail before helm runs, naming why, and the release is exactly as it was
+      for (const { answer } of [early, good]) {
+        expect(answer).toMatchObject({
+          Status: 'FAILED',
+          PhysicalResourceId: expect.stringMatching(/^kubecfn:create-failed:/),
+        });
+        expect(reason(answer)).toBe(
+          'ReleaseName: release monitoring in namespace owned-elsewhere exists and it was installed outside this resource (no kubecfn owner label): it is left as it is; set Adopt to true to take it over (it is then upgraded, and uninstalled on Delete)',
+        );
+      }
+      expect((await history('monitoring', 'owned-elsewhere')).map((r) => `${r.revision}:${r.status}`)).toEqual([
+        '1:deployed',
+      ]);
+    });
+
+    test('Adopt takes an existing release over: a failed adoption leaves it, a good one upgrades it, Delete uninstalls it', async () => {
+      await helm('install', 'adoptee', join(fixtures, 'web'), '-n', 'adopt', '--create-namespace');
+      const props = { Chart: 'web', Namespace: 'adopt', ReleaseName: 'adoptee', Adopt: 'true' };
+
+      // a failed Create with Adopt: the release it did not install stays
+      const failed = await send('Create', { ...props, Repository: repoUrl, Version: '9.9.9' });
+      expect(failed.answer.Status).toBe('FAILED');
+      expect(await releases('adopt')).toEqual(['adoptee:deployed']);
+
+      // a good one upgrades it, and records the adoption in the release's labels
+      const adopted = await send('Create', { ...props, Values: { message: 'adopted' } });
+      expect(adopted.answer).toMatchObject({ Status: 'SUCCESS', Data: { Revision: '2' } });
+      expect(await configMessage('adopt', 'adoptee-config')).toBe('adopted');
+      const secret = await core().readNamespacedSecret({ name: 'sh.helm.release.v1.adoptee.v2', namespace: 'adopt' });
+      expect(secret.metadata?.labels).toMatchObject({
+        'kubecfn.io/owner': ownerLabelOf(adopted.event),
+        'kubecfn.io/adopted': 'true',
+      });
+
+      // and Delete uninstalls it: it is the resource's now
+      await send('Delete', props, { PhysicalResourceId: adopted.answer.PhysicalResourceId });
+      expect(await releases('adopt')).toEqual([]);
+    });
+
+    test('a Create delivered twice at once: one invocation installs, the duplicate stays silent, the release is never uninstalled', async () => {
+      const dup = await ProviderHarness.start(
+        [{ name: 'HelmProvider', zipFile: packageZip('HelmProvider'), timeoutSeconds: 120, environment }],
+        { duplicateAsync: true },
+      );
+      try {
+        const props = { ClusterName: 'local', Chart: 'web', Namespace: 'duplicated', ReleaseName: 'twice' };
+        const x = await dup.send('HelmProvider', 'Create', TYPE, props, {}, { async: true });
+
+        expect(x.invocations.filter((i) => i.duplicate)).toHaveLength(1);
+        expect(x.invocations.some((i) => i.logs.includes('duplicate delivery'))).toBe(true);
+        expect(x.answer).toMatchObject({ Status: 'SUCCESS', Data: { Revision: '1', Status: 'deployed' } });
+        expect((await history('twice', 'duplicated')).map((r) => `${r.revision}:${r.status}`)).toEqual(['1:deployed']);
+      } finally {
+        await dup.stop();
+      }
     });
   });
 
@@ -653,6 +729,9 @@ describe('Custom::HelmRelease', () => {
       expect(await leftovers('delete-pending', 'half')).toEqual([]);
     });
   });
+
+  /** The owner label this resource's releases carry (helm `--labels`), for a release made by hand "as" it. */
+  const ownLabel = `kubecfn.io/owner=${ownerLabelOf(cfnEvent('Create', TYPE, {}, { ResponseURL: 'x' }))}`;
 
   /**
    * Leaves a release pending the way a Lambda timeout does: helm is waiting for pods that never

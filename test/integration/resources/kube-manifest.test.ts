@@ -18,7 +18,7 @@ import {
 } from '@kubernetes/client-node';
 import { createServer, type Server, type Socket } from 'node:net';
 import { stringify } from 'yaml';
-import type { CloudFormationEvent } from '../../../functions/src/runtime';
+import type { CloudFormationEvent, ContinuationEvent } from '../../../functions/src/runtime';
 import type { Invocation } from '../../../scripts/local';
 import { startMoto, type MotoServer } from '../../../scripts/local';
 import { useLocalCluster } from '../../helpers/cluster';
@@ -212,7 +212,10 @@ describe('create', () => {
     });
     const large = await read(`${group}/v1`, 'Widget', 'large', 'crd-it');
     expect(large?.spec).toEqual({ size: 9 });
-    expect(large?.metadata?.managedFields?.map((f) => [f.manager, f.operation])).toEqual([['kubecfn', 'Apply']]);
+    // applied under the resource's own field manager
+    expect(large?.metadata?.managedFields?.map((f) => [f.manager, f.operation])).toEqual([
+      ['kubecfn/teststack/CrdSet', 'Apply'],
+    ]);
     expect(large?.metadata?.annotations?.['kubecfn.io/owner']).toBe(
       answer.PhysicalResourceId.split('/').slice(1).join('/'),
     );
@@ -395,11 +398,13 @@ describe('create', () => {
     expect(logs).not.toContain(canary);
   });
 
-  test('a Create retried with the same request (CloudFormation retries) applies again and gives the same answer', async () => {
+  test('a Create delivered again after its answer (same RequestId) gets the same answer and applies nothing', async () => {
     const props = { ClusterName: 'local', Manifest: yaml(configMap('retried', 'default')) };
     const first = await send('Create', 'RetrySet', props);
     const again = await h.sendEvent(FN, first.event);
     expect(again.answer).toEqual({ ...first.answer });
+    expect(again.first.logs).toContain('duplicate delivery of an answered request');
+    expect(again.first.logs).not.toContain('step started');
     await send('Delete', 'RetrySet', props, { PhysicalResourceId: first.answer.PhysicalResourceId });
     expect(await read('v1', 'ConfigMap', 'retried', 'default')).toBeUndefined();
   });
@@ -558,10 +563,10 @@ describe('update', () => {
     await send('Delete', 'SlowPrune', after, { PhysicalResourceId: created.answer.PhysicalResourceId });
   });
 
-  test('an object another resource has taken over is not pruned', async () => {
-    // given resource A applies a ConfigMap, then resource B applies the same ConfigMap
+  test('an object another resource has adopted is not pruned', async () => {
+    // given resource A applies a ConfigMap, then resource B adopts the same ConfigMap
     const a = { ClusterName: 'local', Manifest: yaml(configMap('moved', 'default'), configMap('only-a', 'default')) };
-    const b = { ClusterName: 'local', Manifest: yaml(configMap('moved', 'default', { from: 'b' })) };
+    const b = { ClusterName: 'local', Manifest: yaml(configMap('moved', 'default', { from: 'b' })), Adopt: 'true' };
     const createdA = await send('Create', 'OwnerA', a);
     const createdB = await send('Create', 'OwnerB', b);
     expect([createdA.answer.Status, createdB.answer.Status]).toEqual(['SUCCESS', 'SUCCESS']);
@@ -573,7 +578,7 @@ describe('update', () => {
       OldResourceProperties: a,
     });
 
-    // then it stays, as B applied it
+    // then it stays, as B owns it now; A only withdrew the field its manager alone had set
     expect(answer.Status).toBe('SUCCESS');
     expect((await read('v1', 'ConfigMap', 'moved', 'default'))?.data).toEqual({ from: 'b' });
 
@@ -854,6 +859,291 @@ describe('failures', () => {
   });
 });
 
+// --- ownership: what a resource did not apply it never deletes ----------------------------------
+
+describe('ownership', () => {
+  /** Creates an object as another tool would (its own field manager), outside any stack. */
+  async function preexisting(body: Obj, fieldManager = 'kubectl-create'): Promise<void> {
+    await objects.create(body as KubernetesObject, undefined, undefined, fieldManager);
+  }
+
+  test('a failed Create never deletes an object that existed before it', async () => {
+    // given a ConfigMap someone else created in kube-system
+    await preexisting(configMap('coredns-custom', 'kube-system', { 'custom.server': 'example.org:53' }));
+
+    // when a Create names it beside a kind the cluster does not know, and fails before applying anything
+    const { answer } = await send('Create', 'NamesExisting', {
+      ClusterName: 'local',
+      Manifest: yaml(configMap('coredns-custom', 'kube-system', { other: 'x' }), {
+        apiVersion: 'example.com/v1',
+        kind: 'Widget',
+        metadata: { name: 'foo' },
+      }),
+    });
+
+    // then it is answered FAILED (the marker: nothing was left behind) and the ConfigMap is untouched
+    expect(answer.Status).toBe('FAILED');
+    expect(answer.PhysicalResourceId).toMatch(/^kubecfn:create-failed:/);
+    expect((await read('v1', 'ConfigMap', 'coredns-custom', 'kube-system'))?.data).toEqual({
+      'custom.server': 'example.org:53',
+    });
+    await core.deleteNamespacedConfigMap({ name: 'coredns-custom', namespace: 'kube-system' });
+  });
+
+  test('the rollback of a failed Update never prunes an object the update did not apply', async () => {
+    // given an object someone else created, and a set that does not include it
+    await preexisting(configMap('shared-ca', 'default', { 'ca.crt': 'PEM' }));
+    const m0 = { ClusterName: 'local', Manifest: yaml(configMap('rb-own', 'default')) };
+    const created = await send('Create', 'Rollback', m0);
+    expect(created.answer.Status).toBe('SUCCESS');
+
+    // when an Update adds it beside an object the API server rejects (checked before anything changes)
+    const m1 = {
+      ClusterName: 'local',
+      Manifest: yaml(configMap('rb-own', 'default'), configMap('shared-ca', 'default', { 'ca.crt': 'PEM' }), {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'rb-bad', namespace: 'default' },
+        spec: {
+          replicas: -1,
+          selector: { matchLabels: { app: 'rb' } },
+          template: { metadata: { labels: { app: 'rb' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+        },
+      }),
+    };
+    const failed = await send('Update', 'Rollback', m1, {
+      PhysicalResourceId: created.answer.PhysicalResourceId,
+      OldResourceProperties: m0,
+    });
+    expect(failed.answer.Status).toBe('FAILED');
+
+    // and CloudFormation rolls back: the old manifest again, the failed one as the old properties
+    const rolledBack = await send('Update', 'Rollback', m0, {
+      PhysicalResourceId: created.answer.PhysicalResourceId,
+      OldResourceProperties: m1,
+    });
+
+    // then the object the failed update never applied is still there
+    expect(rolledBack.answer.Status).toBe('SUCCESS');
+    expect((await read('v1', 'ConfigMap', 'shared-ca', 'default'))?.data).toEqual({ 'ca.crt': 'PEM' });
+    await send('Delete', 'Rollback', m0, { PhysicalResourceId: created.answer.PhysicalResourceId });
+    expect(await read('v1', 'ConfigMap', 'shared-ca', 'default')).toBeDefined();
+    await core.deleteNamespacedConfigMap({ name: 'shared-ca', namespace: 'default' });
+  });
+
+  test('an existing object is not taken over: a change to a field another manager set is refused, naming it', async () => {
+    // given a ServiceAccount EKS created, with a label its manager set
+    await preexisting(
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'node-agent', namespace: 'default', labels: { app: 'node-agent' } },
+      },
+      'eks',
+    );
+
+    // when a manifest changes that label
+    const { answer, first } = await send('Create', 'Patcher', {
+      ClusterName: 'local',
+      Manifest: yaml({
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'node-agent', namespace: 'default', labels: { app: 'mine' } },
+      }),
+    });
+
+    // then it is refused with the API server's words, who set the field, and how to take it over
+    expect(answer.Status).toBe('FAILED');
+    expect(answer.Reason).toBe(
+      'Manifest[0] (v1 ServiceAccount default/node-agent): the API server rejected it: Apply failed with 1 conflict: conflict with "eks" using v1: .metadata.labels.app; ' +
+        'it existed before this resource applied it (field managers: eks), and this resource changes only fields nobody else set unless Adopt is true' +
+        logPointer(first),
+    );
+    const sa = await read('v1', 'ServiceAccount', 'node-agent', 'default');
+    expect(sa?.metadata?.labels).toEqual({ app: 'node-agent' });
+    expect(sa?.metadata?.annotations?.['kubecfn.io/owner']).toBeUndefined();
+  });
+
+  test('an existing object gets only the fields nobody else set; Delete withdraws them and leaves the object', async () => {
+    // given the ServiceAccount of the test above (EKS's), when a manifest adds an annotation to it
+    const props = {
+      ClusterName: 'local',
+      Manifest: yaml({
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: {
+          name: 'node-agent',
+          namespace: 'default',
+          annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/r' },
+        },
+      }),
+    };
+    const created = await send('Create', 'Annotator', props);
+    expect(created.answer.Status).toBe('SUCCESS');
+    let sa = await read('v1', 'ServiceAccount', 'node-agent', 'default');
+    expect(sa?.metadata?.labels).toEqual({ app: 'node-agent' });
+    expect(sa?.metadata?.annotations).toEqual({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/r' });
+
+    // when the stack deletes the resource
+    const deleted = await send('Delete', 'Annotator', props, { PhysicalResourceId: created.answer.PhysicalResourceId });
+
+    // then the ServiceAccount stays, without the annotation the resource had set
+    expect(deleted.answer.Status).toBe('SUCCESS');
+    sa = await read('v1', 'ServiceAccount', 'node-agent', 'default');
+    expect(sa).toBeDefined();
+    expect(sa?.metadata?.labels).toEqual({ app: 'node-agent' });
+    expect(sa?.metadata?.annotations ?? {}).toEqual({});
+  });
+
+  test('Adopt takes an existing object over, is recorded on it, and Delete then removes it', async () => {
+    const props = {
+      ClusterName: 'local',
+      Manifest: yaml({
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'node-agent', namespace: 'default', labels: { app: 'mine' } },
+      }),
+      Adopt: 'true',
+    };
+    const created = await send('Create', 'Adopter', props);
+    expect(created.answer.Status).toBe('SUCCESS');
+    const sa = await read('v1', 'ServiceAccount', 'node-agent', 'default');
+    expect(sa?.metadata?.labels).toEqual({ app: 'mine' });
+    expect(sa?.metadata?.annotations).toMatchObject({
+      'kubecfn.io/owner': expect.stringMatching(/^teststack\/Adopter\//),
+      'kubecfn.io/adopted': expect.stringMatching(/^teststack\/Adopter\//),
+    });
+
+    await send('Delete', 'Adopter', props, { PhysicalResourceId: created.answer.PhysicalResourceId });
+    expect(await read('v1', 'ServiceAccount', 'node-agent', 'default')).toBeUndefined();
+  });
+
+  test('two resources that set different labels of one Namespace keep each other’s (a field manager each)', async () => {
+    // given resource A creates a namespace with its label, and resource B adds another
+    const nsWith = (labels: Record<string, string>): Obj => ({
+      ...ns('fm-shared'),
+      metadata: { name: 'fm-shared', labels },
+    });
+    const a1 = { ClusterName: 'local', Manifest: yaml(nsWith({ a: '1' })) };
+    const b = { ClusterName: 'local', Manifest: yaml(nsWith({ b: '2' })) };
+    const createdA = await send('Create', 'FmA', a1);
+    const createdB = await send('Create', 'FmB', b);
+    expect([createdA.answer.Status, createdB.answer.Status]).toEqual(['SUCCESS', 'SUCCESS']);
+    expect((await read('v1', 'Namespace', 'fm-shared'))?.metadata?.labels).toMatchObject({ a: '1', b: '2' });
+
+    // when A changes its label
+    const a2 = { ClusterName: 'local', Manifest: yaml(nsWith({ a: '3' })) };
+    const updated = await send('Update', 'FmA', a2, {
+      PhysicalResourceId: createdA.answer.PhysicalResourceId,
+      OldResourceProperties: a1,
+    });
+
+    // then B's label stays: each applies as its own field manager
+    expect(updated.answer.Status).toBe('SUCCESS');
+    const live = await read('v1', 'Namespace', 'fm-shared');
+    expect(live?.metadata?.labels).toMatchObject({ a: '3', b: '2' });
+    expect(live?.metadata?.managedFields?.map((f) => f.manager)).toEqual(
+      expect.arrayContaining(['kubecfn/teststack/FmA', 'kubecfn/teststack/FmB']),
+    );
+
+    // and B's Delete withdraws its label only; A's deletes the namespace, which is A's
+    await send('Delete', 'FmB', b, { PhysicalResourceId: createdB.answer.PhysicalResourceId });
+    const afterB = await read('v1', 'Namespace', 'fm-shared');
+    expect(afterB?.metadata?.labels?.b).toBeUndefined();
+    expect(afterB?.metadata?.labels?.a).toBe('3');
+    await send('Delete', 'FmA', a2, { PhysicalResourceId: createdA.answer.PhysicalResourceId });
+    await eventually(async () => (await read('v1', 'Namespace', 'fm-shared')) === undefined);
+  });
+
+  test('a failed move to another cluster removes what it applied there before answering', async () => {
+    // given a set on another cluster, moved to this one with an object the API server rejects
+    const bad = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'move-bad', namespace: 'default' },
+      spec: {
+        replicas: -1,
+        selector: { matchLabels: { app: 'mv' } },
+        template: { metadata: { labels: { app: 'mv' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+      },
+    };
+    const props = { ClusterName: 'local', Manifest: yaml(configMap('move-applied', 'default'), bad) };
+    const old = { ClusterName: 'unreachable', Manifest: yaml(configMap('move-applied', 'default')) };
+
+    // when the move fails
+    const { answer } = await send('Update', 'FailedMove', props, {
+      PhysicalResourceId: 'unreachable/teststack/FailedMove/00000000',
+      OldResourceProperties: old,
+    });
+
+    // then the failure is answered with the current id, once the ConfigMap it applied here is gone
+    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'unreachable/teststack/FailedMove/00000000' });
+    expect(answer.Reason).toMatch(
+      /^Manifest\[1\] \(apps\/v1 Deployment default\/move-bad\): the API server rejected it: .* \(what the move applied to cluster local has been removed\)/,
+    );
+    expect(await read('v1', 'ConfigMap', 'move-applied', 'default')).toBeUndefined();
+  });
+});
+
+// --- Lambda's at-least-once delivery ------------------------------------------------------------
+
+describe('duplicated deliveries', () => {
+  let dup: ProviderHarness;
+  beforeAll(async () => {
+    const c = cluster();
+    const environment = {
+      KUBECFN_CLUSTER_ACCESS: JSON.stringify({ local: { server: c.server, caData: c.caData, token: c.token } }),
+    };
+    // Every asynchronous event (CloudFormation's and each hand-over) delivered twice.
+    dup = await ProviderHarness.start(
+      [{ name: SHORT, zipFile: packageZip('KubeProvider'), timeoutSeconds: 10, environment }],
+      { duplicateAsync: true },
+    );
+  });
+  afterAll(() => dup?.stop());
+
+  test('a Create and each of its continuations delivered twice: one invocation works, one answer', async () => {
+    // given a Deployment whose readiness wait spans invocations of a 10 s function
+    const props = {
+      ClusterName: 'local',
+      Manifest: yaml(configMap('dup-config', 'default'), {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'dup-web', namespace: 'default' },
+        spec: {
+          replicas: 1,
+          minReadySeconds: 12,
+          selector: { matchLabels: { app: 'dup-web' } },
+          template: {
+            metadata: { labels: { app: 'dup-web' } },
+            spec: { containers: [{ name: 'web', image: 'nginx' }] },
+          },
+        },
+      }),
+    };
+
+    // when
+    const x = await dup.send(SHORT, 'Create', TYPE, props, { LogicalResourceId: 'Duplicated' }, { async: true });
+
+    // then one invocation of each attempt worked; every other delivery stayed silent, or (after
+    // the answer) sent the recorded answer again, byte for byte
+    expect(x.invocations.some((i) => i.duplicate)).toBe(true);
+    const working = x.invocations.filter((i) => i.logs.includes('"step started"'));
+    const attempts = working.map((i) => (i.event as ContinuationEvent).KubecfnContinuation?.attempt ?? 0);
+    expect(attempts.length).toBeGreaterThan(1);
+    expect(new Set(attempts).size).toBe(attempts.length);
+    expect(x.bodies.length).toBeGreaterThan(0);
+    expect(new Set(x.bodies.map((b) => JSON.stringify(b))).size).toBe(1);
+    expect(x.bodies[0]).toMatchObject({ Status: 'SUCCESS' });
+    const answer = x.bodies[0]!;
+    await dup.send(SHORT, 'Delete', TYPE, props, {
+      LogicalResourceId: 'Duplicated',
+      PhysicalResourceId: answer.PhysicalResourceId,
+    });
+    expect(await read('apps/v1', 'Deployment', 'dup-web', 'default')).toBeUndefined();
+  });
+});
+
 // --- a warm container whose cluster disappears --------------------------------------------------
 
 describe('delete in a warm container', () => {
@@ -912,6 +1202,7 @@ describe('delete in a warm container', () => {
         remainingMs: () => 60_000,
         signal: controller.signal,
         attempt: 0,
+        changing: () => undefined,
       });
       // then
       expect(result).toEqual({ done: true });

@@ -93,21 +93,38 @@ function toStoreError(error: unknown, action: string, server: string): unknown {
 const CONFIG_MAPS = `/api/v1/namespaces/${AWS_AUTH_NAMESPACE}/configmaps`;
 const AWS_AUTH_PATH = `${CONFIG_MAPS}/${AWS_AUTH_NAME}`;
 
+/** How the store's requests go: the step's signal, and the resource's field manager for its writes. */
+export interface StoreOptions {
+  /**
+   * The step's signal: once it aborts (the deadline guard has answered), no request is sent and
+   * one in flight is abandoned, so no mapping is written after CloudFormation was answered.
+   */
+  signal?: AbortSignal;
+  /** The field manager the writes are recorded under (`kubecfn/<stack>/<logical id>`). */
+  fieldManager?: string;
+}
+
 /**
  * The store backed by the API server. Each call is one request: throttling and server errors come
  * back at once, for {@link updateAwsAuth} to retry with its own backoff and time limit.
  *
  * @example
  * const client = new KubeClient(await getClusterAccess({ clusterName }));
- * const store = apiServerStore(client);
+ * const store = apiServerStore(client, { signal: ctx.signal });
  */
-export function apiServerStore(client: KubeClient): AwsAuthStore {
-  const once = { retryErrorStatus: false };
+export function apiServerStore(client: KubeClient, options: StoreOptions = {}): AwsAuthStore {
+  const { signal } = options;
+  const once = { retryErrorStatus: false, signal };
+  const write = {
+    ...once,
+    ...(options.fieldManager ? { query: { fieldManager: options.fieldManager } } : {}),
+  };
   return {
     async read() {
       try {
         return await client.request<AwsAuthConfigMap>('GET', AWS_AUTH_PATH, once);
       } catch (error) {
+        if (signal?.aborted) throw signal.reason;
         const e = toStoreError(error, 'reading ConfigMap', client.server);
         if (e instanceof KubeStatusError && e.status === 404) return undefined;
         throw e;
@@ -115,16 +132,18 @@ export function apiServerStore(client: KubeClient): AwsAuthStore {
     },
     async create(body) {
       try {
-        await client.request('POST', CONFIG_MAPS, { ...once, body });
+        await client.request('POST', CONFIG_MAPS, { ...write, body });
       } catch (error) {
+        if (signal?.aborted) throw signal.reason;
         throw toStoreError(error, 'creating ConfigMap', client.server);
       }
     },
     async replace(body) {
       try {
         // The body's metadata.resourceVersion makes this PUT conditional: 409 if anyone wrote since.
-        await client.request('PUT', AWS_AUTH_PATH, { ...once, body });
+        await client.request('PUT', AWS_AUTH_PATH, { ...write, body });
       } catch (error) {
+        if (signal?.aborted) throw signal.reason;
         throw toStoreError(error, 'updating ConfigMap', client.server);
       }
     },
@@ -151,7 +170,7 @@ export interface UpdateOptions {
   /** Milliseconds the step may still use. */
   remainingMs(): number;
   logger: Pick<Logger, 'info' | 'warn'>;
-  /** Aborts waiting between attempts. */
+  /** The step's signal: once aborted, nothing more is read or written (and no wait goes on). */
   signal?: AbortSignal;
 }
 
@@ -181,6 +200,7 @@ export async function updateAwsAuth(
 ): Promise<UpdateOutcome> {
   let transient = 0;
   for (let attempt = 1; ; attempt++) {
+    opts.signal?.throwIfAborted();
     try {
       const current = await store.read();
       const result = mergeAwsAuth(
@@ -189,6 +209,7 @@ export async function updateAwsAuth(
         wanted,
       );
       if (!result.changed) return { done: true, result, attempts: attempt };
+      opts.signal?.throwIfAborted();
       if (current) await store.replace(withContent(current, result));
       else
         await store.create(
@@ -207,6 +228,7 @@ export async function updateAwsAuth(
       });
       return { done: true, result, attempts: attempt };
     } catch (error) {
+      if (opts.signal?.aborted) throw opts.signal.reason ?? error;
       if (!isConflict(error) && !(isTransient(error) && ++transient < MAX_TRANSIENT_FAILURES)) throw error;
       // Full jitter on an exponential base: concurrent writers spread out instead of colliding again.
       const wait = Math.round(Math.random() * Math.min(2_000, 50 * 2 ** Math.min(attempt, 10)));
@@ -222,7 +244,7 @@ export async function updateAwsAuth(
         waitMs: wait,
         error: (error as Error).message,
       });
-      await sleep(wait);
+      await sleep(wait, opts.signal);
     }
   }
 }

@@ -5,6 +5,7 @@
  * goes on in the next invocation.
  */
 import { defaultPhysicalId, defineResource } from '../../runtime';
+import { clusterLedger } from '../request-ledger';
 import { applyMappings } from './apply';
 import { removeMappings } from './delete';
 import { awsAuthSchema, type AwsAuthProperties } from './schema';
@@ -14,6 +15,10 @@ export default defineResource<AwsAuthProperties, State>({
   type: 'Custom::AwsAuth',
   schema: awsAuthSchema,
   attributes: ['RoleCount', 'UserCount', 'AccountCount'],
+  // A Create that fails before writing aws-auth leaves nothing behind (ctx.changing() in ./step).
+  tracksChanges: true,
+  // Duplicated and retried deliveries of a request are told apart in the cluster (a Lease per request).
+  ledger: (props, event) => clusterLedger(props.ClusterName, event),
 
   async create(props, ctx) {
     return applyMappings(props, { ownerId: ctx.physicalId, remove: false }, ctx);

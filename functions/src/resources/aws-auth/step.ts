@@ -1,5 +1,5 @@
 /** What the aws-auth actions share: the state a step hands on, and the write itself. */
-import { withKubeClient, type ClusterAccess } from '../../kube';
+import { fieldManagerFor, withKubeClient, type ClusterAccess } from '../../kube';
 import type { StepContext } from '../../runtime';
 import { apiServerStore, updateAwsAuth, type UpdateOutcome } from './config-map';
 import type { Mappings } from './mappings';
@@ -22,12 +22,21 @@ export async function writeAwsAuth(
   wanted: Mappings | undefined,
   ctx: StepContext,
 ): Promise<UpdateOutcome> {
+  ctx.changing();
   const outcome = await withKubeClient(access, (client) =>
-    updateAwsAuth(apiServerStore(client), state.ownerId, wanted, {
-      remainingMs: ctx.remainingMs,
-      logger: ctx.logger,
-      signal: ctx.signal,
-    }),
+    updateAwsAuth(
+      apiServerStore(client, {
+        signal: ctx.signal,
+        fieldManager: fieldManagerFor(ctx.event.StackId.split('/')[1] ?? 'stack', ctx.event.LogicalResourceId),
+      }),
+      state.ownerId,
+      wanted,
+      {
+        remainingMs: ctx.remainingMs,
+        logger: ctx.logger,
+        signal: ctx.signal,
+      },
+    ),
   );
   if (outcome.done)
     ctx.logger.info('aws-auth up to date', {

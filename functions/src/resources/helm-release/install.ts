@@ -1,6 +1,8 @@
 /**
  * Install (or upgrade): `helm upgrade --install` with the whole of the values, bounded by the time
- * left in the invocation. A release left pending by a killed helm is recovered first. When the
+ * left in the invocation, labelled with the resource's owner and the request (./ownership). A
+ * release of the same name this resource does not own is refused before anything runs, unless
+ * `Adopt`. A release of this resource's left pending by a killed helm is recovered first. When the
  * wait does not fit in the invocation, the release goes in without `--wait` and ./wait takes over.
  */
 import {
@@ -24,6 +26,7 @@ import { done, ResourceError, type DataValue, type StepContext, type StepResult 
 import { toResourceError } from '../cluster-errors';
 import { explainUpgradeFailure } from './failure-reason';
 import { forgetNamespaceCreated, namespaceExists, noteNamespaceCreated } from './namespace';
+import { claimOf, foreignReason, labelsFor, OWNER_LABEL, ownerLabelOf, revisionsOf } from './ownership';
 import type { HelmReleaseProps } from './schema';
 import type { State } from './state';
 import { physicalIdOf, type ReleaseTarget } from './target';
@@ -60,6 +63,22 @@ export async function install(
   }
   const physicalId = physicalIdOf(target);
   const access = await getClusterAccess({ clusterName: target.cluster });
+  // Whose is a release of this name? A Create or a replacement installs only its own, or adopts.
+  const fresh = ctx.requestType === 'Create' || replacement;
+  const owner = ownerLabelOf(ctx.event);
+  const claim = claimOf(await revisionsOf(access, target, ctx.signal), owner, !fresh);
+  if (claim.kind === 'foreign' && !props.Adopt)
+    throw new ResourceError(
+      foreignReason(
+        target,
+        claim,
+        'it is left as it is; set Adopt to true to take it over (it is then upgraded, and uninstalled on Delete)',
+      ),
+    );
+  const adopted = claim.kind === 'foreign' || (claim.kind === 'ours' && claim.adopted);
+  if (claim.kind === 'foreign')
+    ctx.logger.info('adopting an existing release (Adopt)', { release: target.name, owner: claim.owner });
+  const labels = labelsFor(ctx.event, adopted);
   // A namespace this install creates goes again if the install fails (see ./namespace).
   const createsNamespace =
     (ctx.requestType === 'Create' || replacement) &&
@@ -86,11 +105,13 @@ export async function install(
       const fits = props.TimeoutSeconds * 1000 <= budget;
       const waited = props.Wait && fits;
       const started = Date.now();
+      ctx.changing();
       try {
         const release = await upgradeRelease(session.cli, {
           ...target,
           chartArgs,
           valuesFiles,
+          labels,
           createNamespace: props.CreateNamespace,
           wait: waited,
           skipCrds: props.SkipCrds,
@@ -127,6 +148,16 @@ export async function install(
         )
           throw error;
         // A release left pending by a killed helm (or never deployed): recover, then try once more.
+        // Only this resource's: another's pending release may be another invocation at work.
+        const latest = (await revisionsOf(access, target, ctx.signal)).at(-1);
+        if (latest && latest.labels[OWNER_LABEL] !== owner)
+          throw new ResourceError(
+            foreignReason(
+              target,
+              { owner: latest.labels[OWNER_LABEL] },
+              `helm says another operation is in progress on it (${latest.status}); it is left as it is`,
+            ),
+          );
         const history = await releaseHistory(session.cli, target, ctx.signal);
         const recovery = await recoverRelease(session.cli, target, history, {
           timeoutMs: ctx.remainingMs() / 3,

@@ -8,10 +8,12 @@
  * release is applied without `--wait` and its workloads' readiness is polled across invocations
  * (the runtime's continuation) until ready or until `TimeoutSeconds` has passed.
  *
- * Failure: a failed Create is cleaned up by the runtime through `delete` (uninstall), a failed
- * replacement by `update` itself, so a retry or a rollback always starts clean.
+ * Failure: a failed Create is cleaned up by the runtime through `cleanupFailedCreate`, a failed
+ * replacement by `update` itself: each uninstalls only a release that request installed (./ownership),
+ * so a retry or a rollback starts clean and a release that existed before is never touched.
  */
 import { defineResource } from '../../runtime';
+import { clusterLedger } from '../request-ledger';
 import { install } from './install';
 import { noteNamespaceCreated } from './namespace';
 import { schema, type HelmReleaseProps } from './schema';
@@ -39,6 +41,10 @@ export default defineResource<HelmReleaseProps, State>({
   sensitive: ['Values'],
   attributes: ATTRIBUTES,
   physicalId: (props, event) => physicalIdOf(targetOf(props, event.LogicalResourceId)),
+  // A Create that fails before helm runs leaves nothing behind (ctx.changing() in ./install).
+  tracksChanges: true,
+  // Duplicated and retried deliveries of a request are told apart in the cluster (a Lease per request).
+  ledger: (props, event) => clusterLedger(props.ClusterName, event),
 
   async create(props, ctx) {
     return install(props, targetOf(props, ctx.event.LogicalResourceId), ctx, false);
@@ -66,8 +72,13 @@ export default defineResource<HelmReleaseProps, State>({
     return uninstall(targetOfPhysicalId(ctx.physicalId) ?? targetOf(props, ctx.event.LogicalResourceId), ctx);
   },
 
+  // Only a release this very Create installed: never one that existed before, or that it adopted.
+  async cleanupFailedCreate(props, ctx) {
+    return uninstall(targetOf(props, ctx.event.LogicalResourceId), ctx, 'cleanup');
+  },
+
   async continue(state, props, ctx) {
-    if (state.phase === 'uninstall') return uninstall(state.target, ctx);
+    if (state.phase === 'uninstall') return uninstall(state.target, ctx, state.mode);
     try {
       return await awaitReady(state, props, ctx);
     } catch (error) {

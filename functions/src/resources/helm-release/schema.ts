@@ -71,6 +71,11 @@ export const schema = z.strictObject({
   TimeoutSeconds: prop.integer({ min: 1, max: 3600 }).default(600),
   /** Leave out the chart's `crds/` directory (helm `--skip-crds`). Default: false. */
   SkipCrds: prop.boolean().default(false),
+  /**
+   * Take over a release of the same name that this resource did not install: it is upgraded, and
+   * uninstalled on Delete. Default false: such a release is refused, and never touched.
+   */
+  Adopt: prop.boolean().default(false),
 });
 
 export type HelmReleaseProps = z.infer<typeof schema>;

@@ -21,7 +21,15 @@ export interface State {
   replacement?: boolean;
   /** This install created the namespace: a failed wait removes it again. */
   createdNamespace?: boolean;
+  /**
+   * Uninstall: `cleanup` removes only a release the failed request itself installed (a failed
+   * Create, a failed replacement); `delete` (the default) one this resource owns.
+   */
+  mode?: UninstallMode;
 }
+
+/** Which releases an uninstall may remove (see ./ownership). */
+export type UninstallMode = 'delete' | 'cleanup';
 
 /** Between readiness checks, as helm's own --wait polls. */
 export const POLL_SECONDS = 2;

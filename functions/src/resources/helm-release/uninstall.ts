@@ -1,16 +1,23 @@
 /**
  * Uninstall: `helm uninstall --wait`, continued across invocations until the release's objects are
- * gone; done at once when the release, its namespace or the whole cluster is gone already.
+ * gone; done at once when the release, its namespace or the whole cluster is gone already. Only a
+ * release this resource may remove (./ownership): on Delete one it owns, in the cleanup of a failed
+ * Create or replacement one that very request installed. Any other is left as it is.
  */
 import { HelmCommandError, isTimeout, uninstallRelease, withHelmSession } from '../../helm';
 import { ClusterGoneError, getClusterAccess, type ClusterAccess } from '../../kube';
 import { done, inProgress, ResourceError, type StepContext, type StepResult } from '../../runtime';
 import { removeCreatedNamespace } from './namespace';
-import { POLL_SECONDS, type State } from './state';
+import { claimOf, installedBy, ownerLabelOf, requestLabelOf, revisionsOf } from './ownership';
+import { POLL_SECONDS, type State, type UninstallMode } from './state';
 import { physicalIdOf, type ReleaseTarget } from './target';
 
 /** Uninstalls and waits; done when the release, its namespace or the whole cluster is gone. */
-export async function uninstall(target: ReleaseTarget, ctx: StepContext): Promise<StepResult<State>> {
+export async function uninstall(
+  target: ReleaseTarget,
+  ctx: StepContext,
+  mode: UninstallMode = 'delete',
+): Promise<StepResult<State>> {
   let access: ClusterAccess;
   try {
     access = await getClusterAccess({ clusterName: target.cluster });
@@ -21,8 +28,29 @@ export async function uninstall(target: ReleaseTarget, ctx: StepContext): Promis
     }
     throw error;
   }
+  const revisions = await revisionsOf(access, target, ctx.signal);
+  if (revisions.length === 0) {
+    const namespaceRemoved = await removeCreatedNamespace(access, physicalIdOf(target), target.namespace);
+    ctx.logger.info('no release to uninstall', { release: target.name, namespace: target.namespace, namespaceRemoved });
+    return done();
+  }
+  const owner = ownerLabelOf(ctx.event);
+  const mayRemove =
+    mode === 'cleanup'
+      ? installedBy(revisions, owner, requestLabelOf(ctx.event))
+      : claimOf(revisions, owner, true).kind === 'ours';
+  if (!mayRemove) {
+    ctx.logger.info("release left in place: not this resource's to remove", {
+      release: target.name,
+      namespace: target.namespace,
+      mode,
+      owner: revisions.at(-1)?.labels['kubecfn.io/owner'],
+    });
+    return done();
+  }
   return withHelmSession(access, async (session) => {
     const budget = ctx.remainingMs() - 2_000;
+    ctx.changing();
     try {
       const outcome = await uninstallRelease(session.cli, target, { timeoutMs: budget, signal: ctx.signal });
       const namespaceRemoved = await removeCreatedNamespace(access, physicalIdOf(target), target.namespace);
@@ -36,7 +64,7 @@ export async function uninstall(target: ReleaseTarget, ctx: StepContext): Promis
     } catch (error) {
       if (isTimeout(error)) {
         ctx.logger.info('uninstall still waiting for objects to go; continuing', { release: target.name });
-        return inProgress<State>({ phase: 'uninstall', target }, { pollAfterSeconds: POLL_SECONDS });
+        return inProgress<State>({ phase: 'uninstall', target, mode }, { pollAfterSeconds: POLL_SECONDS });
       }
       const helm = error instanceof HelmCommandError ? error.stderrTail : (error as Error).message;
       throw new ResourceError(
@@ -50,8 +78,8 @@ export async function uninstall(target: ReleaseTarget, ctx: StepContext): Promis
 /** Best effort: removes a replacement's new release after its install failed, so nothing is left behind. */
 export async function undoReplacement(target: ReleaseTarget, ctx: StepContext): Promise<void> {
   try {
-    let r = await uninstall(target, ctx);
-    while (!r.done && ctx.remainingMs() > 10_000) r = await uninstall(target, ctx);
+    let r = await uninstall(target, ctx, 'cleanup');
+    while (!r.done && ctx.remainingMs() > 10_000) r = await uninstall(target, ctx, 'cleanup');
   } catch (error) {
     ctx.logger.error('could not remove the replacement release after its failure', {
       release: target.name,

@@ -28,14 +28,14 @@ const NEW_SCHEMA_GRACE_MS = 15_000;
 
 /** Applies the levels from `run.state.level` up. */
 export async function applyLevels(run: Run, objects: ManifestObject[]): Promise<Progress> {
-  const { client, state, clock, props, owner, ctx } = run;
+  const { client, state, clock, props, owner, fieldManager, ctx } = run;
   if (state.op === 'Update' && !state.checked) {
-    // Validate the whole new set first: an invalid object or an immutable-field change fails
-    // the update before anything changed.
+    // Validate the whole new set first: an invalid object, an immutable-field change or a field
+    // another manager set fails the update before anything changed.
     await applyObjects(
       client,
       objects.filter((o) => o.resource && !o.definedByManifest),
-      { owner, dryRun: true, signal: ctx.signal },
+      { owner, fieldManager, adopt: props.Adopt, dryRun: true, signal: ctx.signal },
     );
     state.checked = true;
   }
@@ -74,12 +74,24 @@ export async function applyLevels(run: Run, objects: ManifestObject[]): Promise<
  * those are retried for a short while, idempotently, before their refusal counts.
  */
 async function applyLevel(run: Run, batch: ManifestObject[]): Promise<void> {
-  const { client, clock, owner, ctx } = run;
+  const { client, clock, owner, fieldManager, props, ctx } = run;
   const giveUpAt = Date.now() + NEW_SCHEMA_GRACE_MS;
   let pending = batch;
   for (let wait = 200; ; wait = Math.min(2_000, wait * 2)) {
+    ctx.changing();
     try {
-      return await applyObjects(client, pending, { owner, signal: ctx.signal });
+      const claims = await applyObjects(client, pending, {
+        owner,
+        fieldManager,
+        adopt: props.Adopt,
+        signal: ctx.signal,
+      });
+      const shared = pending.filter((_, i) => claims[i] === 'shared').map(describeObject);
+      const adopted = pending.filter((_, i) => claims[i] === 'adopted').map(describeObject);
+      if (shared.length)
+        ctx.logger.info("existing objects: only this resource's fields applied, never deleted", { shared });
+      if (adopted.length) ctx.logger.info('existing objects adopted (Adopt)', { adopted });
+      return;
     } catch (error) {
       const retry =
         error instanceof ManifestError && error.failed.length > 0 && error.failed.every((o) => o.definedByManifest);

@@ -17,7 +17,7 @@ export async function connect(clusterName: string, op: State['op']): Promise<Kub
   try {
     return await clientForCluster(clusterName);
   } catch (error) {
-    if (error instanceof ClusterGoneError && (op === 'Delete' || op === 'Cleanup')) return 'gone';
+    if (error instanceof ClusterGoneError && (op === 'Delete' || op === 'Cleanup' || op === 'Undo')) return 'gone';
     throw clusterLookupError(error, clusterName);
   }
 }

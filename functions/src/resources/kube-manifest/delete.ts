@@ -1,7 +1,9 @@
 /**
  * Delete: the objects removed level by level, highest first, each level waited for until it is
- * gone (custom objects before their CRDs, everything before its namespace). Objects another
- * resource has applied since are left alone. Prune deletes the dropped objects the same way.
+ * gone (custom objects before their CRDs, everything before its namespace). Only objects that
+ * carry this resource's owner annotation are deleted (checked with their uid and resourceVersion);
+ * from any other object only this resource's fields are withdrawn. The cleanup after a failed
+ * Create also leaves what it adopted. Prune deletes the dropped objects the same way.
  */
 import { deleteObjects, describeObject, whatHoldsAt, type DeleteState, type ManifestObject } from '../../kube';
 import { ResourceError } from '../../runtime';
@@ -12,17 +14,24 @@ import { pollUntil, seconds, type Progress, type Run } from './step';
  * before the next.
  */
 export async function deleteLevels(run: Run, objects: readonly ManifestObject[]): Promise<Progress> {
-  const { client, state, clock, props, owner, ctx } = run;
+  const { client, state, clock, props, owner, fieldManager, ctx } = run;
+  const keepAdopted = state.op === 'Cleanup' || state.op === 'Undo';
   for (let level = state.level; level >= 0; level--) {
     state.level = level;
     const batch = objects.filter((o) => o.level === level);
     if (batch.length === 0) continue;
     let remaining = batch;
     const r = await pollUntil<{ object: ManifestObject; state: DeleteState }>(clock, async () => {
-      const states = await deleteObjects(client, remaining, { owner, signal: ctx.signal });
+      const states = await deleteObjects(client, remaining, { owner, fieldManager, keepAdopted, signal: ctx.signal });
       for (const s of states) {
         if (s.state.state === 'kept')
-          ctx.logger.info('left in place: another resource manages it now', {
+          ctx.logger.info("left in place: not this resource's to delete", {
+            object: describeObject(s.object),
+            owner: s.state.owner,
+            why: s.state.why,
+          });
+        if (s.state.state === 'released')
+          ctx.logger.info("left in place, this resource's fields withdrawn: not this resource's to delete", {
             object: describeObject(s.object),
             owner: s.state.owner,
           });

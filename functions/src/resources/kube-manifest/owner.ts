@@ -2,6 +2,7 @@
  * Who manages a set of objects, and the physical id that says so: the set is "what this owner
  * applied to this cluster".
  */
+import { fieldManagerFor } from '../../kube';
 import { shortHash, type CloudFormationEvent } from '../../runtime';
 
 /**
@@ -20,4 +21,9 @@ export const physicalIdFor = (clusterName: string, event: Pick<CloudFormationEve
 /** The owner part of a physical id made by {@link physicalIdFor}, if it is one. */
 export function ownerFromId(physicalId: string): string | undefined {
   return /\/([^/]+\/[^/]+\/[0-9a-f]{8})$/.exec(physicalId)?.[1];
+}
+
+/** The field manager the resource applies as: `kubecfn/<stack name>/<logical id>`. */
+export function fieldManagerOf(event: Pick<CloudFormationEvent, 'StackId' | 'LogicalResourceId'>): string {
+  return fieldManagerFor(event.StackId.split('/')[1] ?? 'stack', event.LogicalResourceId);
 }

@@ -7,6 +7,7 @@
  * action (./apply, ./wait, ./prune, ./delete) runs next, in this invocation or the next.
  */
 import { defineResource, done, parseProperties } from '../../runtime';
+import { clusterLedger } from '../request-ledger';
 import { physicalIdFor } from './owner';
 import { schema, type Props } from './schema';
 import { advance, start, type State } from './state';
@@ -17,8 +18,12 @@ export default defineResource<Props, State>({
   // Manifests often carry Secrets (stringData): they never reach the logs. Object names do.
   sensitive: ['Manifest'],
   attributes: ['ObjectCount', 'Objects'],
+  // A Create that fails before its first apply leaves nothing behind (ctx.changing() in ./apply).
+  tracksChanges: true,
 
   physicalId: (props, event) => physicalIdFor(props.ClusterName, event),
+  // Duplicated and retried deliveries of a request are told apart in the cluster (a Lease per request).
+  ledger: (props, event) => clusterLedger(props.ClusterName, event),
 
   async create(props, ctx) {
     return advance(start('Create', props), props, undefined, ctx);
@@ -26,7 +31,8 @@ export default defineResource<Props, State>({
 
   async update(props, oldProps, ctx) {
     if (oldProps && oldProps.ClusterName !== props.ClusterName) {
-      // Another cluster: a new set. CloudFormation deletes the old one (with the old properties) afterwards.
+      // Another cluster: a new set. CloudFormation deletes the old one (with the old properties)
+      // afterwards. If the move fails, what it applied to the new cluster is removed first (./state, Undo).
       return advance(
         start('Create', props, { physicalId: physicalIdFor(props.ClusterName, ctx.event) }),
         props,

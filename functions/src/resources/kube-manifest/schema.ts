@@ -64,6 +64,12 @@ export const schema = z.strictObject({
   TimeoutSeconds: prop.integer({ min: 1, max: 3600 }).default(300),
   /** Leave the objects in the cluster on Delete (and when an Update drops them from the manifest). */
   RetainOnDelete: prop.boolean().default(false),
+  /**
+   * Take over objects that exist already without this resource's owner annotation: their fields
+   * are applied with force, and they become this resource's (deleted on Delete). Default false:
+   * such objects only get the fields nobody else set, and are never deleted.
+   */
+  Adopt: prop.boolean().default(false),
 });
 
 export type Props = z.infer<typeof schema>;

@@ -35,8 +35,10 @@ export interface Run {
   /** The request's progress; an action moves it on (its phase and level). */
   readonly state: State;
   readonly clock: Clock;
-  /** Written into every object applied, and checked before anything is deleted. */
+  /** Written into every object the resource creates or adopts, and checked before anything is deleted. */
   readonly owner: string;
+  /** The resource's own field manager (`kubecfn/<stack>/<logical id>`). */
+  readonly fieldManager: string;
   readonly ctx: StepContext;
 }
 
