@@ -100,7 +100,8 @@ type Obj = Record<string, unknown> & {
   kind: string;
   metadata: { name: string; namespace?: string; [k: string]: unknown };
 };
-const yaml = (...docs: Obj[]) => docs.map((d) => stringify(d)).join('---\n');
+/** Manifest text as kubectl (and the provider) read it: YAML 1.1, so `y`, `on`, `no` are quoted. */
+const yaml = (...docs: Obj[]) => docs.map((d) => stringify(d, { version: '1.1' })).join('---\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const ns = (name: string): Obj => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -757,7 +758,7 @@ describe('failures', () => {
     });
     expect(answer).toMatchObject({
       Status: 'FAILED',
-      Reason: `Invalid properties for Custom::KubeManifest: Manifest: document 1 is not valid YAML/JSON: Flow map in block collection must be sufficiently indented and end with a }${logPointer(first)}`,
+      Reason: `Invalid properties for Custom::KubeManifest: Manifest: document 1 is not valid YAML/JSON: Flow map in block collection must be sufficiently indented and end with a } (line 4, column 1)${logPointer(first)}`,
       PhysicalResourceId: expect.stringMatching(/^kubecfn:create-failed:BadYaml:/),
     });
     expect(await read('v1', 'Namespace', 'bad-yaml')).toBeUndefined();
