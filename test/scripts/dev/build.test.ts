@@ -5,7 +5,7 @@ import { bundleProvider, providerName } from '../../../scripts/dev/build/bundle'
 import { readZip } from '../../../scripts/dev/build/zip';
 
 process.env.TZ = 'UTC';
-const fixture = resolve(__dirname, '../../fixtures/fault-provider/fault-provider.ts');
+const fixture = resolve(__dirname, '../../protocol/fault-provider/fault-provider.ts');
 
 describe('bundleProvider', () => {
   let a: string;
