@@ -82,6 +82,11 @@ const callsPerType: Record<string, string[]> = {
   'AWS::Logs::LogGroup': ['logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:PutRetentionPolicy'],
   'AWS::Lambda::Function': ['lambda:CreateFunction', 'lambda:DeleteFunction', 'iam:PassRole', 's3:GetObject'],
   'AWS::Lambda::LayerVersion': ['lambda:PublishLayerVersion', 'lambda:DeleteLayerVersion', 's3:GetObject'],
+  'AWS::Lambda::EventInvokeConfig': [
+    'lambda:PutFunctionEventInvokeConfig',
+    'lambda:UpdateFunctionEventInvokeConfig',
+    'lambda:DeleteFunctionEventInvokeConfig',
+  ],
   // A custom resource is a call to its provider's function.
   'Custom::': ['lambda:InvokeFunction'],
 };

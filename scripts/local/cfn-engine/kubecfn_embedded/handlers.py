@@ -1288,6 +1288,56 @@ class RolePolicyHandler(Handler):
                 raise ResourceFailure(_aws_message(err)) from err
 
 
+class EventInvokeConfigHandler(Handler):
+    """AWS::Lambda::EventInvokeConfig (moto keeps the configuration on the function but has no
+    CloudFormation model for it): what the local Lambda service reads to retry and age out events."""
+
+    def _backend(self, engine: StackEngine) -> Any:
+        from moto.awslambda.models import lambda_backends
+
+        return lambda_backends[engine.account_id][engine.region]
+
+    def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
+        for key in ("FunctionName", "Qualifier"):
+            if not props.get(key):
+                raise ResourceFailure(f"{key}: required property is missing")
+        if props.get("DestinationConfig"):
+            raise ResourceFailure("DestinationConfig: not emulated by the local Lambda service")
+        config = {key: int(props[key]) for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds") if key in props}
+        try:
+            backend = self._backend(engine)
+            backend.get_function(props["FunctionName"]).event_invoke_config = []
+            backend.put_function_event_invoke_config(props["FunctionName"], config)
+        except ResourceFailure:
+            raise
+        except Exception as err:
+            raise ResourceFailure(_aws_message(err)) from err
+        state.physical_resource_id = f"{props['FunctionName']}:{props['Qualifier']}"
+
+    def update(
+        self,
+        engine: StackEngine,
+        state: ResourceState,
+        previous: ResourceState,
+        props: dict[str, Any],
+        body: dict[str, Any],
+    ) -> str:
+        self.create(engine, state, props, body)
+        if (props.get("FunctionName"), props.get("Qualifier")) != (
+            previous.properties.get("FunctionName"),
+            previous.properties.get("Qualifier"),
+        ):
+            return "replaced"
+        return "updated"
+
+    def delete(self, engine: StackEngine, state: ResourceState) -> None:
+        try:
+            self._backend(engine).get_function(state.properties.get("FunctionName")).event_invoke_config = []
+        except Exception as err:
+            if not _is_gone(err):
+                raise ResourceFailure(_aws_message(err)) from err
+
+
 class WaitConditionHandler(Handler):
     def create(self, engine: StackEngine, state: ResourceState, props: dict[str, Any], body: dict[str, Any]) -> None:
         if state.cf_resource_type.endswith("WaitConditionHandle"):
@@ -1303,6 +1353,7 @@ _HANDLERS: dict[str, Handler] = {
     "AWS::CloudFormation::WaitConditionHandle": WaitConditionHandler(),
     "AWS::CloudFormation::WaitCondition": WaitConditionHandler(),
     "AWS::IAM::RolePolicy": RolePolicyHandler(),
+    "AWS::Lambda::EventInvokeConfig": EventInvokeConfigHandler(),
     "AWS::EKS::Cluster": EksClusterHandler(),
     "AWS::EKS::Nodegroup": EksNodegroupHandler(),
     "AWS::EKS::Addon": EksRecordHandler(),
@@ -1339,7 +1390,7 @@ def emulation_of(resource_type: str) -> str:
     handler = handler_for(resource_type)
     if isinstance(handler, (NestedStackHandler, WaitConditionHandler)):
         return "engine"
-    if isinstance(handler, RolePolicyHandler):
+    if isinstance(handler, (RolePolicyHandler, EventInvokeConfigHandler)):
         return "moto"
     if isinstance(handler, CustomResourceHandler):
         return "custom"
