@@ -83,7 +83,7 @@ export async function install(
   const createsNamespace =
     (ctx.requestType === 'Create' || replacement) &&
     props.CreateNamespace &&
-    !(await namespaceExists(access, target.namespace));
+    !(await namespaceExists(access, target.namespace, ctx.signal));
   if (createsNamespace) noteNamespaceCreated(physicalId);
   return withHelmSession(access, async (session) => {
     let chartArgs: string[];

@@ -12,8 +12,11 @@ const created = new Set<string>();
 const namespacePath = (name: string) => `/api/v1/namespaces/${encodeURIComponent(name)}`;
 
 /** True when the namespace exists (any phase). */
-export async function namespaceExists(access: ClusterAccess, name: string): Promise<boolean> {
-  return withKubeClient(access, async (client) => (await client.getOrUndefined(namespacePath(name))) !== undefined);
+export async function namespaceExists(access: ClusterAccess, name: string, signal?: AbortSignal): Promise<boolean> {
+  return withKubeClient(
+    access,
+    async (client) => (await client.getOrUndefined(namespacePath(name), signal)) !== undefined,
+  );
 }
 
 /** Records that the install behind `physicalId` is about to create its namespace. */
@@ -30,12 +33,13 @@ export async function removeCreatedNamespace(
   access: ClusterAccess,
   physicalId: string,
   name: string,
+  signal?: AbortSignal,
 ): Promise<boolean> {
   if (!created.has(physicalId)) return false;
   created.delete(physicalId);
   await withKubeClient(access, async (client) => {
     try {
-      await client.request('DELETE', namespacePath(name));
+      await client.request('DELETE', namespacePath(name), { signal });
     } catch (error) {
       if (!(error instanceof KubeApiError && error.status === 404)) throw error;
     }

@@ -30,7 +30,7 @@ export async function uninstall(
   }
   const revisions = await revisionsOf(access, target, ctx.signal);
   if (revisions.length === 0) {
-    const namespaceRemoved = await removeCreatedNamespace(access, physicalIdOf(target), target.namespace);
+    const namespaceRemoved = await removeCreatedNamespace(access, physicalIdOf(target), target.namespace, ctx.signal);
     ctx.logger.info('no release to uninstall', { release: target.name, namespace: target.namespace, namespaceRemoved });
     return done();
   }
@@ -53,7 +53,7 @@ export async function uninstall(
     ctx.changing();
     try {
       const outcome = await uninstallRelease(session.cli, target, { timeoutMs: budget, signal: ctx.signal });
-      const namespaceRemoved = await removeCreatedNamespace(access, physicalIdOf(target), target.namespace);
+      const namespaceRemoved = await removeCreatedNamespace(access, physicalIdOf(target), target.namespace, ctx.signal);
       ctx.logger.info('helm uninstall', {
         release: target.name,
         namespace: target.namespace,
