@@ -442,7 +442,8 @@ describe('update', () => {
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: { name: 'swapped' },
-        stringData: { password: 'y' },
+        // not `y`: unquoted in YAML text, kubectl (YAML 1.1) reads it as a boolean, and so does the provider
+        stringData: { password: 'swapped-secret' },
       }),
     };
     const { answer } = await send('Update', 'PruneSet', after, {
