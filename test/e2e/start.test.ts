@@ -99,6 +99,19 @@ describe('npm start -- --once', () => {
     expect(run.output).toMatch(/Ready\s+\S+\s+\S+\s+\S+\s+agents\s+SPOT/);
   });
 
+  test('installs the real charts from the chart directory, no stand-in', () => {
+    // Without KUBECFN_CHARTS_DIR (no ../shared/charts) npm start may fall back to stand-ins.
+    if (!process.env.KUBECFN_CHARTS_DIR) return;
+    expect(run.output).toMatch(
+      /real charts from \S+: aws-load-balancer-controller-3\.5\.0, cluster-autoscaler-9\.57\.0, gitlab-runner-0\.77\.2, jenkins-5\.9\.53/,
+    );
+    expect(run.output).not.toMatch(/STAND-IN/);
+    expect(run.output).toMatch(
+      /release installed: aws-load-balancer-controller \(namespace kube-system\) aws-load-balancer-controller-3\.5\.0 deployed\n/,
+    );
+    expect(run.output).toMatch(/release installed: jenkins \(namespace jenkins\) jenkins-5\.9\.53 deployed\n/);
+  });
+
   test('deletes the stack, removing the releases and manifests from the cluster', () => {
     expect(run.output).toMatch(/JenkinsRelease\s+Custom::HelmRelease\s+DELETE_COMPLETE/);
     expect(run.output).toMatch(/JenkinsNamespaceAndStorage\s+Custom::KubeManifest\s+DELETE_COMPLETE/);
