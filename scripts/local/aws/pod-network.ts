@@ -25,7 +25,7 @@ import type { KubeCall } from './kube-api';
 
 /** A pod as the API returns it, the fields the emulations read. */
 export interface Pod {
-  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; deletionTimestamp?: string };
   spec: {
     containers: Array<{ name: string; ports?: Array<{ name?: string; containerPort: number }> }>;
     volumes?: Array<{ name: string; secret?: { secretName: string } }>;
@@ -92,8 +92,16 @@ export async function startPodNetwork(opts: { dir: string; log?: (m: string) => 
       const [, ip, portText] = m;
       const port = Number(portText);
       const found = await call('GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`status.podIP=${ip}`)}`);
-      const pod = (found.json?.items as Pod[] | undefined)?.find((p) => p.status?.phase === 'Running');
-      if (!pod) return refuse(socket, addr, 'no running pod has this IP');
+      const pods = (found.json?.items as Pod[] | undefined) ?? [];
+      const pod = pods.find((p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp);
+      if (!pod)
+        return refuse(
+          socket,
+          addr,
+          pods.some((p) => p.metadata.deletionTimestamp)
+            ? 'the pod is terminating: its server has stopped'
+            : 'no running pod has this IP',
+        );
       const server = servers.find((s) => s.serves(pod, port));
       const who = `pod ${pod.metadata.namespace}/${pod.metadata.name}`;
       if (!server) return refuse(socket, addr, `${who} runs no container in the local cloud`);
