@@ -151,10 +151,12 @@ export class LocalDeployment {
       // from S3, Runtime, Handler, Timeout, MemorySize, Environment), exported by the engine when a
       // custom resource invokes them. What the local cloud adds is its "network": the endpoints.
       const functionsDir = join(dir, 'functions');
+      // Lambda's asynchronous delivery is at-least-once: KUBECFN_LAMBDA_DUPLICATE_ASYNC=1 makes every event arrive twice.
+      const duplicateAsync = process.env.KUBECFN_LAMBDA_DUPLICATE_ASYNC === '1';
       const lambda = await LocalLambda.start([], {
         definitionsDir: functionsDir,
         region: localRegion,
-        duplicateAsync: process.env.KUBECFN_LAMBDA_DUPLICATE_ASYNC === '1',
+        duplicateAsync,
         // Each function runs as a session of its own execution role, from the local STS.
         assumeRole: async (roleArn, sessionName) => {
           const res = await fetch(aws.assumeRoleEndpoint, {
@@ -187,7 +189,7 @@ export class LocalDeployment {
         chartWantsFile: charts.wantsFile,
       });
       print(
-        `  Lambda service at ${lambda.endpoint} (runs what the templates declare); chart mirror and cloud controllers up (${seconds(t)})`,
+        `  Lambda service at ${lambda.endpoint} (runs what the templates declare${duplicateAsync ? '; every asynchronous event delivered twice' : ''}); chart mirror and cloud controllers up (${seconds(t)})`,
       );
 
       // The providers' structured log lines, as CloudWatch Logs would keep them.
