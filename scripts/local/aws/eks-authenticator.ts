@@ -11,8 +11,8 @@
 // - else it refuses the token: the client gets 401 Unauthorized, as in EKS.
 // The access entries come from a JSON file the engine keeps (`accessFile`, see EksAccessState).
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { parse } from 'yaml';
+import { api as apiCall } from '../cluster/cluster';
 import type { AuthenticatedUser, TokenAuthenticator } from '../cluster/token-webhook';
 
 /** An access policy associated with an access entry, as AssociateAccessPolicy records it. */
@@ -83,7 +83,7 @@ export function createEksAuthenticator(opts: {
 
   const api = (method: string, path: string, body?: unknown) => {
     if (!admin) throw new Error('the EKS authenticator is not attached to a control plane yet');
-    return adminCall(admin, method, path, body);
+    return apiCall(admin.server, admin.caData, admin.token, method, path, body);
   };
 
   /** The RBAC binding that gives a policy group its role: cluster-wide, or in one namespace. */
@@ -271,36 +271,4 @@ async function mapPrincipal(
     }
   }
   return undefined;
-}
-
-function adminCall(
-  admin: AdminAccess,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; text: string }> {
-  return new Promise((ok, fail) => {
-    const req = request(
-      new URL(path, admin.server),
-      {
-        method,
-        ca: admin.caData,
-        headers: {
-          authorization: `Bearer ${admin.token}`,
-          accept: 'application/json',
-          'content-type': 'application/json',
-        },
-        timeout: 5000,
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => ok({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 5 s`)));
-    req.on('error', fail);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
 }

@@ -7,9 +7,8 @@
 // service's) can start one after the other.
 import { chmodSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { startMoto, type MotoServer } from './moto';
+import { freePort, startMoto, type MotoServer } from './moto';
 
 /** Where the Python side of the embedded mode lives. */
 export const embeddedPythonDir = resolve(__dirname, '..', 'cfn-engine');
@@ -134,15 +133,4 @@ export async function startEmbeddedAws(opts: EmbeddedAwsOptions): Promise<Embedd
     configure,
     stop: () => moto.stop(),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => ok(port));
-    });
-  });
 }

@@ -81,7 +81,8 @@ const launcher = [
 ].join('\n');
 
 /** Asks the kernel for a free loopback port. */
-function freePort(host: string): Promise<number> {
+/** A loopback port the kernel says is free now. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((ok, fail) => {
     const server = createServer();
     server.once('error', fail);

@@ -277,8 +277,8 @@ function kubeconfig(server: string, caData: string, user: string, token: string)
   });
 }
 
-/** One HTTPS call to the API server as the admin. */
-function api(
+/** One HTTPS call to the API server with a bearer token (the admin's, for the local cloud's own parts). */
+export function api(
   server: string,
   caData: string,
   token: string,
