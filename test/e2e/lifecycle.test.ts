@@ -22,7 +22,7 @@ import {
   UpdateStackCommand,
   type Parameter,
 } from '@aws-sdk/client-cloudformation';
-import { LocalDeployment, localBucket, localNodes, localRegion } from '../../scripts/local';
+import { LocalDeployment, localBucket, localRegion } from '../../scripts/local';
 
 const execFileAsync = promisify(execFile);
 
@@ -228,11 +228,6 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
   let raceOutcome = '';
   const emulationLeftovers: string[] = [];
   let revisions: { before: string[]; after: string[] } = { before: [], after: ['not run'] };
-  /** Leases of the nodes the local cloud removed at its start (kwok renews them a while longer). */
-  const startNodeLease = (o: string) => {
-    const [kind, ns, name] = o.split('/');
-    return kind!.startsWith('leases.') && ns === 'kube-node-lease' && localNodes.some((n) => n.name === name);
-  };
   const emulationKeeps = (o: string) => /^ec2\/(eni|vpc-endpoint)\//.test(o);
 
   const params = (p: Record<string, string>): Parameter[] =>
@@ -286,7 +281,7 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
    * What the cluster holds that it did not hold at `before`, once what goes on its own has gone (pods
    * of deleted nodes wait for the pod garbage collector, up to 2 minutes), without a chart's CRDs and
    * the APIServices the API server registers for their groups (helm keeps crds/: the failing test
-   * below) and the leases of the nodes the local cloud removed at its start.
+   * below).
    */
   const apiLeft = async (before: Set<string>): Promise<string[]> => {
     const chartCrds = new Set(await local.charts.crdsOfServedCharts());
@@ -295,8 +290,7 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
       const [kind, , name] = o.split('/');
       if (kind!.startsWith('customresourcedefinitions.')) return chartCrds.has(name!);
       if (kind!.startsWith('apiservices.')) return crdGroups.has(name!.slice(name!.indexOf('.') + 1));
-      if (o === 'configmaps/kube-system/aws-auth') return true; // the AwsAuth gap: the failing test below
-      return startNodeLease(o);
+      return o === 'configmaps/kube-system/aws-auth'; // the AwsAuth gap: the failing test below
     };
     const deadline = Date.now() + 120_000;
     for (;;) {
@@ -575,11 +569,7 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
     revisions = { before: before.revisions, after: await helmValues('user-apps', 'user-ca-b') };
     console.log(`helm revisions before ${revisions.before.join(' ')}; after ${revisions.after.join(' ')}`);
     expect(
-      added(
-        before.api,
-        await local.apiInventory(),
-        (o) => o.startsWith('secrets/user-apps/sh.helm.release.v1.') || startNodeLease(o),
-      ),
+      added(before.api, await local.apiInventory(), (o) => o.startsWith('secrets/user-apps/sh.helm.release.v1.')),
     ).toEqual([]);
   }, 900_000);
 

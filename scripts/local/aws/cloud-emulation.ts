@@ -7,7 +7,6 @@
 //   PersistentVolume with the driver's name and a volume handle is created for the claim (for
 //   WaitForFirstConsumer classes once the scheduler has picked a node), and a Released volume of a
 //   Delete-policy class is deleted, as the drivers' external provisioners do.
-// - Node leases of Nodes that are gone are deleted (kwok's leases have no owner reference).
 // - The AWS Load Balancer Controller's webhook server (loadBalancerControllerWebhooks below), reached
 //   by the API server through the pod network (pod-network.ts).
 //
@@ -150,31 +149,12 @@ export async function startCloudEmulation(opts: {
     }
   };
 
-  // kwok's node leases carry no owner reference (a kubelet's point at its Node), so the garbage
-  // collector never removes them: a lease whose Node is gone is deleted here, as it would be in EKS.
-  const leases = async () => {
-    const list = await call('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases');
-    if (list.status !== 200 || !list.json.items.length) return;
-    const nodes = await call('GET', '/api/v1/nodes');
-    if (nodes.status !== 200) return;
-    const names = new Set((nodes.json.items as Obj[]).map((n) => n.metadata.name));
-    for (const lease of list.json.items as Obj[]) {
-      if (names.has(lease.metadata.name)) continue;
-      const res = await call(
-        'DELETE',
-        `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${lease.metadata.name}`,
-      );
-      if (res.status === 200) log(`deleted the lease of node ${lease.metadata.name}, which is gone`);
-    }
-  };
-
   let stopped = false;
   let running: Promise<void> | undefined;
   const tick = async () => {
     try {
       await loadBalancers();
       await volumes();
-      await leases();
     } catch (err) {
       log(`cloud emulation: ${(err as Error).message}`);
     } finally {

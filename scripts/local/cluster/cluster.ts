@@ -542,6 +542,12 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
       `--service-cluster-ip-range=${serviceCidr}`,
       '--allow-privileged=true',
       '--profiling=false',
+      // Debian's etcd (3.4.23) lacks the progress notifications watch-list streams need, and with the
+      // WatchList gate on (1.34+) the API server turns a watch from resourceVersion 0 into one: it ends
+      // at once with "required storage feature RequestWatchProgress is disabled". kwok watches from 0,
+      // so it relisted every few seconds and missed deletions (a deleted Node's lease was recreated,
+      // without owner). Off, such a watch is a plain one; watch-list clients fall back to LIST/WATCH.
+      '--feature-gates=WatchList=false',
       ...(opts.apiserverArgs ?? []),
     ]);
     const admin = (method: string, path: string, body?: unknown) => api(server, caData, token, method, path, body);
