@@ -226,9 +226,7 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
   let awsBefore: Set<string>;
   const outputs: Record<string, string> = {};
   let raceOutcome = '';
-  const emulationLeftovers: string[] = [];
   let revisions: { before: string[]; after: string[] } = { before: [], after: ['not run'] };
-  const emulationKeeps = (o: string) => /^ec2\/(eni|vpc-endpoint)\//.test(o);
 
   const params = (p: Record<string, string>): Parameter[] =>
     Object.entries(p).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
@@ -590,9 +588,7 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
     const retained = (o: string) => /^logs\/log-group\/\/aws\/eks\/[^/]+\/cluster$/.test(o);
     const awsLeft = added(awsBefore, await awsInventory(), retained);
     console.log(`local AWS objects left after the delete: ${awsLeft.join(', ') || 'none'}`);
-    // ENIs and VPC endpoints the local EC2 emulation keeps: the failing test below.
-    emulationLeftovers.push(...awsLeft.filter(emulationKeeps));
-    expect(awsLeft.filter((o) => !emulationKeeps(o))).toEqual([]);
+    expect(awsLeft).toEqual([]);
   }, 900_000);
 
   // Helm installs a chart's crds/ and never deletes them; the HelmProvider does not either (yet).
@@ -645,20 +641,11 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
     const retained = (o: string) => /^logs\/log-group\/\/aws\/eks\/[^/]+\/cluster$/.test(o);
     const awsLeft = added(awsWithVpc, await awsInventory(), retained);
     console.log(`local AWS objects left in the user's VPC after the delete: ${awsLeft.join(', ') || 'none'}`);
-    emulationLeftovers.push(...awsLeft.filter(emulationKeeps));
-    expect(awsLeft.filter((o) => !emulationKeeps(o))).toEqual([]);
+    expect(awsLeft).toEqual([]);
     expect(await apiLeft(apiStart)).toEqual([]);
     // The user's VPC is still there (the stack never owned it); then the user deletes it.
     expect(await local.stackStatus('user-vpc')).toBe('CREATE_COMPLETE');
     expect(await phase('delete user VPC', () => local.deleteStack('user-vpc'))).toBe('DELETE_COMPLETE');
-    expect(added(awsStart, await awsInventory(), retained).filter((o) => !emulationKeeps(o))).toEqual([]);
+    expect(added(awsStart, await awsInventory(), retained)).toEqual([]);
   }, 900_000);
-
-  // The local EC2 emulation keeps what AWS removes: the ENIs of NAT gateways and of terminated
-  // instances (moto deletes an instance's ENI only with DeleteOnTermination given as a boolean true;
-  // AWS defaults it to true for interfaces made at launch) and the S3 gateway endpoint the engine
-  // reports deleted. Not the stack's doing; the engine's deleters (handlers.py) need to remove them.
-  (haveCharts ? test.failing : test.skip)('no ENI or VPC endpoint outlives its stack in the local EC2', async () => {
-    expect(emulationLeftovers).toEqual([]);
-  });
 });

@@ -149,6 +149,7 @@ class MotoHandler(Handler):
         state.handle = {"instance": instance, "name": name, "json": cfn_json}
         state.physical_resource_id = _physical_id(instance, name)
         if state.cf_resource_type == "AWS::EC2::Instance":
+            _launch_interfaces_go_with_the_instance(instance, props)
             emulations.note(
                 engine,
                 state,
@@ -424,6 +425,43 @@ def _instance_from_launch_template(engine: StackEngine, props: dict[str, Any]) -
 _PREPARE: dict[str, Any] = {"AWS::EC2::Instance": _instance_from_launch_template}
 
 
+def _launch_interfaces_go_with_the_instance(instance: Any, props: dict[str, Any]) -> None:
+    """EC2 deletes the network interfaces it made at launch when the instance terminates, unless the
+    template says `DeleteOnTermination: false`. moto deletes one only when DeleteOnTermination was given
+    as a boolean true, so the primary interface of an instance launched into a subnet (and any given as
+    the string "true") would outlive it. (moto's CloudFormation model makes every interface at launch:
+    it reads no `NetworkInterfaces`, the engine only takes the subnet from them.)"""
+    specs = {int(n.get("DeviceIndex", 0)): n for n in props.get("NetworkInterfaces") or [] if isinstance(n, dict)}
+    for device_index, nic in (getattr(instance, "nics", None) or {}).items():
+        spec = specs.get(int(device_index), {})
+        nic.delete_on_termination = str(spec.get("DeleteOnTermination", True)).lower() != "false"
+
+
+def _delete_nat_gateway(ec2: Any, engine: StackEngine, state: ResourceState, instance: Any) -> None:
+    """DeleteNatGateway: the gateway stays listed as `deleted` for a while, as in AWS; its network
+    interface goes and its Elastic IP is disassociated (moto keeps both)."""
+    nat = ec2.nat_gateways.get(state.physical_resource_id)
+    if nat is None or nat.state == "deleted":
+        return
+    ec2.delete_nat_gateway(state.physical_resource_id)
+    eni = getattr(nat, "_eni", None)
+    if eni is None:
+        return
+    for address in list(ec2.addresses):
+        if address.eni is eni:
+            ec2.disassociate_address(address=address.public_ip)
+    ec2.enis.pop(eni.id, None)
+
+
+def _delete_vpc_endpoint(ec2: Any, engine: StackEngine, state: ResourceState, instance: Any) -> None:
+    """DeleteVpcEndpoints: an interface endpoint's network interfaces and a gateway endpoint's routes
+    go (moto does both), and so does the endpoint: moto keeps it listed as `deleted` for good."""
+    if state.physical_resource_id not in ec2.vpc_end_points:
+        return
+    ec2.delete_vpc_endpoints([state.physical_resource_id])
+    ec2.vpc_end_points.pop(state.physical_resource_id, None)
+
+
 # moto 5.2 models these types for creation but cannot delete them through CloudFormation: its
 # ResourceMap skips them silently, which would leave route tables behind and make the VPC's
 # deletion fail. The engine deletes them through the EC2/Lambda backends, as the services would.
@@ -435,7 +473,7 @@ _BACKEND_DELETERS: dict[str, Any] = {
     ),
     "AWS::EC2::FlowLog": lambda ec2, e, s, i: ec2.delete_flow_logs([s.physical_resource_id]),
     "AWS::EC2::InternetGateway": lambda ec2, e, s, i: ec2.delete_internet_gateway(s.physical_resource_id),
-    "AWS::EC2::NatGateway": lambda ec2, e, s, i: ec2.delete_nat_gateway(s.physical_resource_id),
+    "AWS::EC2::NatGateway": _delete_nat_gateway,
     "AWS::EC2::Route": lambda ec2, e, s, i: ec2.delete_route(
         s.properties["RouteTableId"],
         s.properties.get("DestinationCidrBlock"),
@@ -445,7 +483,7 @@ _BACKEND_DELETERS: dict[str, Any] = {
     "AWS::EC2::SubnetRouteTableAssociation": lambda ec2, e, s, i: ec2.disassociate_route_table(
         getattr(i, "id", s.physical_resource_id)
     ),
-    "AWS::EC2::VPCEndpoint": lambda ec2, e, s, i: ec2.delete_vpc_endpoints([s.physical_resource_id]),
+    "AWS::EC2::VPCEndpoint": _delete_vpc_endpoint,
     "AWS::EC2::VPCGatewayAttachment": _detach_gateway,
     "AWS::Lambda::LayerVersion": _delete_layer_version,
     # Rules go with their security group.
