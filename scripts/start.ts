@@ -349,6 +349,9 @@ async function main(): Promise<number> {
     keepLogs = true;
     throw err;
   } finally {
+    // What the fault switches (KUBECFN_CHAOS_*, KUBECFN_LAMBDA_DUPLICATE_ASYNC) injected in this run.
+    const injected = local.injectedLine();
+    if (injected) line(injected);
     await stop();
     if (keepLogs) line(`Logs kept in ${local.dir}`);
   }

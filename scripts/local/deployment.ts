@@ -3,7 +3,7 @@
 // service running the built provider packages. Then the user's own path: `npm run publish` to the
 // local S3, `npm run deploy` (live progress) to the local CloudFormation, `npm run destroy`.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,7 +41,48 @@ export interface LocalDeploymentOptions {
   chartsDir?: string;
   /** Serve generated stand-ins for charts missing from `chartsDir` (default: only without `chartsDir`). */
   standIns?: boolean;
+  /** Faults to inject (default: from the environment, {@link chaosFromEnv}). */
+  chaos?: LocalChaos;
 }
+
+/**
+ * Faults the local cloud injects on request, each counted ({@link LocalDeployment.injected}):
+ * - `duplicateAsync` (KUBECFN_LAMBDA_DUPLICATE_ASYNC=1): every asynchronous Lambda event delivered twice;
+ * - `crashContinuation` (KUBECFN_CHAOS_CRASH_CONTINUATION=1): the first continuation invocation of each
+ *   request crashes at its start, and Lambda retries it as a function error;
+ * - `responsePut503` (KUBECFN_CHAOS_RESPONSE_503=1): the first PUT of each response URL is answered 503;
+ * - `killMidStep` (KUBECFN_CHAOS_KILL_MID_STEP=1): the first invocation of each request to start a step
+ *   is killed with SIGKILL 300 ms later; Lambda's retry or the resource's ServiceTimeout takes over.
+ * KUBECFN_CHAOS=1 turns all four on.
+ */
+export interface LocalChaos {
+  duplicateAsync?: boolean;
+  crashContinuation?: boolean;
+  responsePut503?: boolean;
+  killMidStep?: boolean;
+}
+
+/** The switches of {@link LocalChaos} from the environment. */
+export function chaosFromEnv(env: NodeJS.ProcessEnv = process.env): LocalChaos {
+  const on = (name: string) => env[name] === '1' || env.KUBECFN_CHAOS === '1';
+  return {
+    duplicateAsync: on('KUBECFN_LAMBDA_DUPLICATE_ASYNC'),
+    crashContinuation: on('KUBECFN_CHAOS_CRASH_CONTINUATION'),
+    responsePut503: on('KUBECFN_CHAOS_RESPONSE_503'),
+    killMidStep: on('KUBECFN_CHAOS_KILL_MID_STEP'),
+  };
+}
+
+/** What was injected: counts by switch of {@link LocalChaos} (0 for a switch that is on and never fired). */
+export type InjectedFaults = Partial<Record<keyof LocalChaos, number>>;
+
+/** The switches in the order they are printed, with what each does. */
+const chaosDescriptions: Array<[keyof LocalChaos, string]> = [
+  ['duplicateAsync', 'asynchronous events delivered twice'],
+  ['crashContinuation', 'continuations crashed at their start'],
+  ['responsePut503', 'first response PUTs answered 503'],
+  ['killMidStep', 'provider processes killed mid-step'],
+];
 
 /** What kinds an API inventory leaves out: objects that come and go on their own while nothing changes. */
 const volatileKinds = new Set(['events', 'events.events.k8s.io']);
@@ -52,6 +93,9 @@ export class LocalDeployment {
   podNetwork?: PodNetwork;
   /** The AWS Load Balancer Controller's webhook server (aws/cloud-emulation.ts): reviews answered, by path. */
   lbWebhooks?: ReturnType<typeof loadBalancerControllerWebhooks>;
+
+  /** The faults this deployment injects (see {@link LocalChaos}). */
+  chaos: LocalChaos = {};
 
   /** Scripts running now (publish, deploy, destroy), ended by stop(). */
   private readonly scripts = new Set<ChildProcess>();
@@ -73,6 +117,29 @@ export class LocalDeployment {
       AWS_ACCESS_KEY_ID: this.aws.deployer.accessKeyId,
       AWS_SECRET_ACCESS_KEY: this.aws.deployer.secretAccessKey,
     };
+  }
+
+  /** How many faults of each switch that is on were injected so far (the engine's from its `chaos.json`). */
+  injected(): InjectedFaults {
+    const out: InjectedFaults = {};
+    if (this.chaos.duplicateAsync) out.duplicateAsync = this.lambda.injected.duplicateDeliveries;
+    if (this.chaos.crashContinuation) out.crashContinuation = this.lambda.injected.crashedContinuations;
+    if (this.chaos.killMidStep) out.killMidStep = this.lambda.injected.killedMidStep;
+    if (this.chaos.responsePut503) {
+      const file = join(this.dir, 'chaos.json');
+      const counts = existsSync(file)
+        ? ((JSON.parse(readFileSync(file, 'utf8')) as { injected?: Record<string, number> }).injected ?? {})
+        : {};
+      out.responsePut503 = counts.responsePut503 ?? 0;
+    }
+    return out;
+  }
+
+  /** One line saying what was injected, or undefined when no fault is on. */
+  injectedLine(): string | undefined {
+    const counts = this.injected();
+    const parts = chaosDescriptions.filter(([k]) => counts[k] !== undefined).map(([k, d]) => `${d}: ${counts[k]}`);
+    return parts.length ? `Faults injected: ${parts.join('; ')}` : undefined;
   }
 
   /** The file every provider invocation's log lines are appended to. */
@@ -151,12 +218,14 @@ export class LocalDeployment {
       // from S3, Runtime, Handler, Timeout, MemorySize, Environment), exported by the engine when a
       // custom resource invokes them. What the local cloud adds is its "network": the endpoints.
       const functionsDir = join(dir, 'functions');
-      // Lambda's asynchronous delivery is at-least-once: KUBECFN_LAMBDA_DUPLICATE_ASYNC=1 makes every event arrive twice.
-      const duplicateAsync = process.env.KUBECFN_LAMBDA_DUPLICATE_ASYNC === '1';
+      // Lambda's asynchronous delivery is at-least-once (duplicateAsync), and the other faults on request.
+      const chaos = opts.chaos ?? chaosFromEnv();
+      const duplicateAsync = chaos.duplicateAsync === true;
       const lambda = await LocalLambda.start([], {
         definitionsDir: functionsDir,
         region: localRegion,
         duplicateAsync,
+        chaos: { crashContinuation: chaos.crashContinuation === true, killMidStep: chaos.killMidStep === true },
         // Each function runs as a session of its own execution role, from the local STS.
         assumeRole: async (roleArn, sessionName) => {
           const res = await fetch(aws.assumeRoleEndpoint, {
@@ -187,10 +256,13 @@ export class LocalDeployment {
         cluster: { server: cluster.server, caData: cluster.caData, token: cluster.token, version: cluster.version },
         eksAccessFile,
         chartWantsFile: charts.wantsFile,
+        chaos: { responsePut503: chaos.responsePut503 === true },
       });
       print(
         `  Lambda service at ${lambda.endpoint} (runs what the templates declare${duplicateAsync ? '; every asynchronous event delivered twice' : ''}); chart mirror and cloud controllers up (${seconds(t)})`,
       );
+      const faults = chaosDescriptions.filter(([k]) => chaos[k]).map(([, d]) => d);
+      if (faults.length) print(`  Faults injected on request: ${faults.join('; ')}`);
 
       // The providers' structured log lines, as CloudWatch Logs would keep them.
       const logPath = join(dir, 'lambda.log');
@@ -200,12 +272,13 @@ export class LocalDeployment {
           const inv = lambda.invocations[seen++];
           appendFileSync(
             logPath,
-            `--- ${inv.functionName} ${inv.requestId} ${inv.durationMs} ms${inv.timedOut ? ' TIMED OUT' : ''}${inv.errorMessage ? ` ${inv.errorType}: ${inv.errorMessage}` : ''}\n${inv.logs}\n`,
+            `--- ${inv.functionName} ${inv.requestId} ${inv.durationMs} ms${inv.timedOut ? ' TIMED OUT' : ''}${inv.injected ? ` INJECTED ${inv.injected}` : ''}${inv.errorMessage ? ` ${inv.errorType}: ${inv.errorMessage}` : ''}\n${inv.logs}\n`,
           );
         }
       }, 500);
       poll.unref();
       const deployment = new LocalDeployment(dir, cluster, aws, lambda, charts, cloud, poll);
+      deployment.chaos = chaos;
       deployment.podNetwork = podNetwork;
       deployment.lbWebhooks = lbWebhooks;
       return deployment;

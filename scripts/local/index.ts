@@ -14,7 +14,15 @@ export {
 } from './lambda/runner';
 export { startMoto, resetMoto, motoEnv, type MotoServer, type MotoOptions } from './aws/moto';
 export { startEmbeddedAws, type EmbeddedAws, type EmbeddedAwsOptions, type EmbeddedConfig } from './aws/embedded-aws';
-export { LocalDeployment, localBucket, localRegion, type Print } from './deployment';
+export {
+  LocalDeployment,
+  localBucket,
+  localRegion,
+  chaosFromEnv,
+  type InjectedFaults,
+  type LocalChaos,
+  type Print,
+} from './deployment';
 export {
   createEksAuthenticator,
   canonicalPrincipal,

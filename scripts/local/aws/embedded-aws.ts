@@ -38,6 +38,8 @@ export interface EmbeddedConfig {
   eksAccessFile?: string;
   /** Where the engine notes the charts Helm releases ask for (read by the local chart mirror). */
   chartWantsFile?: string;
+  /** Faults the engine injects, counted in `chaos.json` beside the file (cfn-engine/kubecfn_embedded/chaos.py). */
+  chaos?: { responsePut503?: boolean };
 }
 
 /** A running embedded AWS. */

@@ -14,7 +14,11 @@
  *   `MaximumRetryAttempts` times (Lambda's default 2) after Lambda's delays (about 1 and 2
  *   minutes), and dropped once older than `MaximumEventAgeInSeconds`;
  * - with `duplicateAsync`, every asynchronous event is delivered twice, as Lambda's at-least-once
- *   delivery may.
+ *   delivery may;
+ * - with `chaos`, faults Lambda may show are injected and counted ({@link LocalLambda.injected}): the
+ *   first continuation invocation of each CloudFormation request crashes at its start (a function
+ *   error, retried as Lambda retries one), and the first invocation of each request that starts a
+ *   step is killed with SIGKILL a moment later (the process dies mid-step, as when the sandbox goes).
  * Each invocation is a fresh Node process; an HTTP endpoint speaks the Lambda Invoke API.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -72,6 +76,23 @@ export interface Invocation {
   attempt?: number;
   /** True for the second delivery of an event (`duplicateAsync`). */
   duplicate?: boolean;
+  /** The fault injected into this invocation, if any (`chaos`). */
+  injected?: 'crash-at-start' | 'killed-mid-step';
+}
+
+/** Faults of Lambda the local service can inject (see {@link LocalLambdaOptions.chaos}). */
+export interface LambdaChaos {
+  /** The first continuation invocation of each CloudFormation request crashes at its start. */
+  crashContinuation?: boolean;
+  /** The first invocation of each CloudFormation request that starts a step is killed (SIGKILL) mid-step. */
+  killMidStep?: boolean;
+}
+
+/** What was injected so far: extra deliveries, crashed continuations, processes killed mid-step. */
+export interface LambdaInjected {
+  duplicateDeliveries: number;
+  crashedContinuations: number;
+  killedMidStep: number;
 }
 
 /** Options of {@link LocalLambda.start}. */
@@ -88,6 +109,8 @@ export interface LocalLambdaOptions {
   asyncRetryDelaysMs?: readonly number[];
   /** Delivers every asynchronous event twice (Lambda's asynchronous delivery is at-least-once). */
   duplicateAsync?: boolean;
+  /** Faults to inject into asynchronous invocations of CloudFormation requests; each is counted in `injected`. */
+  chaos?: LambdaChaos;
   /** The Region functions run in (`AWS_REGION`); us-east-1 unless given. */
   region?: string;
   /** The account in the functions' ARNs; moto's default account unless given. */
@@ -130,6 +153,15 @@ export interface FunctionDefinition {
 export const LAMBDA_ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
 const EMULATED_RUNTIME = 'nodejs24.x';
 const MARKER = '__KUBECFN_LAMBDA_RESULT__';
+/** How long after a provider logs "step started" the kill of `chaos.killMidStep` comes. */
+const KILL_AFTER_STEP_START_MS = 300;
+
+/** A CloudFormation request's identity in an event (stack, logical id, request id), or undefined for other events. */
+function requestKey(event: unknown): string | undefined {
+  const e = event as { StackId?: unknown; LogicalResourceId?: unknown; RequestId?: unknown } | null;
+  if (!e || typeof e !== 'object' || typeof e.RequestId !== 'string') return undefined;
+  return `${String(e.StackId)}|${String(e.LogicalResourceId)}|${e.RequestId}`;
+}
 
 /** Whether this machine lets an unprivileged process mount a private /opt (user + mount namespaces). */
 function isolationCommand(): string[] | undefined {
@@ -148,6 +180,11 @@ function isolationCommand(): string[] | undefined {
  */
 export class LocalLambda {
   readonly invocations: Invocation[] = [];
+  /** Faults injected so far (`duplicateAsync`, `chaos`). */
+  readonly injected: LambdaInjected = { duplicateDeliveries: 0, crashedContinuations: 0, killedMidStep: 0 };
+  /** Requests whose continuation was crashed, and whose invocation was killed, once each. */
+  private readonly crashed = new Set<string>();
+  private readonly killed = new Set<string>();
   private readonly running = new Set<Promise<unknown>>();
   private readonly processes = new Set<ChildProcess>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -287,7 +324,10 @@ export class LocalLambda {
       });
     void deliver(0, false);
     // The second copy arrives a moment later, as a duplicate would: the first is usually under way.
-    if (this.opts.duplicateAsync) this.later(50 + Math.floor(Math.random() * 450), () => deliver(0, true));
+    if (this.opts.duplicateAsync) {
+      this.injected.duplicateDeliveries++;
+      this.later(50 + Math.floor(Math.random() * 450), () => deliver(0, true));
+    }
   }
 
   /** Runs `fn` after `ms`; idle() waits for it, stop() cancels it. */
@@ -325,6 +365,23 @@ export class LocalLambda {
       this.invocations.push(invocation);
       return invocation;
     };
+    const key = delivery.async ? requestKey(event) : undefined;
+    const chaos = this.opts.chaos ?? {};
+    if (
+      key &&
+      chaos.crashContinuation &&
+      (event as { KubecfnContinuation?: unknown }).KubecfnContinuation !== undefined &&
+      !this.crashed.has(key)
+    ) {
+      // What Lambda reports when the runtime dies before the handler returns (here: before it starts).
+      this.crashed.add(key);
+      this.injected.crashedContinuations++;
+      return record({
+        injected: 'crash-at-start',
+        errorType: 'Runtime.ExitError',
+        errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: exit status 1 (injected: crash at start)`,
+      });
+    }
     const runtime = config.runtime ?? EMULATED_RUNTIME;
     if (runtime !== EMULATED_RUNTIME) {
       return record({
@@ -419,8 +476,24 @@ export class LocalLambda {
     this.processes.add(child);
     child.on('close', () => this.processes.delete(child));
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+    let injected: Invocation['injected'];
+    let killTimer: NodeJS.Timeout | undefined;
+    const watchForStep = key && chaos.killMidStep && !this.killed.has(key);
+    const onOutput = (c: string) => {
+      out += c;
+      // The first invocation of the request to start a step dies a moment later, mid-step.
+      if (!watchForStep || killTimer || this.killed.has(key) || !out.includes('"step started"')) return;
+      killTimer = setTimeout(() => {
+        // A step shorter than the delay escapes: a later invocation of the request is killed instead.
+        if (child.exitCode !== null || child.signalCode !== null || this.killed.has(key)) return;
+        this.killed.add(key);
+        injected = 'killed-mid-step';
+        this.injected.killedMidStep++;
+        child.kill('SIGKILL');
+      }, KILL_AFTER_STEP_START_MS);
+    };
+    child.stdout.setEncoding('utf8').on('data', onOutput);
+    child.stderr.setEncoding('utf8').on('data', onOutput);
     child.stdin.on('error', () => undefined);
     child.stdin.end(JSON.stringify(event));
     let timedOut = false;
@@ -432,6 +505,7 @@ export class LocalLambda {
       child.on('close', (code, signal) => resolve({ code, signal })),
     );
     clearTimeout(killer);
+    clearTimeout(killTimer);
     const at = out.lastIndexOf(MARKER);
     const outcome: Partial<Invocation> =
       at >= 0 && !timedOut
@@ -443,7 +517,7 @@ export class LocalLambda {
               errorType: 'Runtime.ExitError',
               errorMessage: `RequestId: ${requestId} Error: Runtime exited ${exit.signal ? `with signal: ${exit.signal}` : `with error: exit status ${exit.code}`}`,
             };
-    return record({ timedOut, logs: at >= 0 ? out.slice(0, at) : out, ...outcome });
+    return record({ timedOut, logs: at >= 0 ? out.slice(0, at) : out, ...outcome, ...(injected ? { injected } : {}) });
   }
 
   private session(role: string, functionName: string): Promise<RoleCredentials> {

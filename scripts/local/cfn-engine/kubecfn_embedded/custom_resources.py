@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, unquote
 
-from . import config
+from . import chaos, config
 from .errors import ResourceFailure
 
 MAX_RESPONSE_BYTES = 4096
@@ -40,6 +40,8 @@ class ResponseEndpoint:
     def __init__(self) -> None:
         self.pending: dict[str, _Pending] = {}
         self.answered: set[str] = set()
+        # Response URLs whose first PUT was refused (chaos: responsePut503), once each.
+        self.refused: set[str] = set()
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,6 +50,16 @@ class ResponseEndpoint:
                 body = self.rfile.read(length)
                 key = self.path.split("?", 1)[0]
                 waiting = endpoint.pending.get(key)
+                if waiting is not None and key not in endpoint.refused and chaos.enabled("responsePut503"):
+                    # S3 asks a client to slow down or try again with a 503; the sender must retry.
+                    endpoint.refused.add(key)
+                    chaos.count("responsePut503")
+                    self.send_response(503)
+                    self.end_headers()
+                    self.wfile.write(
+                        b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                    )
+                    return
                 if waiting is None and key in endpoint.answered:
                     # A presigned URL stays valid after the first answer (a duplicate or retried
                     # invocation may PUT again): S3 takes the object; CloudFormation read the first.
