@@ -777,23 +777,29 @@ def _access_entry(principal: str, props: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+# One writer of eks-access.json at a time, snapshot and write together: two access entries made in
+# parallel must not end with the file of the writer that took its snapshot first (one entry lost).
+_eks_access_write_lock = threading.Lock()
+
+
 def _write_eks_access() -> None:
     """Writes every cluster's access entries for the local EKS authenticator (config key eksAccessFile)."""
     path = config.load().get("eksAccessFile")
     if not path:
         return
-    with _eks_lock:
-        clusters = {
-            name: {
-                "authenticationMode": _authentication_modes.get((account, region, name), "CONFIG_MAP"),
-                "accessEntries": list(_access_entries.get((account, region, name), {}).values()),
+    with _eks_access_write_lock:
+        with _eks_lock:
+            clusters = {
+                name: {
+                    "authenticationMode": _authentication_modes.get((account, region, name), "CONFIG_MAP"),
+                    "accessEntries": list(_access_entries.get((account, region, name), {}).values()),
+                }
+                for (account, region, name) in _authentication_modes
             }
-            for (account, region, name) in _authentication_modes
-        }
-    tmp = f"{path}.{uuid.uuid4().hex}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"clusters": clusters}, f)
-    os.replace(tmp, path)
+        tmp = f"{path}.{uuid.uuid4().hex}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"clusters": clusters}, f)
+        os.replace(tmp, path)
 
 
 # Zones where EKS does not place control planes (UnsupportedAvailabilityZoneException), by zone id.
