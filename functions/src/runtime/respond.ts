@@ -73,6 +73,30 @@ export function serializeResponse(response: ResponseBody, suffix = ''): string {
   return text;
 }
 
+/**
+ * When CloudFormation issued a request, read from its pre-signed ResponseURL: SigV4 URLs carry
+ * `X-Amz-Date` (the signing time), SigV2 URLs `Expires` (CloudFormation signs them for 2 hours).
+ * Undefined when the URL says neither.
+ *
+ * @example
+ * issuedAt('https://…/x?X-Amz-Date=20261201T120000Z&X-Amz-Expires=7200&…'); // Date.UTC(2026, 11, 1, 12)
+ */
+export function issuedAt(responseUrl: string): number | undefined {
+  let query: URLSearchParams;
+  try {
+    query = new URL(responseUrl).searchParams;
+  } catch {
+    return undefined;
+  }
+  const amzDate = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(query.get('X-Amz-Date') ?? '');
+  if (amzDate) {
+    const [y, mo, d, h, mi, se] = amzDate.slice(1).map(Number) as [number, number, number, number, number, number];
+    return Date.UTC(y, mo - 1, d, h, mi, se);
+  }
+  const expires = Number(query.get('Expires') ?? NaN);
+  return Number.isInteger(expires) && expires > 7200 ? (expires - 7200) * 1000 : undefined;
+}
+
 export interface SendOptions {
   /** Attempts in all, the first included. */
   attempts?: number;

@@ -366,6 +366,82 @@ describe('duplicate deliveries (request ledger)', () => {
     expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS', Data: { Steps: '2' } })]);
   });
 
+  test('a late delivery of a request issued before the resource was deleted stays silent and runs nothing', async () => {
+    const ledger = memoryLedger();
+    const deletedAt = Date.UTC(2026, 11, 1, 12, 0, 0);
+    ledgerStore = { ...ledger, deletedAt: async () => deletedAt };
+    const late = cfnEvent(
+      'Create',
+      'Custom::Probe',
+      { Mode: 'ok' },
+      { ResponseURL: 'https://cfn.example/response?X-Amz-Date=20261201T115900Z&X-Amz-Expires=7200' },
+    );
+
+    await handler(late, lambdaContext('ProbeProvider', 'late', 10_000));
+
+    expect(calls).toEqual([]);
+    expect(answers).toEqual([]);
+  });
+
+  test('a request issued after the Delete works (the logical id added back)', async () => {
+    const ledger = memoryLedger();
+    ledgerStore = { ...ledger, deletedAt: async () => Date.UTC(2026, 11, 1, 12, 0, 0) };
+    const fresh = cfnEvent(
+      'Create',
+      'Custom::Probe',
+      { Mode: 'ok' },
+      { ResponseURL: 'https://cfn.example/response?X-Amz-Date=20261201T120100Z&X-Amz-Expires=7200' },
+    );
+
+    await handler(fresh, lambdaContext('ProbeProvider', 'fresh', 10_000));
+
+    expect(calls).toEqual(['create']);
+    expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+  });
+
+  test("a successful Delete leaves its record as the tombstone and removes the resource's other records", async () => {
+    const ledger = memoryLedger();
+    let removed = 0;
+    ledgerStore = Object.assign(ledger, {
+      removeOthers: async () => {
+        removed++;
+      },
+    });
+    const del = cfnEvent('Delete', 'Custom::Probe', { Mode: 'ok' }, { ResponseURL: 'https://cfn.example/r' });
+
+    await handler(del, lambdaContext('ProbeProvider', 'del', 10_000));
+
+    expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+    expect(ledger.record?.deleted).toEqual(expect.any(Number));
+    expect(removed).toBe(1);
+  });
+
+  test("the rollback Delete of a create-failed marker also removes the failed Create's records", async () => {
+    const ledger = memoryLedger();
+    let removed = 0;
+    ledgerStore = Object.assign(ledger, {
+      removeOthers: async () => {
+        removed++;
+      },
+    });
+    await handler(event({ Mode: 'fail' }), lambdaContext('ProbeProvider', 'c', 10_000));
+    const marker = answers[0]!.PhysicalResourceId;
+    ledger.record = undefined;
+
+    const del = cfnEvent(
+      'Delete',
+      'Custom::Probe',
+      { Mode: 'fail' },
+      { ResponseURL: 'https://cfn.example/r', PhysicalResourceId: marker },
+    );
+    await handler(del, lambdaContext('ProbeProvider', 'd', 10_000));
+
+    expect(calls).toEqual(['create', 'cleanup']);
+    expect(answers[1]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: marker });
+    expect(ledger.record?.deleted).toEqual(expect.any(Number));
+    expect(removed).toBe(1);
+  });
+
   test('a ledger that cannot be reached never fails the request', async () => {
     ledgerStore = {
       read: async () => {

@@ -1,6 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MAX_RESPONSE_BYTES, putResponse, serializeResponse, type ResponseBody } from '../../../functions/src/runtime';
+import {
+  issuedAt,
+  MAX_RESPONSE_BYTES,
+  putResponse,
+  serializeResponse,
+  type ResponseBody,
+} from '../../../functions/src/runtime';
 
 const base: ResponseBody = {
   Status: 'SUCCESS',
@@ -66,5 +72,27 @@ describe('putResponse', () => {
     await putResponse(`http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, '{}');
     expect(contentType).toBe('');
     server.close();
+  });
+});
+
+describe('issuedAt: when CloudFormation issued a request, from its ResponseURL', () => {
+  test('SigV4: the signing time in X-Amz-Date', () => {
+    expect(
+      issuedAt(
+        'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws%3Acloudformation%7CR%7Cid?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261201T120000Z&X-Amz-Expires=7200&X-Amz-Signature=abc',
+      ),
+    ).toBe(Date.UTC(2026, 11, 1, 12, 0, 0));
+  });
+
+  test('SigV2: two hours before Expires', () => {
+    expect(issuedAt('https://s3.amazonaws.com/b/k?AWSAccessKeyId=A&Expires=1764597600&Signature=s')).toBe(
+      (1764597600 - 7200) * 1000,
+    );
+  });
+
+  test('neither, or no URL at all: unknown', () => {
+    expect(issuedAt('https://cfn.example/response?X-Amz-Signature=s')).toBeUndefined();
+    expect(issuedAt('https://cfn.example/response?X-Amz-Date=yesterday')).toBeUndefined();
+    expect(issuedAt('not a url')).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -87,8 +88,12 @@ class ResponseEndpoint:
         self.pending[key] = waiting
         host, port = _HOST, self.server.server_port
         signature = uuid.uuid4().hex + uuid.uuid4().hex
+        # Shaped like CloudFormation's pre-signed S3 URL: the signing time is in X-Amz-Date (the
+        # providers read when the request was issued from it).
+        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         url = (
-            f"http://{host}:{port}{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200&X-Amz-Signature={signature}"
+            f"http://{host}:{port}{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={amz_date}"
+            f"&X-Amz-Expires=7200&X-Amz-Signature={signature}"
         )
         return url, waiting
 
