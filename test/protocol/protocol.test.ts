@@ -40,6 +40,13 @@ beforeAll(async () => {
     // Its hand-overs go to a Lambda endpoint that never answers.
     { name: 'HungProvider', zipFile, timeoutSeconds: 8, environment: { AWS_ENDPOINT_URL_LAMBDA: hungEndpoint } },
     { name: 'KubeProvider', zipFile: packageZip('KubeProvider'), timeoutSeconds: 10 },
+    // Its S3 endpoint (where CloudFormation's response bucket is) refuses connections.
+    {
+      name: 'NoS3Provider',
+      zipFile,
+      timeoutSeconds: 6,
+      environment: { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9' },
+    },
   ]);
 });
 
@@ -302,13 +309,32 @@ describe('response delivery', () => {
       'Create',
       'Custom::Fault',
       { Mode: 'ok' },
-      { ResponseURL: 'http://127.0.0.1:9/cfn-response/void?X-Amz-Signature=SECRETSIGNATUREvoid' },
+      {
+        ResponseURL:
+          'http://127.0.0.1:9/cloudformation-custom-resource-response-useast1/void?X-Amz-Signature=SECRETSIGNATUREvoid',
+      },
     );
-    const inv = await h.lambda.invoke('FaultProvider', event);
+    const inv = await h.lambda.invoke('NoS3Provider', event);
     expect(inv.timedOut).toBe(false);
     expect(inv.logs).toContain('response not delivered');
     expect(inv.logs).toContain('ECONNREFUSED');
     expect(inv.logs).not.toContain('SECRETSIGNATURE');
+  });
+});
+
+describe('who is answered', () => {
+  test("an event whose ResponseURL is not CloudFormation's response bucket is refused: no work, no PUT anywhere", async () => {
+    const before = h.responses.attempts;
+    const event = cfnEvent(
+      'Create',
+      'Custom::Fault',
+      { Mode: 'ok' },
+      { ResponseURL: `${h.responses.origin}/some-other-bucket/x?X-Amz-Signature=SECRETSIGNATUREother` },
+    );
+    const inv = await h.lambda.invoke('FaultProvider', event);
+    expect(inv.logs).toContain("request refused: its ResponseURL is not CloudFormation's");
+    expect(inv.logs).not.toContain('SECRETSIGNATURE');
+    expect(h.responses.attempts).toBe(before);
   });
 });
 

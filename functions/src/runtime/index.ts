@@ -42,7 +42,7 @@ export {
   YAML_11,
 } from './properties';
 export { ResourceError, PropertyError, describeError } from './errors';
-export { serializeResponse, putResponse, issuedAt, MAX_RESPONSE_BYTES } from './respond';
+export { serializeResponse, putResponse, issuedAt, responseUrlProblem, MAX_RESPONSE_BYTES } from './respond';
 export { redactEvent, redactString, MASK, createLogger } from './logger';
 export {
   defaultPhysicalId,

@@ -128,7 +128,8 @@ export class LedgerSession {
         // First sight of this request: was the resource deleted after CloudFormation issued it?
         if (issuedAt !== undefined && this.store.deletedAt) {
           const deletedAt = await this.store.deletedAt(signal);
-          if (deletedAt !== undefined && deletedAt > issuedAt) return { kind: 'stale', deletedAt };
+          // The signing time has whole seconds: only a Delete in a later second is surely after it.
+          if (deletedAt !== undefined && deletedAt >= issuedAt + 1_000) return { kind: 'stale', deletedAt };
         }
         if (await this.store.create(mine(), signal)) return { kind: 'mine' };
         continue;

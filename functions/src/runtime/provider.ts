@@ -14,7 +14,7 @@ import { DeadlineGuard } from './deadline';
 import { describeError, PropertyError, ResourceError } from './errors';
 import { LedgerSession } from './ledger';
 import { createLogger, redactEvent } from './logger';
-import { issuedAt } from './respond';
+import { issuedAt, responseUrlProblem } from './respond';
 import { isCreateFailedId, MAX_PHYSICAL_ID } from './physical-id';
 import { parseProperties } from './properties';
 import type { ResourceDefinition, StepResult } from './resource';
@@ -115,6 +115,13 @@ async function handle(
     physicalResourceId: event.PhysicalResourceId,
     properties: Object.keys(event.ResourceProperties ?? {}),
   });
+  // Answers go to CloudFormation's response bucket only: an event that names another place is not
+  // CloudFormation's (anyone allowed to invoke the function can send one), and nothing is done for it.
+  const refused = responseUrlProblem(event.ResponseURL);
+  if (refused) {
+    logger.error("request refused: its ResponseURL is not CloudFormation's", { reason: refused });
+    return { kind: 'silent', why: refused };
+  }
   // A Create that failed left nothing behind; its rollback Delete has nothing to do in the cluster
   // (only the failed Create's request record goes, through the ledger, when the resource keeps one).
   const markerDelete = event.RequestType === 'Delete' && isCreateFailedId(event.PhysicalResourceId);

@@ -101,7 +101,21 @@ afterEach(() => {
 });
 
 const event = (properties: Record<string, unknown>) =>
-  cfnEvent('Create', 'Custom::Probe', properties, { ResponseURL: 'https://cfn.example/response?X-Amz-Signature=s' });
+  cfnEvent('Create', 'Custom::Probe', properties, {
+    ResponseURL:
+      'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack%7CR%7Cid?X-Amz-Signature=s',
+  });
+
+describe('who may be answered', () => {
+  test("an event whose ResponseURL is not CloudFormation's response bucket runs nothing and is not answered", async () => {
+    const forged = cfnEvent('Create', 'Custom::Probe', { Mode: 'ok' }, { ResponseURL: 'https://attacker.example/x' });
+
+    await handler(forged, lambdaContext('ProbeProvider', 'forged', 10_000));
+
+    expect(calls).toEqual([]);
+    expect(answers).toEqual([]);
+  });
+});
 
 describe('create', () => {
   test('a step that finishes is answered SUCCESS once, every attribute a string', async () => {
@@ -374,7 +388,10 @@ describe('duplicate deliveries (request ledger)', () => {
       'Create',
       'Custom::Probe',
       { Mode: 'ok' },
-      { ResponseURL: 'https://cfn.example/response?X-Amz-Date=20261201T115900Z&X-Amz-Expires=7200' },
+      {
+        ResponseURL:
+          'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack%7CR%7Cid?X-Amz-Date=20261201T115900Z&X-Amz-Expires=7200',
+      },
     );
 
     await handler(late, lambdaContext('ProbeProvider', 'late', 10_000));
@@ -390,7 +407,10 @@ describe('duplicate deliveries (request ledger)', () => {
       'Create',
       'Custom::Probe',
       { Mode: 'ok' },
-      { ResponseURL: 'https://cfn.example/response?X-Amz-Date=20261201T120100Z&X-Amz-Expires=7200' },
+      {
+        ResponseURL:
+          'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack%7CR%7Cid?X-Amz-Date=20261201T120100Z&X-Amz-Expires=7200',
+      },
     );
 
     await handler(fresh, lambdaContext('ProbeProvider', 'fresh', 10_000));
@@ -407,7 +427,12 @@ describe('duplicate deliveries (request ledger)', () => {
         removed++;
       },
     });
-    const del = cfnEvent('Delete', 'Custom::Probe', { Mode: 'ok' }, { ResponseURL: 'https://cfn.example/r' });
+    const del = cfnEvent(
+      'Delete',
+      'Custom::Probe',
+      { Mode: 'ok' },
+      { ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack%7CR%7Cid' },
+    );
 
     await handler(del, lambdaContext('ProbeProvider', 'del', 10_000));
 
@@ -432,13 +457,16 @@ describe('duplicate deliveries (request ledger)', () => {
       'Delete',
       'Custom::Probe',
       { Mode: 'fail' },
-      { ResponseURL: 'https://cfn.example/r', PhysicalResourceId: marker },
+      {
+        ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack%7CR%7Cid',
+        PhysicalResourceId: marker,
+      },
     );
     await handler(del, lambdaContext('ProbeProvider', 'd', 10_000));
 
     expect(calls).toEqual(['create', 'cleanup']);
     expect(answers[1]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: marker });
-    expect(ledger.record?.deleted).toEqual(expect.any(Number));
+    expect((ledger.record as LedgerRecord | undefined)?.deleted).toEqual(expect.any(Number));
     expect(removed).toBe(1);
   });
 
