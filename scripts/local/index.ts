@@ -24,7 +24,12 @@ export {
   type Print,
 } from './deployment';
 export { takeInventory, objectKinds, type ClusterInventory } from './cluster/inventory';
-export type { ControlPlaneKey } from './cluster/control-planes';
+export {
+  startControlPlaneService,
+  type ControlPlane,
+  type ControlPlaneKey,
+  type ControlPlaneService,
+} from './cluster/control-planes';
 export {
   createEksAuthenticator,
   canonicalPrincipal,
