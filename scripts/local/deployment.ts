@@ -131,10 +131,14 @@ export class LocalDeployment {
     const found = name === undefined ? running : running.filter((p) => p.key.name === name);
     if (found.length === 1) return found[0]!;
     const which = running.map((p) => keyText(p.key)).join(', ') || 'none';
+    if (name === undefined)
+      throw new Error(
+        found.length
+          ? `several EKS clusters run in the local cloud (${which}): name one`
+          : 'no EKS cluster runs in the local cloud',
+      );
     throw new Error(
-      name === undefined
-        ? `${found.length ? 'several EKS clusters run' : 'no EKS cluster runs'} in the local cloud (running: ${which}): name one`
-        : `EKS cluster ${name} has ${found.length ? 'several control planes (one per region)' : 'no running control plane'} in the local cloud (running: ${which})`,
+      `EKS cluster ${name} has ${found.length ? 'several control planes (one per region)' : 'no running control plane'} in the local cloud (running: ${which})`,
     );
   }
 
@@ -201,12 +205,17 @@ export class LocalDeployment {
         // The cluster as CloudFormation leaves it: what its stack's delete did not remove.
         beforeStop: async (plane) => {
           const deleted = await takeSettledInventory(plane.cluster);
+          if (deleted.settling.length)
+            appendFileSync(
+              join(dir, 'cloud.log'),
+              `[${keyText(plane.key)}] still going at the delete: ${deleted.settling.join(', ')}\n`,
+            );
           const releases = await helmList(plane.cluster.kubeconfigPath, dir).catch(() => []);
           deletedClusters.set(plane.key.name, { key: plane.key, created: plane.created, deleted, releases });
         },
         log: (m) => {
           appendFileSync(join(dir, 'cloud.log'), `${m}\n`);
-          if (/ready in|failed to start|stopped$/.test(m)) print(`  [local cloud] ${m}`);
+          if (/ready in|failed to start|: stopped in/.test(m)) print(`  [local cloud] ${m}`);
         },
       });
       stops.push(() => controlPlanes.close());

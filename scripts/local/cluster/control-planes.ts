@@ -100,13 +100,15 @@ export async function startControlPlaneService<P extends ControlPlane>(opts: {
     planes.delete(id);
     ready.delete(id);
     if (!plane) return false;
+    const t = Date.now();
     try {
       await opts.beforeStop?.(plane);
     } catch (err) {
       log(`control plane for EKS cluster ${id}: before stopping: ${(err as Error).message}`);
     }
+    const hookMs = Date.now() - t;
     await plane.stop();
-    log(`control plane for EKS cluster ${id}: stopped`);
+    log(`control plane for EKS cluster ${id}: stopped in ${Date.now() - t} ms (${hookMs} ms before stopping)`);
     return true;
   };
 

@@ -158,8 +158,11 @@ export function controllersCaughtUp(inventory: ClusterInventory): boolean {
 }
 
 /**
- * An inventory once the cluster has settled: nothing being deleted or waiting for the garbage
- * collector, and `ready` true; after `timeoutMs` (default 15 s), whatever it holds then.
+ * An inventory once the cluster has settled: nothing but pods being deleted or waiting for the
+ * garbage collector, and `ready` true; after `timeoutMs` (default 15 s), whatever it holds then.
+ * Pods are not waited for, and those being deleted or whose owner is gone are left out of `api`
+ * (still listed in `settling`): a pod whose node went with its node group waits for the pod garbage
+ * collector's 40 s quarantine, and goes on its own.
  */
 export async function takeSettledInventory(
   access: AdminAccess,
@@ -168,8 +171,11 @@ export async function takeSettledInventory(
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
   for (;;) {
     const inventory = await takeInventory(access);
-    const settled = !inventory.settling.length && (opts.ready?.(inventory) ?? true);
-    if (settled || Date.now() > deadline) return inventory;
+    const waiting = inventory.settling.filter((o) => !o.startsWith('pods/'));
+    if ((!waiting.length && (opts.ready?.(inventory) ?? true)) || Date.now() > deadline) {
+      for (const o of inventory.settling) if (o.startsWith('pods/')) inventory.api.delete(o.replace(/ \(.*\)$/, ''));
+      return inventory;
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
 }
