@@ -348,9 +348,7 @@ async function main(): Promise<number> {
     }
     line(`  EKS cluster ${cluster} deleted: its control plane stopped; compared at its deletion with its start`);
     const left = gone.releases;
-    line(
-      `  releases after delete: ${left.length ? left.map((r) => `${r.name} (${r.namespace})`).join(', ') : 'none'}`,
-    );
+    line(`  releases after delete: ${left.length ? left.map((r) => `${r.name} (${r.namespace})`).join(', ') : 'none'}`);
     const before = gone.created.objects;
     const after = gone.deleted.objects;
     const added = [...after].filter((o) => !before.has(o)).sort();
