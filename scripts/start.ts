@@ -5,8 +5,9 @@
 // local control plane (standing for EKS), moto server with kubecfn's CloudFormation engine
 // (standing for AWS) and the local Lambda service (running the built packages), then does what a
 // user does in AWS: `npm run upload` to S3 and `npm run deploy` of the new-VPC entrypoint, with
-// live progress. It prints what was deployed and keeps running until Ctrl-C; with --once it deletes
-// the stack right away, shows that the cluster is clean again, and exits.
+// live progress. The stack's EKS cluster gets a local control plane of its own when the stack creates
+// it. It prints what was deployed and keeps running until Ctrl-C; with --once it deletes the stack
+// right away, shows that the cluster held nothing of the stack when it was deleted, and exits.
 process.env.TZ = 'UTC';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -165,9 +166,21 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  try {
-    const before = await local.objectInventory();
+  /** The stack's EKS cluster: the one named by ClusterName, else the only one running. */
+  const clusterName = () => {
+    const names = local.clusterNames();
+    return params.ClusterName && names.includes(params.ClusterName)
+      ? params.ClusterName
+      : names.length === 1
+        ? names[0]
+        : undefined;
+  };
+  const kubeconfigLines = () =>
+    local
+      .clusterNames()
+      .map((name) => `  export KUBECONFIG=${local.controlPlane(name).cluster.kubeconfigPath}   # EKS cluster ${name}`);
 
+  try {
     heading(`Uploading templates and packages to s3://${localBucket}/ (npm run upload)`);
     const published = await timed('upload', () =>
       local.runScript('upload.ts', ['--bucket', localBucket, '--region', localRegion, '--create-bucket'], (m) =>
@@ -228,7 +241,7 @@ async function main(): Promise<number> {
       );
       if (values.once) return 1;
       // Keep the evidence: the cluster and the local AWS stay up for a look until Ctrl-C.
-      line(`  export KUBECONFIG=${local.cluster.kubeconfigPath}`);
+      for (const l of kubeconfigLines()) line(l);
       for (const [k, v] of Object.entries(local.awsEnv)) line(`  export ${k}=${v}`);
       line('Still running for inspection. Ctrl-C stops every local process.');
       await new Promise<never>(() => {});
@@ -236,7 +249,15 @@ async function main(): Promise<number> {
 
     heading(`Deployed: stack ${stackName} ${await local.stackStatus(stackName)}`);
     for (const o of await local.outputs(stackName)) line(`  ${o.OutputKey?.padEnd(28)} ${o.OutputValue}`);
-    const releases = await local.helmReleases();
+    const cluster = clusterName();
+    if (!cluster) {
+      keepLogs = true;
+      line(`  no EKS cluster of the stack runs (running: ${local.clusterNames().join(', ') || 'none'})`);
+      return 1;
+    }
+    const plane = local.controlPlane(cluster);
+    line(`  EKS cluster ${cluster}: its own control plane at ${plane.cluster.server}`);
+    const releases = await local.helmReleases(cluster);
     heading('Helm releases (helm list -A)');
     const standIn = (chart: string) =>
       local.charts.standInsServed().some((w) => `${w.chart}-${w.version}` === chart)
@@ -246,20 +267,27 @@ async function main(): Promise<number> {
       line(`  release installed: ${r.name} (namespace ${r.namespace}) ${r.chart} ${r.status}${standIn(r.chart)}`);
     if (!releases.length) line('  (none)');
     heading('Nodes (kubectl get nodes -L kubecfn.io/partition)');
-    line(indent(await local.kubectl(['get', 'nodes', '-L', 'kubecfn.io/partition,eks.amazonaws.com/capacityType'])));
+    line(
+      indent(
+        await local.kubectl(['get', 'nodes', '-L', 'kubecfn.io/partition,eks.amazonaws.com/capacityType'], cluster),
+      ),
+    );
     heading('Workloads (kubectl get deploy,sts,svc,pvc -A)');
     line(
       indent(
-        await local.kubectl([
-          'get',
-          'deployments,statefulsets,services,persistentvolumeclaims',
-          '--all-namespaces',
-          '--field-selector=metadata.namespace!=default',
-        ]),
+        await local.kubectl(
+          [
+            'get',
+            'deployments,statefulsets,services,persistentvolumeclaims',
+            '--all-namespaces',
+            '--field-selector=metadata.namespace!=default',
+          ],
+          cluster,
+        ),
       ),
     );
     heading('Use it');
-    line(`  export KUBECONFIG=${local.cluster.kubeconfigPath}`);
+    for (const l of kubeconfigLines()) line(l);
     for (const [k, v] of Object.entries(local.awsEnv)) line(`  export ${k}=${v}`);
     line(`  then: kubectl get pods -A; aws cloudformation describe-stacks --stack-name ${stackName};`);
     line(`        npm run deploy -- --stack-name ${stackName} --template ${template} --param KEY=VALUE   (an update)`);
@@ -275,7 +303,7 @@ async function main(): Promise<number> {
       const updated = await timed('update', () => local.runScript('deploy.ts', updateArgs, (m) => line(`  ${m}`)));
       if (stopping) return interrupted();
       line(`  update: exit ${updated}, stack ${await local.stackStatus(stackName)}`);
-      for (const r of await local.helmReleases())
+      for (const r of await local.helmReleases(cluster))
         line(
           `  release after the update: ${r.name} (namespace ${r.namespace}) ${r.chart} ${r.status}${standIn(r.chart)}`,
         );
@@ -305,9 +333,24 @@ async function main(): Promise<number> {
       return 1;
     }
     heading('After the delete');
-    const left = await local.helmReleases();
+    // The cluster's control plane stopped with DeleteCluster: what it held then is what the stack's
+    // delete left in it (compared with what it held when its control plane came up).
+    const gone = local.deletedCluster(cluster);
+    const stillRunning = local.clusterNames().includes(cluster);
+    if (!gone || stillRunning) {
+      keepLogs = true;
+      line(
+        stillRunning
+          ? `  EKS cluster ${cluster} still runs after the delete: the stack did not delete it`
+          : `  EKS cluster ${cluster}: no record of its deletion`,
+      );
+      return 1;
+    }
+    line(`  EKS cluster ${cluster} deleted: its control plane stopped; compared at its deletion with its start`);
+    const left = gone.releases;
     line(`  releases after delete: ${left.length ? left.map((r) => `${r.name} (${r.namespace})`).join(', ') : 'none'}`);
-    const after = await local.objectInventory();
+    const before = gone.created.objects;
+    const after = gone.deleted.objects;
     const added = [...after].filter((o) => !before.has(o)).sort();
     const removed = [...before].filter((o) => !after.has(o)).sort();
     // Helm installs a chart's crds/ before the release and never deletes them (helm uninstall keeps

@@ -14,7 +14,22 @@ export {
 } from './lambda/runner';
 export { startMoto, resetMoto, motoEnv, type MotoServer, type MotoOptions } from './aws/moto';
 export { startEmbeddedAws, type EmbeddedAws, type EmbeddedAwsOptions, type EmbeddedConfig } from './aws/embedded-aws';
-export { LocalDeployment, localBucket, localRegion, type Print } from './deployment';
+export {
+  LocalDeployment,
+  localBucket,
+  localRegion,
+  type DeletedCluster,
+  type EksControlPlane,
+  type HelmRelease,
+  type Print,
+} from './deployment';
+export { takeInventory, objectKinds, type ClusterInventory } from './cluster/inventory';
+export {
+  startControlPlaneService,
+  type ControlPlane,
+  type ControlPlaneKey,
+  type ControlPlaneService,
+} from './cluster/control-planes';
 export {
   createEksAuthenticator,
   canonicalPrincipal,
