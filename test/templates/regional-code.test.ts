@@ -11,11 +11,13 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { startMoto, type MotoServer } from '../../scripts/local';
 import { ResponseServer } from '../helpers/response-server';
-import { dependsTransitively, loadTemplate, repoRoot, type Template } from './cfn-template';
+import { dependsTransitively, entrypointPaths, loadTemplate, repoRoot, type Template } from './cfn-template';
 import { evaluateCondition } from './rule-functions';
 import { resolveValue } from './resolve';
 
@@ -124,6 +126,42 @@ describe('the functions stack reads its code from its own Region', () => {
       const zip = (t.Resources.CopyCodeFunction!.Properties!.Code as { ZipFile: string }).ZipFile;
       expect(zip.length).toBeLessThanOrEqual(4096);
     });
+  });
+});
+
+describe('the taskcat tests launch from one bucket in several Regions', () => {
+  const taskcat = parse(readFileSync(join(repoRoot, '.taskcat.yml'), 'utf8')) as {
+    project: { regions: string[]; template: string; parameters: Record<string, string>; s3_regional_buckets?: boolean };
+    tests: Record<string, { regions?: string[]; template?: string; parameters?: Record<string, string> }>;
+  };
+  const tests = Object.entries(taskcat.tests).map(([name, x]) => ({
+    name,
+    regions: x.regions ?? taskcat.project.regions,
+    template: x.template ?? taskcat.project.template,
+    parameters: { ...taskcat.project.parameters, ...x.parameters },
+  }));
+
+  test('the automatic bucket is one, in us-east-1, and the templates are told so', () => {
+    // taskcat creates its automatic bucket in us-east-1 in the commercial partition unless
+    // s3_regional_buckets asks for one per Region.
+    expect(taskcat.project.s3_regional_buckets ?? false).toBe(false);
+    for (const x of tests) expect([x.name, x.parameters.QSS3BucketRegion]).toEqual([x.name, 'us-east-1']);
+  });
+
+  test('they run in at least four Regions, and every entrypoint is tested', () => {
+    expect(new Set(tests.flatMap((x) => x.regions)).size).toBeGreaterThanOrEqual(4);
+    expect(new Set(tests.map((x) => x.template))).toEqual(new Set(entrypointPaths));
+  });
+
+  test('outside us-east-1 the functions stack copies the packages into the test Region', () => {
+    const elsewhere = tests.flatMap((x) => x.regions.filter((r) => r !== 'us-east-1').map((r) => ({ ...x, r })));
+    expect(elsewhere.length).toBeGreaterThanOrEqual(3);
+    for (const x of elsewhere)
+      expect([x.name, x.r, evaluateCondition(t, 'CopyCode', { 'AWS::Region': x.r, ...x.parameters })]).toEqual([
+        x.name,
+        x.r,
+        true,
+      ]);
   });
 });
 
