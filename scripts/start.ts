@@ -1,4 +1,4 @@
-// npm start [-- --once] [--stack-name NAME] [--param KEY=VALUE ...] [--template new-vpc|existing-vpc]
+// npm start [-- --once] [--stack-name NAME] [--param KEY=VALUE ...] [--template new-vpc|existing-vpc|existing-cluster]
 //           [--update KEY=VALUE ...] [--charts-dir DIR]
 //
 // The whole Quick Start on this machine, no AWS account: builds the provider packages, starts the
@@ -9,6 +9,7 @@
 // it. It prints what was deployed and keeps running until Ctrl-C; with --once it deletes the stack
 // right away, shows that the cluster held nothing of the stack when it was deleted, and exits.
 process.env.TZ = 'UTC';
+import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { parseCommandLine, parseKeyValues, runMain, UsageError } from './lib/args';
@@ -27,7 +28,11 @@ Options:
   --stack-name NAME     stack name (default kubecfn)
   --param KEY=VALUE     a stack parameter on top of the local defaults; repeat for more
   --template T          new-vpc (default) or existing-vpc: the existing-VPC entrypoint goes into a
-                        VPC made first, as a user's own, from the VPC submodule (stack NAME-vpc)
+                        VPC made first, as a user's own, from the VPC submodule (stack NAME-vpc);
+                        existing-cluster: the existing-cluster entrypoint goes into a cluster made
+                        first, as a user's own (stack NAME-cluster: the existing-VPC entrypoint with
+                        its add-ons, agents and workloads off, in the VPC NAME-vpc), adding the agent
+                        partition, every add-on and Jenkins; --once shows the cluster as it was after
   --update KEY=VALUE    after the deploy, update the stack with this parameter change (the others
                         keep their values); repeat for more
   --charts-dir DIR      real Helm charts (<chart>-<version>.tgz) to install; default
@@ -41,6 +46,35 @@ export const localDefaults: Record<string, string> = {
   ClusterName: 'kubecfn-local',
   // The local control plane is reachable from this machine only: nothing is public.
   EndpointAccess: 'Private',
+};
+
+/**
+ * The cluster a user already has, for --template existing-cluster: the existing-VPC entrypoint with
+ * its system partition (labelled kubecfn.io/partition=system) and the core EKS add-ons, nothing else.
+ */
+const userClusterParameters: Record<string, string> = {
+  EndpointAccess: 'Private',
+  ProvisionBastionHost: 'Disabled',
+  AgentPartition: 'Disabled',
+  LoadBalancerController: 'Disabled',
+  EfsStorage: 'Disabled',
+  EbsStorage: 'Disabled',
+  MetricsServer: 'Disabled',
+  ClusterAutoscaler: 'Disabled',
+  JenkinsWorkload: 'Disabled',
+};
+
+/** What --template existing-cluster adds to that cluster: a partition, every add-on and Jenkins. */
+const existingClusterDefaults: Record<string, string> = {
+  SystemPartition: 'ExistingNodes',
+  AgentPartition: 'Enabled',
+  PodIdentityAgent: 'AlreadyInstalled',
+  LoadBalancerController: 'Enabled',
+  EfsStorage: 'Enabled',
+  EbsStorage: 'Enabled',
+  MetricsServer: 'Enabled',
+  ClusterAutoscaler: 'Enabled',
+  JenkinsWorkload: 'Enabled',
 };
 
 /** The command that gets the real charts, printed wherever a stand-in is used. */
@@ -97,14 +131,21 @@ async function main(): Promise<number> {
       `--stack-name must start with a letter and hold only letters, digits and hyphens (got "${stackName}")`,
     );
   const template = values.template!;
-  if (template !== 'new-vpc' && template !== 'existing-vpc')
-    throw new UsageError(`--template must be new-vpc or existing-vpc (got "${template}")`);
+  if (template !== 'new-vpc' && template !== 'existing-vpc' && template !== 'existing-cluster')
+    throw new UsageError(`--template must be new-vpc, existing-vpc or existing-cluster (got "${template}")`);
   const updates = parseKeyValues('--update', values.update);
   const defaults: Record<string, string> = { ...localDefaults };
   // The existing-VPC entrypoint takes the VPC's subnets instead of zones (filled in below).
   if (template === 'existing-vpc') delete defaults.AvailabilityZones;
+  // The existing-cluster entrypoint takes the cluster's settings (filled in below) and what to add.
+  if (template === 'existing-cluster') {
+    delete defaults.AvailabilityZones;
+    delete defaults.EndpointAccess;
+    Object.assign(defaults, existingClusterDefaults);
+  }
   const params = { ...defaults, ...parseKeyValues('--param', values.param) };
   const userVpcStack = `${stackName}-vpc`;
+  const userClusterStack = `${stackName}-cluster`;
   const started = Date.now();
   const timings: Array<[string, number]> = [];
   const timed = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
@@ -180,6 +221,9 @@ async function main(): Promise<number> {
       .clusterNames()
       .map((name) => `  export KUBECONFIG=${local.controlPlane(name).cluster.kubeconfigPath}   # EKS cluster ${name}`);
 
+  /** With --template existing-cluster: the user's cluster before the entrypoint went in (what its delete must leave). */
+  let userClusterBefore: Set<string> | undefined;
+
   try {
     heading(`Uploading templates and packages to s3://${localBucket}/ (npm run upload)`);
     const published = await timed('upload', () =>
@@ -194,7 +238,7 @@ async function main(): Promise<number> {
       return 1;
     }
 
-    if (template === 'existing-vpc') {
+    if (template === 'existing-vpc' || template === 'existing-cluster') {
       heading(`Creating the VPC to deploy into, as a user's own (stack ${userVpcStack} from submodules/vpc)`);
       const vpc = await timed('user VPC', () => local.createUserVpc(userVpcStack));
       line(
@@ -208,6 +252,47 @@ async function main(): Promise<number> {
         PrivateSubnet3ID: vpc.PrivateSubnet3ID ?? '',
         ...parseKeyValues('--param', values.param),
       });
+    }
+    if (template === 'existing-cluster') {
+      heading(
+        `Creating the cluster to deploy into, as a user's own (stack ${userClusterStack}: the existing-VPC entrypoint, add-ons off)`,
+      );
+      const clusterName = params.ClusterName!;
+      const clusterParams = {
+        ...userClusterParameters,
+        ClusterName: clusterName,
+        VPCID: params.VPCID!,
+        VPCCIDR: params.VPCCIDR!,
+        PrivateSubnet1ID: params.PrivateSubnet1ID!,
+        PrivateSubnet2ID: params.PrivateSubnet2ID!,
+        PrivateSubnet3ID: params.PrivateSubnet3ID ?? '',
+      };
+      const clusterArgs = ['--stack-name', userClusterStack, '--template', 'existing-vpc', '--bucket', localBucket];
+      clusterArgs.push('--region', localRegion, '--poll', '1', '--yes');
+      for (const [k, v] of Object.entries(clusterParams)) clusterArgs.push('--param', `${k}=${v}`);
+      const made = await timed('user cluster', () => local.runScript('deploy.ts', clusterArgs, (m) => line(`  ${m}`)));
+      if (stopping) return interrupted();
+      if (made !== 0) {
+        keepLogs = true;
+        line(`Creating the user's cluster failed (exit ${made}).`);
+        return 1;
+      }
+      // What a user reads with aws eks describe-cluster before launching the entrypoint.
+      const eks = new EKSClient({
+        region: localRegion,
+        endpoint: local.aws.moto.endpoint,
+        credentials: local.aws.deployer,
+      });
+      const cluster = (await eks.send(new DescribeClusterCommand({ name: clusterName }))).cluster!;
+      eks.destroy();
+      line(
+        `  ${clusterName}: ${cluster.accessConfig?.authenticationMode}, security group ${cluster.resourcesVpcConfig?.clusterSecurityGroupId}, VPC ${cluster.resourcesVpcConfig?.vpcId}`,
+      );
+      params.ClusterSecurityGroupId = cluster.resourcesVpcConfig!.clusterSecurityGroupId!;
+      params.ClusterAuthenticationMode = cluster.accessConfig?.authenticationMode ?? 'CONFIG_MAP';
+      Object.assign(params, parseKeyValues('--param', values.param));
+      // The cluster as the user has it: what the delete must leave.
+      userClusterBefore = await local.objectInventory(clusterName);
     }
     heading(`Deploying stack ${stackName} (npm run deploy -- --template ${template})`);
     line(
@@ -333,10 +418,19 @@ async function main(): Promise<number> {
       return 1;
     }
     heading('After the delete');
-    // The cluster's control plane stopped with DeleteCluster: what it held then is what the stack's
-    // delete left in it (compared with what it held when its control plane came up).
-    const gone = local.deletedCluster(cluster);
-    const stillRunning = local.clusterNames().includes(cluster);
+    // existing-cluster: the user's cluster outlives the entrypoint; what it holds now is compared
+    // with what it held before the entrypoint went in. Otherwise the cluster's control plane stopped
+    // with DeleteCluster: what it held then is what the stack's delete left in it (compared with what
+    // it held when its control plane came up).
+    const survivor = userClusterBefore
+      ? {
+          releases: await local.helmReleases(cluster),
+          created: { objects: userClusterBefore },
+          deleted: { objects: await local.objectInventory(cluster) },
+        }
+      : undefined;
+    const gone = survivor ?? local.deletedCluster(cluster);
+    const stillRunning = !survivor && local.clusterNames().includes(cluster);
     if (!gone || stillRunning) {
       keepLogs = true;
       line(
@@ -346,7 +440,11 @@ async function main(): Promise<number> {
       );
       return 1;
     }
-    line(`  EKS cluster ${cluster} deleted: its control plane stopped; compared at its deletion with its start`);
+    line(
+      survivor
+        ? `  EKS cluster ${cluster} (the user's) still runs, as it should: compared with before the entrypoint went in`
+        : `  EKS cluster ${cluster} deleted: its control plane stopped; compared at its deletion with its start`,
+    );
     const left = gone.releases;
     line(`  releases after delete: ${left.length ? left.map((r) => `${r.name} (${r.namespace})`).join(', ') : 'none'}`);
     const before = gone.created.objects;
@@ -375,7 +473,13 @@ async function main(): Promise<number> {
         : `  cluster NOT clean: ${left.length} release(s) and ${added.length} object(s) left behind, ${removed.length} object(s) missing since before the deploy (see above)`,
     );
     keepLogs = !clean;
-    if (template === 'existing-vpc') {
+    if (template === 'existing-cluster') {
+      // The user's cluster outlived what the entrypoint added, as it should; now it goes too.
+      const clusterStatus = await timed('user cluster delete', () => local.deleteStack(userClusterStack, 900_000));
+      line(`  the user's cluster stack ${userClusterStack}: ${clusterStatus}`);
+      if (clusterStatus !== 'DELETE_COMPLETE') keepLogs = true;
+    }
+    if (template === 'existing-vpc' || template === 'existing-cluster') {
       // The user's VPC outlived the Quick Start, as it should; now it goes too.
       const vpcStatus = await timed('user VPC delete', () => local.deleteStack(userVpcStack));
       line(`  the user's VPC stack ${userVpcStack}: ${vpcStatus}`);
