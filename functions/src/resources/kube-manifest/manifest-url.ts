@@ -8,7 +8,7 @@
  * know the objects: it says so in the log and leaves them, rather than hold the stack's delete.
  */
 import * as z from 'zod';
-import { awsSources, parseS3Url, type S3Location } from '../../helm/aws-sources';
+import { parseS3Url, s3ObjectReader, type ObjectReader, type S3Location } from '../../helm/aws-sources';
 import { describeAwsError } from '../../helm/chart-source';
 import { describeError, parseProperties, ResourceError, type StepContext } from '../../runtime';
 import { manifest, MANIFEST_URL, type Props } from './schema';
@@ -51,6 +51,12 @@ export function manifestLocation(url: string): S3Location | undefined {
 
 const fromFile = z.object({ ManifestUrl: manifest });
 
+/**
+ * The helm layer's S3 reader, one per process (kept while the container is warm). Taken directly,
+ * not through its `awsSources`, so the KubeProvider's bundle carries no ECR or Secrets Manager client.
+ */
+let reader: Promise<ObjectReader> | undefined;
+
 /** How the objects are used: applied (an unreadable file fails the step), or only deleted. */
 export type ManifestUse = 'apply' | 'delete';
 
@@ -86,7 +92,7 @@ async function readManifest(url: string, signal: AbortSignal): Promise<Props['Ma
     );
   let body: Uint8Array;
   try {
-    body = await (await awsSources.objects()).get(location, signal);
+    body = await (await (reader ??= s3ObjectReader())).get(location, signal);
   } catch (error) {
     throw new ResourceError(
       `ManifestUrl: could not read s3://${location.bucket}/${location.key}: ${describeAwsError(error)}`,
