@@ -1,5 +1,5 @@
 // npm start [-- --once] [--stack-name NAME] [--param KEY=VALUE ...] [--template new-vpc|existing-vpc|existing-cluster]
-//           [--update KEY=VALUE ...] [--charts-dir DIR]
+//           [--update KEY=VALUE ...] [--charts-dir DIR] [--after-deploy COMMAND]
 //
 // The whole Quick Start on this machine, no AWS account: builds the provider packages, starts the
 // local control plane (standing for EKS), moto server with kubecfn's CloudFormation engine
@@ -10,13 +10,13 @@
 // right away, shows that the cluster held nothing of the stack when it was deleted, and exits.
 process.env.TZ = 'UTC';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { spawnSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
 import { parseCommandLine, parseKeyValues, runMain, UsageError } from './lib/args';
 import { repoRoot } from './dev/paths.cjs';
 import { localBucket, LocalDeployment, localRegion } from './local';
 import { defaultChartsDir, missingCharts, pullCharts, templateCharts } from './dev/charts-pull';
-import { ensureHelm } from './dev/binaries';
+import { ensureHelm, ensureKubectl } from './dev/binaries';
 
 const usage = `Usage: npm start [-- options]
 
@@ -38,6 +38,9 @@ Options:
   --charts-dir DIR      real Helm charts (<chart>-<version>.tgz) to install; default
                         $KUBECFN_CHARTS_DIR, else ~/.cache/kubecfn/charts (npm run charts:pull)
   --skip-build          use the packages already in functions/packages
+  --after-deploy CMD    once deployed (before --update and the delete), run CMD with sh in the
+                        environment "Use it" prints (KUBECONFIG, the AWS variables, kubectl on
+                        PATH, KUBECFN_STACK_NAME); a non-zero exit makes npm start's exit 1
   -h, --help            show this help`;
 
 /** Parameters the local deployment sets unless --param overrides them. */
@@ -120,6 +123,7 @@ async function main(): Promise<number> {
     template: { type: 'string', default: 'new-vpc' },
     update: { type: 'string', multiple: true },
     'charts-dir': { type: 'string' },
+    'after-deploy': { type: 'string' },
   });
   if (values.help) {
     line(usage);
@@ -379,6 +383,22 @@ async function main(): Promise<number> {
     line(`  provider logs: ${local.lambdaLogPath}`);
     line(timingLine());
 
+    let afterDeployFailed = false;
+    if (values['after-deploy']) {
+      heading(`After deploy: ${values['after-deploy']}`);
+      const env = {
+        ...process.env,
+        ...local.awsEnv,
+        KUBECONFIG: local.controlPlane(cluster).cluster.kubeconfigPath,
+        KUBECFN_STACK_NAME: stackName,
+        PATH: `${dirname(await ensureKubectl())}:${process.env.PATH ?? ''}`,
+      };
+      const code = await timed('after-deploy', () => runShell(values['after-deploy']!, env, (m) => line(`  ${m}`)));
+      if (stopping) return interrupted();
+      line(`  after-deploy: exit ${code}`);
+      afterDeployFailed = code !== 0;
+    }
+
     if (Object.keys(updates).length) {
       heading(
         `Updating stack ${stackName}: ${Object.entries(updates)
@@ -491,6 +511,7 @@ async function main(): Promise<number> {
         `  stand-in charts were installed for ${standIns.map((w) => `${w.chart}-${w.version}`).join(', ')}: ${realChartsHint}`,
       );
     line(timingLine());
+    if (afterDeployFailed) keepLogs = true;
     return clean && !keepLogs ? 0 : 1;
   } catch (err) {
     keepLogs = true;
@@ -499,6 +520,26 @@ async function main(): Promise<number> {
     await stop();
     if (keepLogs) line(`Logs kept in ${local.dir}`);
   }
+}
+
+/** Runs `command` with sh, its output shown line by line as it comes; resolves with its exit code. */
+function runShell(command: string, env: NodeJS.ProcessEnv, print: (line: string) => void): Promise<number> {
+  return new Promise((ok, fail) => {
+    const child = spawn('sh', ['-c', command], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [child.stdout, child.stderr]) {
+      let buffered = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buffered += chunk;
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const l of lines) print(l);
+      });
+      stream.on('end', () => buffered && print(buffered));
+    }
+    child.on('error', fail);
+    child.on('close', (code, signal) => ok(code ?? (signal ? 128 : 1)));
+  });
 }
 
 function indent(text: string): string {
