@@ -1,4 +1,5 @@
-// npm run deploy -- --stack-name S --template new-vpc|existing-vpc [--param K=V ...] [--bucket B --prefix P --region R]
+// npm run deploy -- --stack-name S --template new-vpc|existing-vpc|existing-cluster [--param K=V ...]
+//   [--bucket B --prefix P --region R --bucket-region R2]
 //
 // Checks the parameters against the local entrypoint (offline), previews the deployment as a
 // change set with every nested stack's changes, asks on a terminal (--yes skips, --no-execute-changeset
@@ -40,7 +41,7 @@ import {
 import { deployStack } from './lib/stack-deploy';
 import { colorFor } from './lib/stack-progress';
 
-const usage = `Usage: npm run deploy -- --stack-name NAME --template new-vpc|existing-vpc [options]
+const usage = `Usage: npm run deploy -- --stack-name NAME --template new-vpc|existing-vpc|existing-cluster [options]
 
 Creates or updates the stack from the entrypoint uploaded to s3://BUCKET/PREFIX (npm run upload):
 checks the parameters against the local template, shows the changes of every nested stack
@@ -48,7 +49,7 @@ checks the parameters against the local template, shows the changes of every nes
 
 Options:
   --stack-name NAME          stack to create or update (required)
-  --template T               new-vpc or existing-vpc (required)
+  --template T               new-vpc, existing-vpc or existing-cluster (required)
   --param KEY=VALUE          a stack parameter; repeat for more. On update, parameters not
                              given keep their current values
   --parameter-overrides K=V [K=V ...]
@@ -59,8 +60,10 @@ Options:
                              required to create, defaults to the stack's current value on update
   --prefix PREFIX            their key prefix, ending in "/" (sets QSS3KeyPrefix; default
                              "${defaultPrefix}", or the stack's current value on update)
-  --region REGION            the stack's and bucket's Region (sets QSS3BucketRegion; default:
-                             AWS_REGION, AWS_DEFAULT_REGION, or the profile's)
+  --region REGION            the stack's Region (default: AWS_REGION, AWS_DEFAULT_REGION, or the
+                             profile's), and the bucket's unless --bucket-region says otherwise
+  --bucket-region REGION     the bucket's Region when it is not the stack's (sets QSS3BucketRegion;
+                             the functions stack then copies the packages into the stack's Region)
   --profile NAME             AWS profile for credentials and Region (default: AWS_PROFILE)
   --tag KEY=VALUE            a stack tag; repeat for more (--tags K=V [K=V ...] also works)
   --role-arn ARN             service role CloudFormation uses for the stack's operations
@@ -86,6 +89,7 @@ const options = {
   bucket: { type: 'string' },
   prefix: { type: 'string' },
   region: { type: 'string' },
+  'bucket-region': { type: 'string' },
   profile: { type: 'string' },
   tag: { type: 'string', multiple: true },
   tags: { type: 'string', multiple: true },
@@ -120,9 +124,9 @@ async function main(): Promise<number> {
     );
   }
   const template = values.template;
-  if (!template) throw new UsageError('--template is required: new-vpc or existing-vpc');
-  if (!(template in entrypoints))
-    throw new UsageError(`--template must be new-vpc or existing-vpc (got "${template}")`);
+  const names = Object.keys(entrypoints).join(', ');
+  if (!template) throw new UsageError(`--template is required: one of ${names}`);
+  if (!(template in entrypoints)) throw new UsageError(`--template must be one of ${names} (got "${template}")`);
   const fromFile = values['parameters-file'] ? readParametersFile(values['parameters-file']) : {};
   const params = {
     ...fromFile,
@@ -135,6 +139,7 @@ async function main(): Promise<number> {
   if (values.bucket) check(validateBucket(values.bucket));
   if (values.prefix !== undefined) check(validatePrefix(values.prefix));
   if (values.region) check(validateRegion(values.region));
+  if (values['bucket-region']) check(validateRegion(values['bucket-region'])?.replace('--region', '--bucket-region'));
   const roleArn = values['role-arn'];
   if (roleArn && !/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(roleArn)) {
     throw new UsageError(
@@ -189,7 +194,7 @@ async function main(): Promise<number> {
   const location: S3Location = {
     bucket,
     prefix: values.prefix ?? (values.bucket ? defaultPrefix : previous.QSS3KeyPrefix || defaultPrefix),
-    region: values.bucket ? stackRegion : previous.QSS3BucketRegion || stackRegion,
+    region: values['bucket-region'] ?? (values.bucket ? stackRegion : previous.QSS3BucketRegion || stackRegion),
   };
   const parameters = { ...quickStartParameters(location), ...params };
   if (creating) {

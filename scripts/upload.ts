@@ -1,8 +1,9 @@
 // npm run upload -- --bucket B [--prefix P] [--region R]   (npm run publish is an alias that says so)
 //
 // Uploads the templates, the submodules' templates and the built function packages to S3 in the
-// Quick Start key layout, then prints the launch-stack URLs for both entrypoints and the
-// equivalent `aws cloudformation deploy` command. Honours AWS_ENDPOINT_URL (e.g. moto server).
+// Quick Start key layout, then prints the launch-stack URLs of every entrypoint for every Region
+// (one bucket serves them all: the functions stack copies its packages into the stack's Region)
+// and the equivalent commands. Honours AWS_ENDPOINT_URL (e.g. moto server).
 import { resolve } from 'node:path';
 import { repoRoot } from './dev/paths.cjs';
 import { check, checkNpmTookFlags, parseCommandLine, runMain, UsageError } from './lib/args';
@@ -13,24 +14,27 @@ import {
   defaultPrefix,
   defaultStackName,
   entrypoints,
-  launchStackUrl,
+  launchStackUrls,
   npmDeployCommand,
   validateBucket,
   validatePrefix,
   validateRegion,
+  type EntrypointName,
   type S3Location,
 } from './lib/s3-layout';
 
 const usage = `Usage: npm run upload -- --bucket BUCKET [options]
 
 Uploads templates/, submodules/*/templates/ and functions/packages/ to
-s3://BUCKET/PREFIX<path> and prints the launch-stack URLs.
+s3://BUCKET/PREFIX<path> and prints the launch-stack URLs, one per entrypoint and Region:
+stacks launch in any Region from this one bucket (the packages are copied into the stack's
+Region when it is another).
 
 Options:
   --bucket BUCKET      S3 bucket to publish to (required)
   --prefix PREFIX      key prefix, ending in "/" (default "${defaultPrefix}")
   --region REGION      the bucket's Region (default: AWS_REGION, AWS_DEFAULT_REGION, or the
-                       profile's); deploy in this Region (Lambda reads code from its own)
+                       profile's)
   --profile NAME       AWS profile for credentials and Region (default: AWS_PROFILE)
   --stack-name NAME    stack name the launch URLs suggest (default "${defaultStackName}")
   --create-bucket      create the bucket if it does not exist
@@ -92,19 +96,26 @@ async function main(): Promise<number> {
   );
 
   const stackName = values['stack-name'];
+  const titles: Record<EntrypointName, string> = {
+    'new-vpc': 'new VPC',
+    'existing-vpc': 'existing VPC',
+    'existing-cluster': 'existing EKS cluster',
+  };
+  for (const name of Object.keys(entrypoints) as EntrypointName[]) {
+    console.log(`\nLaunch stack, ${titles[name]} (${entrypoints[name]}):`);
+    for (const { region, url } of launchStackUrls(location, name, stackName)) console.log(`  ${region}: ${url}`);
+  }
   console.log(`
-Launch stack, new VPC (${entrypoints['new-vpc']}):
-  ${launchStackUrl(location, 'new-vpc', stackName)}
-
-Launch stack, existing VPC (${entrypoints['existing-vpc']}):
-  ${launchStackUrl(location, 'existing-vpc', stackName)}
-
 Or with live progress of every nested stack (a preview of the changes first; pick zones EKS
-supports in your account, see docs/deployment-guide.md):
+supports in your account, see docs/deployment-guide.md; --region may be another Region than the
+bucket's when --bucket-region names the bucket's):
 ${npmDeployCommand(location, 'new-vpc', stackName).replace(/^/gm, '  ')}
 
 Existing VPC:
 ${npmDeployCommand(location, 'existing-vpc', stackName).replace(/^/gm, '  ')}
+
+Existing EKS cluster:
+${npmDeployCommand(location, 'existing-cluster', stackName).replace(/^/gm, '  ')}
 
 Or with the AWS CLI (new VPC):
 ${awsCliDeployCommand(location, 'new-vpc', stackName).replace(/^/gm, '  ')}`);

@@ -116,7 +116,15 @@ export function propertyComments(file: string, exportName: string): Record<strin
   const out: Record<string, string> = {};
   const visit = (node: ts.Node) => {
     if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.name.text === exportName) {
-      const call = node.initializer;
+      // `z.strictObject({…})`, or that with checks chained on (`.superRefine(…)`).
+      let call = node.initializer;
+      while (
+        call &&
+        ts.isCallExpression(call) &&
+        !(call.arguments[0] && ts.isObjectLiteralExpression(call.arguments[0])) &&
+        ts.isPropertyAccessExpression(call.expression)
+      )
+        call = call.expression.expression;
       const arg = call && ts.isCallExpression(call) ? call.arguments[0] : undefined;
       if (arg && ts.isObjectLiteralExpression(arg)) {
         for (const p of arg.properties) {

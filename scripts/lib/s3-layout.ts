@@ -9,13 +9,14 @@ export const defaultPrefix = 'kubecfn/';
 /** Default stack name for launch URLs and commands. */
 export const defaultStackName = 'kubecfn';
 
-/** The two entrypoint templates, by the short name `--template` takes. */
+/** The entrypoint templates, by the short name `--template` takes. */
 export const entrypoints = {
   'new-vpc': 'templates/kubecfn-entrypoint-new-vpc.template.yaml',
   'existing-vpc': 'templates/kubecfn-entrypoint-existing-vpc.template.yaml',
+  'existing-cluster': 'templates/kubecfn-entrypoint-existing-cluster.template.yaml',
 } as const;
 
-/** `new-vpc` or `existing-vpc`. */
+/** `new-vpc`, `existing-vpc` or `existing-cluster`. */
 export type EntrypointName = keyof typeof entrypoints;
 
 /** Where the published tree lives. */
@@ -108,13 +109,30 @@ function consoleHost(region: string): string {
 }
 
 /**
- * The CloudFormation console's "quick create" URL for an entrypoint, with the QSS3 parameters filled in.
+ * The Regions the launch links are made for: those the templates are linted for (.cfnlintrc.yaml)
+ * and the taskcat tests run in. A stack launches in any of them from a bucket in any one: the
+ * nested templates are read from the bucket's Region and the functions stack copies the three
+ * function packages into a bucket of the stack's Region (Lambda loads code only from its own).
+ */
+export const launchRegions = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 'eu-central-1'] as const;
+
+/**
+ * The CloudFormation console's "quick create" URL for an entrypoint, with the QSS3 parameters filled in,
+ * opening the console in `stackRegion` (by default the bucket's Region). The template and the
+ * QSS3BucketRegion parameter stay the bucket's whatever the stack's Region.
  *
  * @example
  * launchStackUrl({ bucket: 'b', prefix: 'kubecfn/', region: 'us-east-1' }, 'new-vpc');
  * // 'https://console.aws.amazon.com/cloudformation/home?region=us-east-1#/stacks/create/review?templateURL=https%3A%2F%2F...'
+ * launchStackUrl({ bucket: 'b', prefix: 'kubecfn/', region: 'us-east-1' }, 'new-vpc', 'kubecfn', 'eu-west-1');
+ * // 'https://console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/create/review?templateURL=https%3A%2F%2Fb.s3.us-east-1...'
  */
-export function launchStackUrl(location: S3Location, name: EntrypointName, stackName = defaultStackName): string {
+export function launchStackUrl(
+  location: S3Location,
+  name: EntrypointName,
+  stackName = defaultStackName,
+  stackRegion = location.region,
+): string {
   const query = [
     ['templateURL', entrypointUrl(location, name)],
     ['stackName', stackName],
@@ -122,7 +140,25 @@ export function launchStackUrl(location: S3Location, name: EntrypointName, stack
   ]
     .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
     .join('&');
-  return `https://${consoleHost(location.region)}/cloudformation/home?region=${location.region}#/stacks/create/review?${query}`;
+  return `https://${consoleHost(stackRegion)}/cloudformation/home?region=${stackRegion}#/stacks/create/review?${query}`;
+}
+
+/**
+ * The launch links of an entrypoint, one per Region of the bucket's partition among
+ * {@link launchRegions} (the bucket's own Region first; a bucket in China or GovCloud gets its own
+ * Region only: the console and the partition differ there).
+ */
+export function launchStackUrls(
+  location: S3Location,
+  name: EntrypointName,
+  stackName = defaultStackName,
+): { region: string; url: string }[] {
+  const partitionOf = (r: string) => (r.startsWith('cn-') ? 'aws-cn' : r.startsWith('us-gov-') ? 'aws-us-gov' : 'aws');
+  const regions = [
+    location.region,
+    ...launchRegions.filter((r) => r !== location.region && partitionOf(r) === partitionOf(location.region)),
+  ];
+  return regions.map((region) => ({ region, url: launchStackUrl(location, name, stackName, region) }));
 }
 
 /** The capabilities every kubecfn stack needs: IAM roles (some named) and nested stacks. */
@@ -131,20 +167,27 @@ export const capabilities = ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILI
 /**
  * Example values for the parameters an entrypoint has no default for (besides the QSS3 ones),
  * so a printed command can succeed once the examples are replaced: the new-VPC entrypoint needs
- * its Availability Zones, the existing-VPC entrypoint the VPC and two private subnets.
+ * its Availability Zones, the existing-VPC entrypoint the VPC and two private subnets, the
+ * existing-cluster entrypoint the cluster, its security group, VPC and two private subnets.
  *
  * @example
  * requiredParameterExamples('new-vpc', 'eu-west-1'); // { AvailabilityZones: 'eu-west-1a,eu-west-1b,eu-west-1c' }
  */
 export function requiredParameterExamples(name: EntrypointName, region: string): Record<string, string> {
-  return name === 'new-vpc'
-    ? { AvailabilityZones: `${region}a,${region}b,${region}c` }
-    : {
-        VPCID: 'vpc-0123456789abcdef0',
-        VPCCIDR: '10.0.0.0/16',
-        PrivateSubnet1ID: 'subnet-0123456789abcdef0',
-        PrivateSubnet2ID: 'subnet-0fedcba9876543210',
-      };
+  const network = {
+    VPCID: 'vpc-0123456789abcdef0',
+    VPCCIDR: '10.0.0.0/16',
+    PrivateSubnet1ID: 'subnet-0123456789abcdef0',
+    PrivateSubnet2ID: 'subnet-0fedcba9876543210',
+  };
+  switch (name) {
+    case 'new-vpc':
+      return { AvailabilityZones: `${region}a,${region}b,${region}c` };
+    case 'existing-vpc':
+      return network;
+    case 'existing-cluster':
+      return { ClusterName: 'my-cluster', ClusterSecurityGroupId: 'sg-0123456789abcdef0', ...network };
+  }
 }
 
 /**

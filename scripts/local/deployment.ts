@@ -1,9 +1,10 @@
-// The embedded local deployment behind `npm start`: the local Kubernetes control plane standing for
-// EKS, moto server with kubecfn's CloudFormation engine standing for AWS, and the local Lambda
-// service running the built provider packages. Then the user's own path: `npm run publish` to the
-// local S3, `npm run deploy` (live progress) to the local CloudFormation, `npm run destroy`.
+// The embedded local deployment behind `npm start`: moto server with kubecfn's CloudFormation engine
+// standing for AWS, a local control plane for each EKS cluster a stack creates (started at
+// CreateCluster, stopped at DeleteCluster), and the local Lambda service running the built provider
+// packages. Then the user's own path: `npm run publish` to the local S3, `npm run deploy` (live
+// progress) to the local CloudFormation, `npm run destroy`.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +18,15 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { ensureHelm, ensureKubectl } from '../dev/binaries';
 import { startLocalCluster, type LocalCluster } from './cluster/cluster';
+import { ensureKubernetesBinaries, kubernetesVersion } from './cluster/k8s/build';
+import {
+  keyText,
+  startControlPlaneService,
+  type ControlPlane,
+  type ControlPlaneKey,
+  type ControlPlaneService,
+} from './cluster/control-planes';
+import { controllersCaughtUp, takeInventory, takeSettledInventory, type ClusterInventory } from './cluster/inventory';
 import { LocalLambda } from './lambda/runner';
 import { motoEnv } from './aws/moto';
 import { startEmbeddedAws, type EmbeddedAws } from './aws/embedded-aws';
@@ -84,16 +94,39 @@ const chaosDescriptions: Array<[keyof LocalChaos, string]> = [
   ['killMidStep', 'provider processes killed mid-step'],
 ];
 
-/** What kinds an API inventory leaves out: objects that come and go on their own while nothing changes. */
-const volatileKinds = new Set(['events', 'events.events.k8s.io']);
+/** A Helm release as `helm list` gives it. */
+export interface HelmRelease {
+  name: string;
+  namespace: string;
+  chart: string;
+  status: string;
+}
+
+/** An EKS cluster's control plane in the local cloud, and what runs beside it for that cluster only. */
+export interface EksControlPlane extends ControlPlane {
+  /** The pod network its API server reaches webhooks and APIServices through (aws/pod-network.ts). */
+  podNetwork: PodNetwork;
+  /** The AWS Load Balancer Controller's webhook server (aws/cloud-emulation.ts): reviews answered, by path. */
+  lbWebhooks: ReturnType<typeof loadBalancerControllerWebhooks>;
+  /** Load balancer hostnames, volumes, node leases (aws/cloud-emulation.ts). */
+  cloud: CloudEmulation;
+  /** What the cluster held once its control plane was up, before any stack object: the baseline. */
+  created: ClusterInventory;
+}
+
+/** What the local cloud keeps of an EKS cluster after CloudFormation deleted it. */
+export interface DeletedCluster {
+  key: ControlPlaneKey;
+  /** When its control plane was up. */
+  created: ClusterInventory;
+  /** When the engine deleted the cluster, just before its control plane stopped. */
+  deleted: ClusterInventory;
+  /** Helm releases left in it then. */
+  releases: HelmRelease[];
+}
 
 /** Everything that runs for the local deployment. */
 export class LocalDeployment {
-  /** The pod network the API server reaches webhooks and APIServices through (aws/pod-network.ts). */
-  podNetwork?: PodNetwork;
-  /** The AWS Load Balancer Controller's webhook server (aws/cloud-emulation.ts): reviews answered, by path. */
-  lbWebhooks?: ReturnType<typeof loadBalancerControllerWebhooks>;
-
   /** The faults this deployment injects (see {@link LocalChaos}). */
   chaos: LocalChaos = {};
 
@@ -102,11 +135,12 @@ export class LocalDeployment {
 
   private constructor(
     readonly dir: string,
-    readonly cluster: LocalCluster,
     readonly aws: EmbeddedAws,
     readonly lambda: LocalLambda,
     readonly charts: ChartMirror,
-    readonly cloud: CloudEmulation,
+    /** The EKS clusters' control planes, started and stopped by the engine (cluster/control-planes.ts). */
+    readonly controlPlanes: ControlPlaneService<EksControlPlane>,
+    private readonly deletedClusters: Map<string, DeletedCluster>,
     private readonly logPoller: NodeJS.Timeout,
   ) {}
 
@@ -147,9 +181,62 @@ export class LocalDeployment {
     return join(this.dir, 'lambda.log');
   }
 
+  /** Names of the EKS clusters whose control planes run now. */
+  clusterNames(): string[] {
+    return this.controlPlanes
+      .running()
+      .map((p) => p.key.name)
+      .sort();
+  }
+
   /**
-   * Starts the control plane, the local AWS and the local Lambda service. On failure, whatever
-   * started is stopped again.
+   * The control plane of the EKS cluster `name` (any account and region), or of the only cluster
+   * running when `name` is left out. Throws when there is no such cluster, or several and no name.
+   */
+  controlPlane(name?: string): EksControlPlane {
+    const running = this.controlPlanes.running();
+    const found = name === undefined ? running : running.filter((p) => p.key.name === name);
+    if (found.length === 1) return found[0]!;
+    const which = running.map((p) => keyText(p.key)).join(', ') || 'none';
+    if (name === undefined)
+      throw new Error(
+        found.length
+          ? `several EKS clusters run in the local cloud (${which}): name one`
+          : 'no EKS cluster runs in the local cloud',
+      );
+    throw new Error(
+      `EKS cluster ${name} has ${found.length ? 'several control planes (one per region)' : 'no running control plane'} in the local cloud (running: ${which})`,
+    );
+  }
+
+  /** The control plane of the only running EKS cluster (see {@link controlPlane}). */
+  get cluster(): LocalCluster {
+    return this.controlPlane().cluster;
+  }
+
+  /** The pod network of the only running EKS cluster, if exactly one runs. */
+  get podNetwork(): PodNetwork | undefined {
+    return this.onlyPlane()?.podNetwork;
+  }
+
+  /** The load balancer controller's webhook server of the only running EKS cluster, if exactly one runs. */
+  get lbWebhooks(): ReturnType<typeof loadBalancerControllerWebhooks> | undefined {
+    return this.onlyPlane()?.lbWebhooks;
+  }
+
+  private onlyPlane(): EksControlPlane | undefined {
+    const running = this.controlPlanes.running();
+    return running.length === 1 ? running[0] : undefined;
+  }
+
+  /** What the local cloud kept of the EKS cluster `name` when CloudFormation deleted it (the last such). */
+  deletedCluster(name: string): DeletedCluster | undefined {
+    return this.deletedClusters.get(name);
+  }
+
+  /**
+   * Starts the local AWS, the local Lambda service and the service that starts an EKS cluster's
+   * control plane when the engine creates one. On failure, whatever started is stopped again.
    */
   static async start(print: Print, opts: LocalDeploymentOptions = {}): Promise<LocalDeployment> {
     const dir = mkdtempSync(join(tmpdir(), 'kubecfn-local-'));
@@ -168,36 +255,40 @@ export class LocalDeployment {
       print(`  AWS APIs at ${aws.moto.endpoint} (${seconds(t)})`);
 
       t = Date.now();
-      // The API server reaches webhooks and APIServices at their pods through the pod network (aws/pod-network.ts).
-      const podNetwork = await startPodNetwork({ dir, log: (m) => appendFileSync(join(dir, 'cloud.log'), `${m}\n`) });
-      stops.push(() => podNetwork.stop());
-      print('Starting the local control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok) ...');
-      // Bearer tokens are EKS tokens, authenticated as EKS does: the local STS checks the signature,
-      // the cluster's access entries (written by the engine) and aws-auth map the principal.
+      // Built now (or found in the cache), so that CreateCluster never waits for a build.
+      await ensureKubernetesBinaries({ log: (m) => print(`  ${m}`) });
+      const version = kubernetesVersion();
       const eksAccessFile = join(dir, 'eks-access.json');
-      const eks = createEksAuthenticator({
-        stsVerifyEndpoint: aws.stsVerifyEndpoint,
-        accessFile: eksAccessFile,
-        log: (line) => appendFileSync(join(dir, 'eks-authenticator.log'), `${new Date().toISOString()} ${line}\n`),
+      const deletedClusters = new Map<string, DeletedCluster>();
+      let planeSeq = 0;
+      const controlPlanes = await startControlPlaneService<EksControlPlane>({
+        start: (key) =>
+          startEksControlPlane(key, {
+            dir: join(dir, 'clusters', String(++planeSeq)),
+            runDir: dir,
+            stsVerifyEndpoint: aws.stsVerifyEndpoint,
+            eksAccessFile,
+          }),
+        // The cluster as CloudFormation leaves it: what its stack's delete did not remove.
+        beforeStop: async (plane) => {
+          const deleted = await takeSettledInventory(plane.cluster);
+          if (deleted.settling.length)
+            appendFileSync(
+              join(dir, 'cloud.log'),
+              `[${keyText(plane.key)}] still going at the delete: ${deleted.settling.join(', ')}\n`,
+            );
+          const releases = await helmList(plane.cluster.kubeconfigPath, dir).catch(() => []);
+          deletedClusters.set(plane.key.name, { key: plane.key, created: plane.created, deleted, releases });
+        },
+        log: (m) => {
+          appendFileSync(join(dir, 'cloud.log'), `${m}\n`);
+          if (/ready in|failed to start|: stopped in/.test(m)) print(`  [local cloud] ${m}`);
+        },
       });
-      const cluster = await startLocalCluster({
-        apiserverArgs: podNetwork.apiserverArgs,
-        log: (m) => print(`  ${m}`),
-        authenticate: eks.authenticate,
-      });
-      await eks.attach(cluster);
-      stops.push(() => cluster.stop());
-      const kubeCall = kubeCaller(cluster.kubeconfigPath);
-      const lbWebhooks = loadBalancerControllerWebhooks(kubeCall, (m) =>
-        appendFileSync(join(dir, 'cloud.log'), `${m}\n`),
+      stops.push(() => controlPlanes.close());
+      print(
+        `  EKS control planes (Kubernetes ${version}): one per AWS::EKS::Cluster, started when the engine creates it and stopped when it deletes it (${seconds(t)})`,
       );
-      podNetwork.attach(kubeCall, [lbWebhooks]);
-      // Nodes come from the stack's managed node groups, as in EKS: drop the default fake nodes.
-      const kubectl = await ensureKubectl();
-      await execFileAsync(kubectl, ['delete', 'nodes', '--all', '--wait=true'], {
-        env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath },
-      });
-      print(`  Kubernetes ${cluster.version} at ${cluster.server} (${seconds(t)})`);
 
       t = Date.now();
       const charts = await startChartMirror({
@@ -207,12 +298,6 @@ export class LocalDeployment {
         ...(opts.standIns !== undefined ? { standIns: opts.standIns } : {}),
       });
       stops.push(() => charts.stop());
-      const cloud = await startCloudEmulation({
-        kubeconfigPath: cluster.kubeconfigPath,
-        region: localRegion,
-        log: (m) => appendFileSync(join(dir, 'cloud.log'), `${m}\n`),
-      });
-      stops.push(() => cloud.stop());
 
       // The local Lambda service runs the functions as the templates declare them (code and layers
       // from S3, Runtime, Handler, Timeout, MemorySize, Environment), exported by the engine when a
@@ -253,13 +338,13 @@ export class LocalDeployment {
       aws.configure({
         lambdaEndpoint: lambda.endpoint,
         functionsDir,
-        cluster: { server: cluster.server, caData: cluster.caData, token: cluster.token, version: cluster.version },
+        controlPlanes: { endpoint: controlPlanes.endpoint, token: controlPlanes.token, version },
         eksAccessFile,
         chartWantsFile: charts.wantsFile,
         chaos: { responsePut503: chaos.responsePut503 === true },
       });
       print(
-        `  Lambda service at ${lambda.endpoint} (runs what the templates declare${duplicateAsync ? '; every asynchronous event delivered twice' : ''}); chart mirror and cloud controllers up (${seconds(t)})`,
+        `  Lambda service at ${lambda.endpoint} (runs what the templates declare${duplicateAsync ? '; every asynchronous event delivered twice' : ''}); chart mirror up (${seconds(t)})`,
       );
       const faults = chaosDescriptions.filter(([k]) => chaos[k]).map(([, d]) => d);
       if (faults.length) print(`  Faults injected on request: ${faults.join('; ')}`);
@@ -277,10 +362,8 @@ export class LocalDeployment {
         }
       }, 500);
       poll.unref();
-      const deployment = new LocalDeployment(dir, cluster, aws, lambda, charts, cloud, poll);
+      const deployment = new LocalDeployment(dir, aws, lambda, charts, controlPlanes, deletedClusters, poll);
       deployment.chaos = chaos;
-      deployment.podNetwork = podNetwork;
-      deployment.lbWebhooks = lbWebhooks;
       return deployment;
     } catch (err) {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -405,12 +488,21 @@ export class LocalDeployment {
     return (await this.describe(stackName))?.StackStatus ?? 'UNKNOWN';
   }
 
-  /** kubectl against the local control plane; resolves with its output (stderr included on failure). */
-  async kubectl(args: string[]): Promise<string> {
+  /**
+   * kubectl against the control plane of the EKS cluster `clusterName` (default: the only one
+   * running); resolves with its output (stderr included on failure, or why no cluster was found).
+   */
+  async kubectl(args: string[], clusterName?: string): Promise<string> {
+    let kubeconfig: string;
+    try {
+      kubeconfig = this.controlPlane(clusterName).cluster.kubeconfigPath;
+    } catch (err) {
+      return `error: ${(err as Error).message}`;
+    }
     const kubectl = await ensureKubectl();
     try {
       const { stdout } = await execFileAsync(kubectl, args, {
-        env: { ...process.env, KUBECONFIG: this.cluster.kubeconfigPath },
+        env: { ...process.env, KUBECONFIG: kubeconfig },
         maxBuffer: 16 << 20,
       });
       return stdout;
@@ -420,94 +512,49 @@ export class LocalDeployment {
     }
   }
 
-  /** Helm releases in every namespace, as `name (namespace) chart-version status`. */
-  async helmReleases(): Promise<Array<{ name: string; namespace: string; chart: string; status: string }>> {
-    const helm = await ensureHelm();
-    const { stdout } = await execFileAsync(helm, ['list', '--all-namespaces', '--all', '--output', 'json'], {
-      env: {
-        ...process.env,
-        KUBECONFIG: this.cluster.kubeconfigPath,
-        HELM_CACHE_HOME: join(this.dir, 'helm-cache'),
-        HELM_CONFIG_HOME: join(this.dir, 'helm-config'),
-      },
-    });
-    return (
-      JSON.parse(stdout || '[]') as Array<{ name: string; namespace: string; chart: string; status: string }>
-    ).map((r) => ({
-      name: r.name,
-      namespace: r.namespace,
-      chart: r.chart,
-      status: r.status,
-    }));
+  /**
+   * Helm releases in every namespace of the EKS cluster `clusterName` (default: the only one
+   * running), as `name (namespace) chart-version status`; of a deleted cluster, those it held when
+   * it was deleted; none when no cluster runs.
+   */
+  async helmReleases(clusterName?: string): Promise<HelmRelease[]> {
+    const plane = this.find(clusterName);
+    if (plane === 'none') return [];
+    if ('deleted' in plane) return plane.releases;
+    return helmList(plane.cluster.kubeconfigPath, this.dir);
   }
 
   /**
-   * Names of the objects a stack can leave in a cluster (kind/namespace/name), to compare before and
-   * after: what the stack created and deleted again must not show up as a difference.
+   * Names of the objects a stack can leave in a cluster (kind/namespace/name), to compare with
+   * {@link EksControlPlane.created}: what the stack created and deleted again must not show up as a
+   * difference. Of a deleted cluster, what it held when it was deleted.
    */
-  async objectInventory(): Promise<Set<string>> {
-    const kinds = [
-      'namespaces',
-      'nodes',
-      'deployments',
-      'statefulsets',
-      'daemonsets',
-      'jobs',
-      'services',
-      'persistentvolumeclaims',
-      'persistentvolumes',
-      'storageclasses',
-      'secrets',
-      'configmaps',
-      'serviceaccounts',
-      'customresourcedefinitions',
-      'clusterroles',
-      'clusterrolebindings',
-      'roles',
-      'rolebindings',
-      'ingressclasses',
-      'mutatingwebhookconfigurations',
-      'validatingwebhookconfigurations',
-    ];
-    const out = await this.kubectl([
-      'get',
-      kinds.join(','),
-      '--all-namespaces',
-      '-o',
-      'jsonpath={range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name}{"\\n"}{end}',
-    ]);
-    return new Set(out.split('\n').filter((l) => l.includes('/')));
+  async objectInventory(clusterName?: string): Promise<Set<string>> {
+    const plane = this.find(clusterName);
+    if (plane === 'none') return new Set();
+    return 'deleted' in plane ? plane.deleted.objects : (await takeInventory(plane.cluster)).objects;
   }
 
   /**
-   * Every object of every API resource kind the server lists (`kubectl api-resources --verbs=list`:
-   * built-in kinds, custom resources, webhook configurations, APIServices, endpoints, leases ...), as
-   * `resource.group/namespace/name`, to compare before and after. Events are left out unless
-   * `volatile`: components write them on their own.
+   * Every object of every API resource kind the server lists (the kinds of `kubectl api-resources
+   * --verbs=list`: built-in kinds, custom resources, webhook configurations, APIServices, endpoints,
+   * leases ...), as `resource.group/namespace/name`. Events are left out unless `volatile`:
+   * components write them on their own. Of a deleted cluster, what it held when it was deleted.
    */
-  async apiInventory(opts: { volatile?: boolean } = {}): Promise<Set<string>> {
-    const names = (await this.kubectl(['api-resources', '--verbs=list', '-o', 'name']))
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => /^[a-z0-9.-]+$/.test(l) && (opts.volatile || !volatileKinds.has(l)));
-    const out = new Set<string>();
-    // One get per kind: a kind the server cannot list right now (an APIService that is not available)
-    // is reported as such instead of hiding every other kind.
-    await Promise.all(
-      names.map(async (kind) => {
-        const text = await this.kubectl([
-          'get',
-          kind,
-          '--all-namespaces',
-          '--ignore-not-found',
-          '-o',
-          'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{"\\n"}{end}',
-        ]);
-        if (/^(error|Error from server)/m.test(text)) out.add(`${kind}/!unlistable: ${text.trim().split('\n')[0]}`);
-        else for (const l of text.split('\n')) if (l.includes('/')) out.add(`${kind}/${l}`);
-      }),
-    );
-    return out;
+  async apiInventory(opts: { volatile?: boolean; cluster?: string } = {}): Promise<Set<string>> {
+    const plane = this.find(opts.cluster);
+    if (plane === 'none') return new Set();
+    if ('deleted' in plane) return plane.deleted.api;
+    return (await takeInventory(plane.cluster, { volatile: opts.volatile })).api;
+  }
+
+  /** A running control plane by name (or the only one); else the deleted cluster of that name; else 'none'. */
+  private find(clusterName?: string): EksControlPlane | DeletedCluster | 'none' {
+    const running = this.controlPlanes.running();
+    if (clusterName === undefined && !running.length) return 'none';
+    if (clusterName !== undefined && !running.some((p) => p.key.name === clusterName))
+      return this.deletedClusters.get(clusterName) ?? 'none';
+    return this.controlPlane(clusterName);
   }
 
   /** Stops every process (Lambda invocations still running are killed) and removes the run's
@@ -516,15 +563,97 @@ export class LocalDeployment {
     clearInterval(this.logPoller);
     // A deploy being watched has nothing left to watch.
     for (const child of this.scripts) child.kill('SIGTERM');
-    // The local AWS first: its engine is what starts invocations.
+    // The local AWS first: its engine is what starts invocations and control planes.
     await this.aws.stop().catch(() => undefined);
     await this.lambda.stop({ force: true }).catch(() => undefined);
-    await this.cloud.stop().catch(() => undefined);
-    await this.podNetwork?.stop().catch(() => undefined);
+    await this.controlPlanes.close().catch(() => undefined);
     await this.charts.stop().catch(() => undefined);
-    await this.cluster.stop().catch(() => undefined);
     if (!opts.keepLogs) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * An EKS cluster's control plane, as the engine's CreateCluster gets it: its own etcd, API server,
+ * controller manager, scheduler and kwok (no nodes until its node groups register theirs), its own
+ * EKS authenticator (tokens for its name, its access entries and aws-auth), pod network, load
+ * balancer controller webhook server and cloud emulation. Resolves once the controllers have done
+ * their start-up work, with the cluster's inventory then.
+ */
+async function startEksControlPlane(
+  key: ControlPlaneKey,
+  opts: { dir: string; runDir: string; stsVerifyEndpoint: string; eksAccessFile: string },
+): Promise<EksControlPlane> {
+  mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+  const prefix = `[${keyText(key)}] `;
+  const cloudLog = (m: string) => appendFileSync(join(opts.runDir, 'cloud.log'), `${prefix}${m}\n`);
+  const stops: Array<() => Promise<unknown>> = [];
+  try {
+    // The API server reaches webhooks and APIServices at their pods through the pod network (aws/pod-network.ts).
+    const podNetwork = await startPodNetwork({ dir: opts.dir, log: cloudLog });
+    stops.push(() => podNetwork.stop());
+    // Bearer tokens are EKS tokens, authenticated as EKS does: the local STS checks the signature
+    // over this cluster's name, its access entries (written by the engine) and aws-auth map the principal.
+    const eks = createEksAuthenticator({
+      stsVerifyEndpoint: opts.stsVerifyEndpoint,
+      accessFile: opts.eksAccessFile,
+      clusterName: key.name,
+      log: (line) =>
+        appendFileSync(join(opts.runDir, 'eks-authenticator.log'), `${new Date().toISOString()} ${prefix}${line}\n`),
+    });
+    const cluster = await startLocalCluster({
+      name: key.name,
+      // Nodes come from the stack's managed node groups, as in EKS.
+      defaultNodes: false,
+      apiserverArgs: podNetwork.apiserverArgs,
+      authenticate: eks.authenticate,
+      log: cloudLog,
+    });
+    stops.push(() => cluster.stop());
+    await eks.attach(cluster);
+    const kubeCall = kubeCaller(cluster.kubeconfigPath);
+    const lbWebhooks = loadBalancerControllerWebhooks(kubeCall, cloudLog);
+    podNetwork.attach(kubeCall, [lbWebhooks]);
+    const cloud = await startCloudEmulation({
+      kubeconfigPath: cluster.kubeconfigPath,
+      region: key.region,
+      log: cloudLog,
+    });
+    stops.push(() => cloud.stop());
+    const created = await takeSettledInventory(cluster, { ready: controllersCaughtUp });
+    return {
+      key,
+      cluster,
+      podNetwork,
+      lbWebhooks,
+      cloud,
+      created,
+      stop: async () => {
+        for (const stop of stops.reverse()) await stop().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** `helm list` of every namespace of a cluster. */
+async function helmList(kubeconfigPath: string, dir: string): Promise<HelmRelease[]> {
+  const helm = await ensureHelm();
+  const { stdout } = await execFileAsync(helm, ['list', '--all-namespaces', '--all', '--output', 'json'], {
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfigPath,
+      HELM_CACHE_HOME: join(dir, 'helm-cache'),
+      HELM_CONFIG_HOME: join(dir, 'helm-config'),
+    },
+  });
+  return (JSON.parse(stdout || '[]') as HelmRelease[]).map((r) => ({
+    name: r.name,
+    namespace: r.namespace,
+    chart: r.chart,
+    status: r.status,
+  }));
 }
 
 function seconds(since: number): string {

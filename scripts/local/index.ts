@@ -21,8 +21,18 @@ export {
   chaosFromEnv,
   type InjectedFaults,
   type LocalChaos,
+  type DeletedCluster,
+  type EksControlPlane,
+  type HelmRelease,
   type Print,
 } from './deployment';
+export { takeInventory, objectKinds, type ClusterInventory } from './cluster/inventory';
+export {
+  startControlPlaneService,
+  type ControlPlane,
+  type ControlPlaneKey,
+  type ControlPlaneService,
+} from './cluster/control-planes';
 export {
   createEksAuthenticator,
   canonicalPrincipal,

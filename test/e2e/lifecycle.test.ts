@@ -211,10 +211,10 @@ Resources:
           ports: [{port: 80}]
 `;
 
-// Opt-in for now (KUBECFN_LIFECYCLE=1): three of its inventory checks (the rollback, both deletes)
-// fail on the request ledger's Leases (kube-system/kubecfn-request-*), which the providers never
-// delete after the answer. Until they do, running it in npm test would fail every run. (Node leases
-// of deleted node groups and the local EC2's ENIs and VPC endpoints no longer stay behind.)
+// Opt-in (KUBECFN_LIFECYCLE=1): it takes about 10 minutes on two cores, and one of its webhook checks
+// failed once for a reason not found yet. The request ledger now leaves one tombstone Lease per
+// deleted custom resource (kept on purpose, see apiLeft); node leases of deleted node groups and
+// the local EC2's ENIs and VPC endpoints no longer stay behind.
 const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
 
 (lifecycleEnabled ? describe : describe.skip)('the lifecycle on the real charts', () => {
@@ -253,8 +253,11 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
       await new Promise((r) => setTimeout(r, 1_000));
     }
   };
-  const helm = async () =>
-    Object.fromEntries((await local.helmReleases()).map((r) => [`${r.namespace}/${r.name}`, `${r.chart} ${r.status}`]));
+  // Of the only cluster running, or of the named one (after its delete: what it held when deleted).
+  const helm = async (cluster?: string) =>
+    Object.fromEntries(
+      (await local.helmReleases(cluster)).map((r) => [`${r.namespace}/${r.name}`, `${r.chart} ${r.status}`]),
+    );
   const helmValues = async (namespace: string, release: string) =>
     (await local.kubectl(['get', 'secrets', '-n', namespace, '-l', `owner=helm,name=${release}`, '-o', 'name']))
       .split('\n')
@@ -276,24 +279,29 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
     return new Set(stdout.split('\n').filter(Boolean));
   };
   /**
-   * What the cluster holds that it did not hold at `before`, once what goes on its own has gone (pods
-   * of deleted nodes wait for the pod garbage collector, up to 2 minutes), without a chart's CRDs and
+   * What the cluster holds (once deleted: held at its deletion) that it did not hold at `before`, once
+   * what goes on its own has gone (pods of deleted nodes wait for the pod garbage collector, up to 2
+   * minutes), without a chart's CRDs and
    * the APIServices the API server registers for their groups (helm keeps crds/: the failing test
    * below).
    */
-  const apiLeft = async (before: Set<string>): Promise<string[]> => {
+  const apiLeft = async (before: Set<string>, cluster: string): Promise<string[]> => {
     const chartCrds = new Set(await local.charts.crdsOfServedCharts());
     const crdGroups = new Set([...chartCrds].map((n) => n.slice(n.indexOf('.') + 1)));
     const kept = (o: string) => {
       const [kind, , name] = o.split('/');
       if (kind!.startsWith('customresourcedefinitions.')) return chartCrds.has(name!);
       if (kind!.startsWith('apiservices.')) return crdGroups.has(name!.slice(name!.indexOf('.') + 1));
+      // The request ledger's tombstones: one Lease per deleted custom resource, kept on purpose so a
+      // late delivery of an earlier request stays silent (docs/runtime.md, Duplicated deliveries).
+      if (kind!.startsWith('leases.') && name!.startsWith('kubecfn-request-')) return true;
       return o === 'configmaps/kube-system/aws-auth'; // the AwsAuth gap: the failing test below
     };
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const left = added(before, await local.apiInventory(), kept);
-      if (!left.length || Date.now() > deadline) return left;
+      const left = added(before, await local.apiInventory({ cluster }), kept);
+      // A deleted cluster's inventory is the one taken at its deletion: nothing more goes.
+      if (!left.length || Date.now() > deadline || !local.clusterNames().includes(cluster)) return left;
       await new Promise((r) => setTimeout(r, 5_000));
     }
   };
@@ -313,7 +321,6 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
         secretAccessKey: local.awsEnv.AWS_SECRET_ACCESS_KEY ?? 'testing',
       },
     });
-    apiBefore = await local.apiInventory();
     awsBefore = await awsInventory();
     const uploaded = await phase('upload', () =>
       local.runScript(uploadScript, ['--bucket', localBucket, '--region', localRegion, '--create-bucket'], print),
@@ -358,6 +365,8 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
       ),
     );
     expect(code).toBe(0);
+    // The cluster's own control plane, as it was when it came up: what the stacks must leave it as.
+    apiBefore = local.controlPlane('kubecfn-local').created.api;
     for (const o of await local.outputs('kubecfn')) outputs[o.OutputKey!] = o.OutputValue!;
     expect(outputs.JenkinsURL).toMatch(
       /^http:\/\/internal-k8s-jenkins-jenkins-\S+\.elb\.us-east-1\.amazonaws\.com:8080$/,
@@ -581,8 +590,8 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
   it('deletes everything the stacks created: every API kind, the local AWS side', async () => {
     expect(await phase('delete user stack', () => local.deleteStack('user-apps'))).toBe('DELETE_COMPLETE');
     expect(await phase('destroy new-vpc', () => destroy('kubecfn'))).toBe(0);
-    expect(await helm()).toEqual({});
-    const left = await apiLeft(apiBefore);
+    expect(await helm('kubecfn-local')).toEqual({});
+    const left = await apiLeft(apiBefore, 'kubecfn-local');
     console.log(`API objects left after the delete: ${left.join(', ') || 'none'}`);
     const retained = (o: string) => /^logs\/log-group\/\/aws\/eks\/[^/]+\/cluster$/.test(o);
     const awsLeft = added(awsBefore, await awsInventory(), retained);
@@ -593,7 +602,9 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
 
   // Helm installs a chart's crds/ and never deletes them; the HelmProvider does not either (yet).
   (haveCharts ? test.failing : test.skip)('no CRD of a chart outlives the stack that installed it', async () => {
-    const left = added(apiBefore, await local.apiInventory()).filter((o) => o.startsWith('customresourcedefinitions.'));
+    const left = added(apiBefore, await local.apiInventory({ cluster: 'kubecfn-local' })).filter((o) =>
+      o.startsWith('customresourcedefinitions.'),
+    );
     expect(left).toEqual([]);
   });
 
@@ -601,14 +612,12 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
   (haveCharts ? test.failing : test.skip)(
     'the aws-auth ConfigMap Custom::AwsAuth created goes with its last entry',
     async () => {
-      expect(await local.kubectl(['get', 'configmap', '-n', 'kube-system', 'aws-auth', '-o', 'name'])).toMatch(
-        /NotFound/,
-      );
+      // The cluster held it still when it was deleted.
+      expect(await local.apiInventory({ cluster: 'kubecfn-local' })).not.toContain('configmaps/kube-system/aws-auth');
     },
   );
 
   it("the existing-VPC Quick Start, into the user's own VPC, leaves that VPC and nothing else", async () => {
-    const apiStart = await local.apiInventory();
     const awsStart = await awsInventory();
     const vpc = await phase('user VPC (submodules/vpc)', () => local.createUserVpc('user-vpc'));
     const awsWithVpc = await awsInventory();
@@ -631,6 +640,7 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
       ),
     );
     expect(code).toBe(0);
+    const apiStart = local.controlPlane('kubecfn-x').created.api;
     expect(await local.stackStatus('kubecfn-x')).toBe('CREATE_COMPLETE');
     expect(Object.keys(await helm()).sort()).toEqual([
       'jenkins/jenkins',
@@ -642,7 +652,7 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
     const awsLeft = added(awsWithVpc, await awsInventory(), retained);
     console.log(`local AWS objects left in the user's VPC after the delete: ${awsLeft.join(', ') || 'none'}`);
     expect(awsLeft).toEqual([]);
-    expect(await apiLeft(apiStart)).toEqual([]);
+    expect(await apiLeft(apiStart, 'kubecfn-x')).toEqual([]);
     // The user's VPC is still there (the stack never owned it); then the user deletes it.
     expect(await local.stackStatus('user-vpc')).toBe('CREATE_COMPLETE');
     expect(await phase('delete user VPC', () => local.deleteStack('user-vpc'))).toBe('DELETE_COMPLETE');

@@ -1,7 +1,9 @@
 // The main job end to end, as a user runs it: `npm start -- --once` deploys the whole Quick Start
 // (new-VPC entrypoint and its nested stacks) into the local control plane and the local AWS, with
 // the Helm releases, manifests and KubeGet applied by the bundled providers through the real
-// custom-resource protocol; then deletes the stack and shows the cluster is clean again.
+// custom-resource protocol; between the deploy and the delete, the deployment guide's post-deployment
+// steps run as the guide shows them (./guide-steps.ts, through --after-deploy); then deletes the
+// stack and shows the cluster is clean again.
 //
 // The packages were built by jest's global setup a moment ago, so the run skips its own build
 // (rebuilding them here could rewrite a zip while a parallel suite reads it).
@@ -53,7 +55,12 @@ describe('npm start -- --once', () => {
   let run: Run;
 
   beforeAll(async () => {
-    run = await runStart(['--once', '--skip-build']);
+    run = await runStart([
+      '--once',
+      '--skip-build',
+      '--after-deploy',
+      `${resolve(repoRoot, 'node_modules', '.bin', 'tsx')} ${resolve(__dirname, 'guide-steps.ts')}`,
+    ]);
   }, 300_000);
 
   test('exits 0', () => {
@@ -110,6 +117,24 @@ describe('npm start -- --once', () => {
       /release installed: aws-load-balancer-controller \(namespace kube-system\) aws-load-balancer-controller-3\.5\.0 deployed\n/,
     );
     expect(run.output).toMatch(/release installed: jenkins \(namespace jenkins\) jenkins-5\.9\.53 deployed\n/);
+  });
+
+  test("the deployment guide's post-deployment steps do what the guide says", () => {
+    const steps = run.output.slice(run.output.indexOf('== After deploy:'), run.output.indexOf('after-deploy: exit'));
+    if (!/after-deploy: exit 0/.test(run.output)) console.log(steps.slice(-6000));
+    expect(run.output).toMatch(/after-deploy: exit 0/);
+    for (const done of [
+      'step 1: the outputs table names ClusterName, KubeProviderArn, HelmProviderArn and JenkinsURL',
+      'step 1: the BastionSessionCommand query prints the session command',
+      'step 2: kubectl get nodes lists Ready nodes of the system and the Spot agents partitions',
+      'step 2: the admin password command prints a password',
+      'step 2: the curl command targets the JenkinsURL output',
+      'kubectl through the KubeconfigCommand kubeconfig (aws eks get-token) lists the nodes',
+      'your own template: the Hello ConfigMap is in the cluster',
+      'your own template: deleting its stack removes the ConfigMap',
+    ])
+      expect(steps).toContain(`ok: ${done}`);
+    expect(steps).toMatch(/guide steps: \d+ commands run, each did what the guide says/);
   });
 
   test('deletes the stack, removing the releases and manifests from the cluster', () => {

@@ -49,10 +49,18 @@ export class ProviderHarness {
 
   /** `options` as the local Lambda service takes them, e.g. `{ duplicateAsync: true }`. */
   static async start(functions: FunctionConfig[], options: LocalLambdaOptions = {}): Promise<ProviderHarness> {
+    // The response server is the functions' S3 (providers answer only to CloudFormation's response
+    // bucket on their S3 endpoint); their other S3 calls pass through it to the endpoint they had.
+    const upstream = functions.map((f) => f.environment?.AWS_ENDPOINT_URL).find(Boolean);
+    const responses = await ResponseServer.start(upstream);
+    const withS3 = functions.map((f) => ({
+      ...f,
+      environment: { AWS_ENDPOINT_URL_S3: responses.origin, ...f.environment },
+    }));
     return new ProviderHarness(
-      await LocalLambda.start(functions, options),
-      await ResponseServer.start(),
-      new Map(functions.map((f) => [f.name, f])),
+      await LocalLambda.start(withS3, options),
+      responses,
+      new Map(withS3.map((f) => [f.name, f])),
     );
   }
 
@@ -113,7 +121,7 @@ export class ProviderHarness {
 
   /** The raw bytes CloudFormation would have received for a request. */
   rawBody(id: string): string | undefined {
-    return this.responses.received.find((r) => r.path.startsWith(`/cfn-response/${id}?`))?.raw;
+    return this.responses.rawFor(id);
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ResponseBody } from '../../functions/src/runtime';
 
@@ -10,9 +10,14 @@ export interface Received {
   contentType: string | undefined;
 }
 
+/** CloudFormation's response bucket, path-style, as on the function's configured S3 endpoint. */
+const BUCKET_PATH = '/cloudformation-custom-resource-response-useast1';
+
 /**
- * A real HTTP endpoint standing in for CloudFormation's pre-signed response URL. Records every PUT;
- * `failures` makes the first N requests answer HTTP 500.
+ * A real HTTP endpoint standing in for CloudFormation's response bucket in S3 (the providers answer
+ * only there: give the functions its {@link origin} as `AWS_ENDPOINT_URL_S3`). Records every PUT
+ * to the bucket; `failNext(n)` makes the next n answer HTTP 500. With an `upstream` (moto), every
+ * other request is passed on to it, so the functions' own S3 calls still reach moto.
  */
 export class ResponseServer {
   readonly received: Received[] = [];
@@ -23,10 +28,29 @@ export class ResponseServer {
 
   private constructor(private readonly server: Server) {}
 
-  static async start(): Promise<ResponseServer> {
+  static async start(upstream?: string): Promise<ResponseServer> {
     const server = createServer();
     const rs = new ResponseServer(server);
     server.on('request', (req, res) => {
+      if (!req.url?.startsWith(`${BUCKET_PATH}/`)) {
+        if (!upstream) {
+          res.writeHead(404);
+          return res.end('not the response bucket, and no upstream');
+        }
+        const target = new URL(upstream);
+        const forward = request(
+          { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        forward.on('error', () => {
+          res.writeHead(502);
+          res.end();
+        });
+        return void req.pipe(forward);
+      }
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -47,17 +71,28 @@ export class ResponseServer {
     return rs;
   }
 
-  /** A pre-signed-looking URL whose signature the tests look for in the logs. */
+  /** Where the functions must be told S3 is (`AWS_ENDPOINT_URL_S3`). */
+  get origin(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** A pre-signed-looking URL (signed now) whose signature the tests look for in the logs. */
   url(id = 'r'): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/cfn-response/${id}?X-Amz-Signature=SECRETSIGNATURE${id}&X-Amz-Credential=SECRETCRED`;
+    const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+    return `${this.origin}${BUCKET_PATH}/${id}?X-Amz-Date=${amzDate}&X-Amz-Expires=7200&X-Amz-Signature=SECRETSIGNATURE${id}&X-Amz-Credential=SECRETCRED`;
   }
 
   failNext(n: number): void {
     this.failuresLeft = n;
   }
 
+  /** The first raw body received for `id`. */
+  rawFor(id: string): string | undefined {
+    return this.received.find((r) => r.path.startsWith(`${BUCKET_PATH}/${id}?`))?.raw;
+  }
+
   bodiesFor(id: string): ResponseBody[] {
-    return this.received.filter((r) => r.path.startsWith(`/cfn-response/${id}?`)).map((r) => r.body);
+    return this.received.filter((r) => r.path.startsWith(`${BUCKET_PATH}/${id}?`)).map((r) => r.body);
   }
 
   async stop(): Promise<void> {

@@ -40,6 +40,13 @@ beforeAll(async () => {
     // Its hand-overs go to a Lambda endpoint that never answers.
     { name: 'HungProvider', zipFile, timeoutSeconds: 8, environment: { AWS_ENDPOINT_URL_LAMBDA: hungEndpoint } },
     { name: 'KubeProvider', zipFile: packageZip('KubeProvider'), timeoutSeconds: 10 },
+    // Its S3 endpoint (where CloudFormation's response bucket is) refuses connections.
+    {
+      name: 'NoS3Provider',
+      zipFile,
+      timeoutSeconds: 6,
+      environment: { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9' },
+    },
   ]);
 });
 
@@ -302,15 +309,37 @@ describe('response delivery', () => {
       'Create',
       'Custom::Fault',
       { Mode: 'ok' },
-      { ResponseURL: 'http://127.0.0.1:9/cfn-response/void?X-Amz-Signature=SECRETSIGNATUREvoid' },
+      {
+        ResponseURL:
+          'http://127.0.0.1:9/cloudformation-custom-resource-response-useast1/void?X-Amz-Signature=SECRETSIGNATUREvoid',
+      },
     );
-    const inv = await h.lambda.invoke('FaultProvider', event);
+    const inv = await h.lambda.invoke('NoS3Provider', event);
     expect(inv.timedOut).toBe(false);
     expect(inv.logs).toContain('response not delivered');
     expect(inv.logs).toContain('ECONNREFUSED');
     expect(inv.logs).not.toContain('SECRETSIGNATURE');
   });
 });
+
+describe('who is answered', () => {
+  test("an event whose ResponseURL is not CloudFormation's response bucket is refused: no work, no PUT anywhere", async () => {
+    const before = h.responses.attempts;
+    const event = cfnEvent(
+      'Create',
+      'Custom::Fault',
+      { Mode: 'ok' },
+      { ResponseURL: `${h.responses.origin}/some-other-bucket/x?X-Amz-Signature=SECRETSIGNATUREother` },
+    );
+    const inv = await h.lambda.invoke('FaultProvider', event);
+    expect(inv.logs).toContain("request refused: its ResponseURL is not CloudFormation's");
+    expect(inv.logs).not.toContain('SECRETSIGNATURE');
+    expect(h.responses.attempts).toBe(before);
+  });
+});
+
+/** Lambda's limit for an asynchronous invocation's payload. */
+const ASYNC_LIMIT = 1_048_576;
 
 describe('continuation', () => {
   test('work longer than one invocation continues in fresh invocations and is answered once', async () => {
@@ -327,6 +356,45 @@ describe('continuation', () => {
     expect(pids).toHaveLength(3);
     expect(new Set(pids).size).toBe(3);
     expect(bodies[0]!.PhysicalResourceId).toMatch(/^teststack-TestResource-[0-9a-f]{12}$/);
+  });
+
+  test("an Update event within bytes of Lambda's 1 MB asynchronous limit still continues across invocations", async () => {
+    // given an Update whose new and old properties fill the event to 64 bytes under the limit
+    const id = 'near-limit';
+    const event = cfnEvent(
+      'Update',
+      'Custom::Fault',
+      { Mode: 'continue', Steps: '2', StepMs: '4000', Document: { pad: '' } },
+      {
+        ResponseURL: h.responses.url(id),
+        PhysicalResourceId: 'teststack-TestResource-000000000000',
+        OldResourceProperties: { Mode: 'ok', Document: { pad: '' } },
+      },
+    );
+    const half = Math.floor((ASYNC_LIMIT - 64 - Buffer.byteLength(JSON.stringify(event))) / 2);
+    (event.ResourceProperties.Document as { pad: string }).pad = 'n'.repeat(half);
+    (event.OldResourceProperties!.Document as { pad: string }).pad = 'o'.repeat(
+      ASYNC_LIMIT - 64 - Buffer.byteLength(JSON.stringify(event)),
+    );
+    expect(Buffer.byteLength(JSON.stringify(event))).toBe(ASYNC_LIMIT - 64);
+
+    // when its work spans two invocations
+    const { bodies, invocations } = await h.sendEvent('StepProvider', event, id);
+
+    // then the hand-over fitted (without the old properties) and the second invocation answered
+    expect(invocations).toHaveLength(2);
+    expect(bodies).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+    expect(invocations[0]!.logs).toMatch(/continuing in a new invocation.*"payloadBytes":\d+/);
+  });
+
+  test('the local Lambda refuses an asynchronous payload over 1 MB, as Lambda does', async () => {
+    const res = await fetch(`${h.lambda.endpoint}/2015-03-31/functions/FaultProvider/invocations`, {
+      method: 'POST',
+      headers: { 'x-amz-invocation-type': 'Event' },
+      body: JSON.stringify({ pad: 'x'.repeat(ASYNC_LIMIT) }),
+    });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('x-amzn-errortype')).toBe('RequestEntityTooLargeException');
   });
 
   test('a hand-over whose Invoke hangs is answered FAILED before the Lambda deadline', async () => {

@@ -265,6 +265,39 @@ describe('existing-vpc fixture: create then destroy removes every nested stack',
   });
 });
 
+describe('existing-cluster fixture, launched in another Region than the bucket’s (--bucket-region)', () => {
+  test('the template comes from the bucket’s Region and the stack is told where the bucket is', async () => {
+    const run = await deploy(
+      ...['--stack-name', 'kc-cluster', '--template', 'existing-cluster', '--bucket', bucket],
+      ...['--region', 'eu-west-1', '--bucket-region', 'us-east-1', '--param', 'ClusterName=team-a'],
+    );
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      `Template: https://${bucket}.s3.us-east-1.amazonaws.com/kubecfn/templates/kubecfn-entrypoint-existing-cluster.template.yaml`,
+    );
+    const west = new CloudFormationClient({
+      endpoint: moto.endpoint,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    const stack = (await west.send(new DescribeStacksCommand({ StackName: 'kc-cluster' }))).Stacks![0]!;
+    expect(stack.StackId).toMatch(/^arn:aws:cloudformation:eu-west-1:/);
+    expect(parametersOf(stack)).toMatchObject({ QSS3BucketRegion: 'us-east-1', ClusterName: 'team-a' });
+  });
+
+  test('a --bucket-region that is not a Region is refused offline', async () => {
+    const run = await runScript(
+      'deploy',
+      ['--stack-name', 's', '--template', 'existing-cluster', '--bucket', bucket, '--bucket-region', 'mars'],
+      'http://127.0.0.1:9',
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--bucket-region must be a region name such as us-east-1 (got "mars")');
+  });
+});
+
 describe('failures', () => {
   test('a resource moto refuses deep in a nested stack: exit 1 with the reason', async () => {
     const run = await deploy(
@@ -340,7 +373,7 @@ describe('failures', () => {
     [['--stack-name', 's', '--bucket', bucket], '--template is required'],
     [
       ['--stack-name', 's', '--template', 'old-vpc', '--bucket', bucket],
-      '--template must be new-vpc or existing-vpc (got "old-vpc")',
+      '--template must be one of new-vpc, existing-vpc, existing-cluster (got "old-vpc")',
     ],
     [['--stack-name', 's', '--template', 'new-vpc'], '--bucket is required to create a stack'],
     [

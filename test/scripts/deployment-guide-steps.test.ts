@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { launchStackUrl } from '../../scripts/lib/s3-layout';
+import { entrypoints, launchRegions, launchStackUrl, type EntrypointName } from '../../scripts/lib/s3-layout';
 import { repoRoot } from './helpers';
 
 const guide = readFileSync(join(repoRoot, 'docs/deployment-guide.md'), 'utf8');
@@ -37,27 +37,25 @@ describe('launch buttons', () => {
     (m) => new URL(m[1]!),
   );
   const regions = (parse(readFileSync(join(repoRoot, '.cfnlintrc.yaml'), 'utf8')) as { regions: string[] }).regions;
+  const names = Object.keys(entrypoints) as EntrypointName[];
 
-  test('one row per Region the templates are checked for, two buttons each', () => {
-    expect(buttons).toHaveLength(regions.length * 2);
+  test('one row per Region the templates are checked for, a button per entrypoint in each', () => {
+    expect(buttons).toHaveLength(regions.length * names.length);
     expect([...new Set(buttons.map((u) => u.searchParams.get('region')))].sort()).toEqual([...regions].sort());
+    expect([...launchRegions].sort()).toEqual([...regions].sort());
   });
 
-  test('each opens the quick-create form upload prints, with a template URL in its own Region', () => {
-    const printed = new URL(launchStackUrl({ bucket: 'b', prefix: 'kubecfn/', region: 'eu-west-1' }, 'new-vpc'));
-    const formOf = (u: URL) => u.hash.split('?')[0];
-    for (const u of buttons) {
-      expect(formOf(u)).toBe(formOf(printed));
-      expect(formOf(u)).toBe('#/stacks/create/review');
-      const query = new URLSearchParams(u.hash.split('?')[1]);
-      const region = u.searchParams.get('region')!;
-      expect(query.get('templateURL')).toMatch(
-        new RegExp(
-          `^https://YOUR-BUCKET\\.s3\\.${region}\\.amazonaws\\.com/kubecfn/templates/kubecfn-entrypoint-(new|existing)-vpc\\.template\\.yaml$`,
-        ),
-      );
-      expect(query.get('param_QSS3BucketName')).toBe('YOUR-BUCKET');
-    }
+  // One bucket for every Region: the buttons assume it in us-east-1 and open each Region's console.
+  test('each is the quick-create link upload prints for a bucket in us-east-1, opening its own Region', () => {
+    const bucket = { bucket: 'YOUR-BUCKET', prefix: 'kubecfn/', region: 'us-east-1' };
+    const queryOf = (u: URL) => Object.fromEntries(new URLSearchParams(u.hash.split('?')[1]));
+    const expected = regions.flatMap((region) =>
+      names.map((name) => new URL(launchStackUrl(bucket, name, 'kubecfn', region))),
+    );
+    expect(buttons.map((u) => [u.origin + u.pathname, u.searchParams.get('region'), u.hash.split('?')[0]])).toEqual(
+      expected.map((u) => [u.origin + u.pathname, u.searchParams.get('region'), u.hash.split('?')[0]]),
+    );
+    expect(buttons.map(queryOf)).toEqual(expected.map(queryOf));
   });
 });
 

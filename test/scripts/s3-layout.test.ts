@@ -8,7 +8,9 @@ import {
   npmDeployCommand,
   contentTypeFor,
   entrypointUrl,
+  launchRegions,
   launchStackUrl,
+  launchStackUrls,
   objectUrl,
   validateBucket,
   validatePrefix,
@@ -39,6 +41,29 @@ describe('URLs', () => {
     const query = new URLSearchParams(new URL(url).hash.split('?')[1]);
     expect(query.get('templateURL')).toBe(entrypointUrl(location, 'new-vpc'));
     expect(query.get('param_QSS3KeyPrefix')).toBe('kubecfn/');
+  });
+
+  test('a stack in another Region opens that Region’s console; the template and QSS3BucketRegion stay the bucket’s', () => {
+    const url = new URL(launchStackUrl(location, 'existing-cluster', 'kubecfn', 'us-west-2'));
+    expect(url.searchParams.get('region')).toBe('us-west-2');
+    const query = new URLSearchParams(url.hash.split('?')[1]);
+    expect(query.get('templateURL')).toBe(
+      'https://my-qs-bucket.s3.eu-central-1.amazonaws.com/kubecfn/templates/kubecfn-entrypoint-existing-cluster.template.yaml',
+    );
+    expect(query.get('param_QSS3BucketRegion')).toBe('eu-central-1');
+  });
+
+  test('one bucket, a launch link for every Region: the bucket’s first, then the others of its partition', () => {
+    const links = launchStackUrls(location, 'new-vpc');
+    expect(links.map((l) => l.region)).toEqual(['eu-central-1', ...launchRegions.filter((r) => r !== 'eu-central-1')]);
+    for (const { region, url } of links) expect(url).toBe(launchStackUrl(location, 'new-vpc', 'kubecfn', region));
+    expect(launchStackUrls({ ...location, region: 'cn-north-1' }, 'new-vpc').map((l) => l.region)).toEqual([
+      'cn-north-1',
+    ]);
+    expect(launchStackUrls({ ...location, region: 'ap-southeast-2' }, 'new-vpc').map((l) => l.region)).toEqual([
+      'ap-southeast-2',
+      ...launchRegions,
+    ]);
   });
 
   test('China and GovCloud regions use their own console', () => {
@@ -113,20 +138,23 @@ describe('parseKeyValues', () => {
 
 describe('printed deploy commands', () => {
   // Every parameter without a default in the real entrypoints is in the commands upload prints.
-  test.each(['new-vpc', 'existing-vpc'] as const)('%s: the commands carry every required parameter', (name) => {
-    const declared = readDeclaredParameters(join(repoRoot, entrypoints[name]));
-    const required = Object.keys(declared).filter((k) => declared[k]!.Default === undefined);
-    const npm = npmDeployCommand(location, name);
-    const cli = awsCliDeployCommand(location, name);
-    for (const key of required) {
-      if (key.startsWith('QSS3')) {
-        expect(npm).toContain(`--bucket ${location.bucket}`);
-        expect(cli).toContain(`${key}=`);
-      } else {
-        expect(npm).toContain(`--param ${key}=`);
-        expect(cli).toContain(`${key}=`);
+  test.each(Object.keys(entrypoints) as (keyof typeof entrypoints)[])(
+    '%s: the commands carry every required parameter',
+    (name) => {
+      const declared = readDeclaredParameters(join(repoRoot, entrypoints[name]));
+      const required = Object.keys(declared).filter((k) => declared[k]!.Default === undefined);
+      const npm = npmDeployCommand(location, name);
+      const cli = awsCliDeployCommand(location, name);
+      for (const key of required) {
+        if (key.startsWith('QSS3')) {
+          expect(npm).toContain(`--bucket ${location.bucket}`);
+          expect(cli).toContain(`${key}=`);
+        } else {
+          expect(npm).toContain(`--param ${key}=`);
+          expect(cli).toContain(`${key}=`);
+        }
       }
-    }
-    expect(required.length).toBeGreaterThan(0);
-  });
+      expect(required.length).toBeGreaterThan(0);
+    },
+  );
 });

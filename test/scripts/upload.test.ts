@@ -57,6 +57,7 @@ describe('upload', () => {
     'submodules/vpc/templates/vpc.template.yaml',
     'templates/fixture-cluster.template.yaml',
     'templates/fixture-nodes.template.yaml',
+    'templates/kubecfn-entrypoint-existing-cluster.template.yaml',
     'templates/kubecfn-entrypoint-existing-vpc.template.yaml',
     'templates/kubecfn-entrypoint-new-vpc.template.yaml',
     'templates/workloads/ci.yaml',
@@ -82,10 +83,10 @@ describe('upload', () => {
       expect(body.equals(readFileSync(join(tree, key)))).toBe(true);
       expect(contentType).toBe(key.endsWith('.zip') ? 'application/zip' : 'application/yaml');
     }
-    expect(run.stdout).toContain('10 uploaded');
+    expect(run.stdout).toContain('11 uploaded');
   });
 
-  test('prints the launch-stack URLs of both entrypoints and the equivalent commands', async () => {
+  test('prints the launch-stack URLs of every entrypoint, for every Region, and the equivalent commands', async () => {
     await s3In('eu-west-1').send(
       new CreateBucketCommand({ Bucket: 'qs-urls', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }),
     );
@@ -101,12 +102,14 @@ describe('upload', () => {
       encodeURIComponent(
         `https://qs-urls.s3.eu-west-1.amazonaws.com/kubecfn/templates/kubecfn-entrypoint-${entry}.template.yaml`,
       );
-    for (const entry of ['new-vpc', 'existing-vpc']) {
-      expect(run.stdout).toContain(
-        `https://console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/create/review?templateURL=${templateUrl(entry)}` +
-          '&stackName=kubecfn&param_QSS3BucketName=qs-urls&param_QSS3KeyPrefix=kubecfn%2F&param_QSS3BucketRegion=eu-west-1',
-      );
-    }
+    // One bucket for every Region: the console opens in each, the template and the bucket stay in eu-west-1.
+    for (const entry of ['new-vpc', 'existing-vpc', 'existing-cluster'])
+      for (const region of ['eu-west-1', 'us-east-1', 'us-east-2', 'us-west-2', 'eu-central-1']) {
+        expect(run.stdout).toContain(
+          `  ${region}: https://console.aws.amazon.com/cloudformation/home?region=${region}#/stacks/create/review?templateURL=${templateUrl(entry)}` +
+            '&stackName=kubecfn&param_QSS3BucketName=qs-urls&param_QSS3KeyPrefix=kubecfn%2F&param_QSS3BucketRegion=eu-west-1',
+        );
+      }
     expect(run.stdout).toMatch(/aws cloudformation deploy --region eu-west-1 --stack-name kubecfn/);
     expect(run.stdout).toContain('--template-file templates/kubecfn-entrypoint-new-vpc.template.yaml');
     expect(run.stdout).toContain('--capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND');
@@ -120,6 +123,9 @@ describe('upload', () => {
     );
     expect(run.stdout).toMatch(
       /npm run deploy -- --stack-name kubecfn --template existing-vpc [^\n]*\\\n\s+--param VPCID=vpc-\w+ --param VPCCIDR=[\d./]+ --param PrivateSubnet1ID=subnet-\w+ --param PrivateSubnet2ID=subnet-\w+/,
+    );
+    expect(run.stdout).toMatch(
+      /npm run deploy -- --stack-name kubecfn --template existing-cluster [^\n]*\\\n\s+--param ClusterName=\S+ --param ClusterSecurityGroupId=sg-\w+ --param VPCID=vpc-\w+/,
     );
     // the default prefix was used
     expect(await keysUnder('qs-urls', '')).toEqual(fixtureKeys.map((k) => `kubecfn/${k}`));
@@ -141,7 +147,7 @@ describe('upload', () => {
     // then
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('1 uploaded');
-    expect(second.stdout).toContain('9 unchanged');
+    expect(second.stdout).toContain('10 unchanged');
     expect(second.stdout).toMatch(/uploaded\s+s3:\/\/qs-again\/kubecfn\/templates\/workloads\/ci\.yaml/);
     expect((await objectOf('qs-again', 'kubecfn/templates/workloads/ci.yaml')).body.toString()).toMatch(/# edited\n$/);
   });

@@ -5,7 +5,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { allTemplatePaths, entrypointPaths, loadTemplate, repoRoot, requiredParameterSamples } from './cfn-template';
+import {
+  allTemplatePaths,
+  clusterEntrypointPaths,
+  entrypointPaths,
+  loadTemplate,
+  repoRoot,
+  requiredParameterSamples,
+} from './cfn-template';
 import {
   accountFor,
   evaluateRuleExpression,
@@ -24,6 +31,7 @@ describe('Rules use the rule functions only (CloudFormation refuses Fn::Join, Fn
   test('the templates with rules are the entrypoints, the EKS, functions, Jenkins and bastion templates', () => {
     expect(withRules.map(({ path }) => path).sort()).toEqual(
       [
+        'templates/kubecfn-entrypoint-existing-cluster.template.yaml',
         'templates/kubecfn-entrypoint-existing-vpc.template.yaml',
         'templates/kubecfn-entrypoint-new-vpc.template.yaml',
         'templates/kubecfn-eks.template.yaml',
@@ -109,7 +117,7 @@ describe('the additional admin is never the deployer', () => {
   });
 
   test.each(
-    [...entrypointPaths, 'templates/kubecfn-eks.template.yaml'].flatMap((path) =>
+    [...clusterEntrypointPaths, 'templates/kubecfn-eks.template.yaml'].flatMap((path) =>
       ['AdditionalAdminRoleArn', 'AdditionalAdminUserArn'].map((name) => ({ path, name })),
     ),
   )('$path $name: says not to name the principal that creates the stack, and why', ({ path, name }) => {
@@ -184,10 +192,27 @@ describe('QSS3BucketRegion works in every Region by default', () => {
     },
   );
 
-  test.each(withCodeRule)('$path: a Region other than the stack’s is refused, the stack’s accepted', ({ t }) => {
+  test.each(withCodeRule)('$path: a bucket in any Region is accepted, the stack’s or another', ({ t }) => {
     const values = { QSS3BucketName: 'my-kubecfn-bucket' };
-    expect(refusedBy(t, { ...values, QSS3BucketRegion: 'us-east-1' }, 'eu-west-1')).toEqual(['CodeInStackRegion']);
+    expect(refusedBy(t, { ...values, QSS3BucketRegion: 'us-east-1' }, 'eu-west-1')).toEqual([]);
     expect(refusedBy(t, { ...values, QSS3BucketRegion: 'eu-west-1' }, 'eu-west-1')).toEqual([]);
+  });
+
+  test.each(parents)('$path: with the bucket in another Region, nested templates load from there', ({ t }) => {
+    for (const [id, r] of Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::CloudFormation::Stack')) {
+      const url = String(
+        resolveValue(t, r.Properties!.TemplateURL, {
+          'AWS::Region': 'eu-west-1',
+          'AWS::URLSuffix': 'amazonaws.com',
+          QSS3BucketName: 'my-kubecfn-bucket',
+          QSS3BucketRegion: 'us-east-1',
+        }),
+      );
+      expect([id, url]).toEqual([
+        id,
+        expect.stringMatching(/^https:\/\/my-kubecfn-bucket\.s3\.us-east-1\.amazonaws\.com\/kubecfn\//),
+      ]);
+    }
   });
 
   test.each(parents)('$path: nested templates load from the stack’s Region unless a Region is given', ({ t }) => {

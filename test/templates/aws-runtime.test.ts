@@ -74,7 +74,7 @@ describe('instance shapes', () => {
   );
 
   test('there are instance type lists to check', () => {
-    expect(lists.length).toBe(10);
+    expect(lists.length).toBe(13);
   });
 
   // The cluster autoscaler builds a node template from one instance type of a group and assumes
@@ -163,9 +163,20 @@ describe('Jenkins', () => {
     ...entrypointPaths,
   ].map((path) => ({ path, t: loadTemplate(path) }));
 
-  test.each(withJenkins)('$path: refuses an internet-facing Jenkins without a certificate', ({ t }) => {
-    expect(refusedBy(t, { ...base, JenkinsAccessCIDR: '203.0.113.0/24' })).toEqual(['JenkinsFromOutsideNeedsHttps']);
-    expect(refusedBy(t, { ...base, JenkinsAccessCIDR: '203.0.113.0/24', JenkinsCertificateArn: arn })).toEqual([]);
-    expect(refusedBy(t, base)).toEqual([]);
+  test.each(withJenkins)('$path: refuses an internet-facing Jenkins without a certificate', ({ path, t }) => {
+    // Into an existing cluster Jenkins, its add-ons and partitions are off unless asked for.
+    const on: Record<string, string> = path.endsWith('-existing-cluster.template.yaml')
+      ? {
+          JenkinsWorkload: 'Enabled',
+          EfsStorage: 'Enabled',
+          LoadBalancerController: 'Enabled',
+          SystemPartition: 'Enabled',
+          AgentPartition: 'Enabled',
+        }
+      : {};
+    const given = { ...base, ...on };
+    expect(refusedBy(t, { ...given, JenkinsAccessCIDR: '203.0.113.0/24' })).toEqual(['JenkinsFromOutsideNeedsHttps']);
+    expect(refusedBy(t, { ...given, JenkinsAccessCIDR: '203.0.113.0/24', JenkinsCertificateArn: arn })).toEqual([]);
+    expect(refusedBy(t, given)).toEqual([]);
   });
 });

@@ -126,11 +126,15 @@ export function allTemplatePaths(): string[] {
   return [...walkFiles('templates', isTemplate), ...subs];
 }
 
-/** The two entrypoints users launch. */
+/** The entrypoints users launch. */
 export const entrypointPaths = [
   'templates/kubecfn-entrypoint-new-vpc.template.yaml',
   'templates/kubecfn-entrypoint-existing-vpc.template.yaml',
+  'templates/kubecfn-entrypoint-existing-cluster.template.yaml',
 ];
+
+/** The entrypoints that create the cluster (the existing-cluster one adds to a cluster of the user's). */
+export const clusterEntrypointPaths = entrypointPaths.filter((p) => !p.endsWith('-existing-cluster.template.yaml'));
 
 /** Visits every node of a value, depth first, with its path. */
 export function walk(value: unknown, visit: (node: unknown, path: string[]) => void, path: string[] = []): void {

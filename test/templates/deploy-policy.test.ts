@@ -46,6 +46,7 @@ const callsPerType: Record<string, string[]> = {
     'ec2:AuthorizeSecurityGroupIngress',
     'ec2:RevokeSecurityGroupEgress',
   ],
+  'AWS::EC2::SecurityGroupIngress': ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress'],
   'AWS::EC2::LaunchTemplate': ['ec2:CreateLaunchTemplate', 'ec2:DeleteLaunchTemplate'],
   'AWS::EC2::Instance': ['ec2:RunInstances', 'ec2:TerminateInstances', 'iam:PassRole'],
   'AWS::EFS::FileSystem': ['elasticfilesystem:CreateFileSystem', 'elasticfilesystem:DeleteFileSystem'],
@@ -87,8 +88,17 @@ const callsPerType: Record<string, string[]> = {
     'lambda:UpdateFunctionEventInvokeConfig',
     'lambda:DeleteFunctionEventInvokeConfig',
   ],
+  'AWS::S3::Bucket': [
+    's3:CreateBucket',
+    's3:DeleteBucket',
+    's3:PutEncryptionConfiguration',
+    's3:PutBucketPublicAccessBlock',
+    's3:PutBucketOwnershipControls',
+  ],
+  'AWS::S3::BucketPolicy': ['s3:PutBucketPolicy', 's3:DeleteBucketPolicy'],
   // A custom resource is a call to its provider's function.
   'Custom::': ['lambda:InvokeFunction'],
+  'AWS::CloudFormation::CustomResource': ['lambda:InvokeFunction'],
 };
 
 const typesInTemplates = new Set(
@@ -133,7 +143,7 @@ test('covers every AWS service whose resource types the templates declare', () =
   const prefixes = new Set([...allowed].map((a) => a.split(':')[0]));
   expect([...services].filter((s) => !prefixes.has(s))).toEqual([]);
   expect(services).toEqual(
-    new Set(['cloudformation', 'ec2', 'eks', 'elasticfilesystem', 'iam', 'kms', 'lambda', 'logs', 'ssm']),
+    new Set(['cloudformation', 'ec2', 'eks', 'elasticfilesystem', 'iam', 'kms', 'lambda', 'logs', 's3', 'ssm']),
   );
 });
 

@@ -1,5 +1,6 @@
 /**
- * What helm needs from AWS: S3 objects (packaged charts, values files) and ECR registry logins.
+ * What helm needs from AWS: S3 objects (packaged charts, values files), ECR registry logins and
+ * chart repository credentials in Secrets Manager.
  * Every AWS call of the helm layer goes through {@link awsSources}, a pair of swappable defaults
  * (the style of the runtime's outbound.ts): the SDK's clients, which honour `AWS_ENDPOINT_URL`
  * (local mode points them at moto); a test replaces them there.
@@ -111,12 +112,34 @@ export async function loginToEcr(
   await cli.run(['registry', 'login', host, '--username', username, '--password-stdin'], { stdin: password, signal });
 }
 
+/** Reads secret strings from AWS Secrets Manager. */
+export interface SecretReader {
+  /** The SecretString of the secret's current version. Never log it. */
+  get(secretArn: string, signal?: AbortSignal): Promise<string>;
+}
+
+/** The default {@link SecretReader}: Secrets Manager GetSecretValue in the secret's own Region (from its ARN). */
+export async function secretsManagerReader(): Promise<SecretReader> {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  return {
+    async get(secretArn, signal) {
+      const region = /^arn:[^:]+:secretsmanager:([a-z0-9-]+):/.exec(secretArn)?.[1];
+      const client = new SecretsManagerClient(region ? { region } : {});
+      const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }), { abortSignal: signal });
+      if (out.SecretString === undefined) throw new Error('the secret has no SecretString (a binary secret)');
+      return out.SecretString;
+    },
+  };
+}
+
 /** Where the helm layer's AWS calls go: narrow interfaces, each created on first use. */
 export interface AwsSources {
   /** Reads S3 objects: packaged charts (`s3://` Chart) and values files (ValuesUrl). */
   objects: () => Promise<ObjectReader>;
   /** Gets ECR registry logins for `oci://` charts in ECR. */
   ecr: () => Promise<EcrTokenSource>;
+  /** Reads chart repository credentials (RepositorySecretArn). */
+  secrets: () => Promise<SecretReader>;
 }
 
 let reader: Promise<ObjectReader> | undefined;
@@ -128,4 +151,5 @@ let reader: Promise<ObjectReader> | undefined;
 export const awsSources: AwsSources = {
   objects: () => (reader ??= s3ObjectReader()),
   ecr: ecrTokenSource,
+  secrets: secretsManagerReader,
 };

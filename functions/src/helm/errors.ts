@@ -54,7 +54,7 @@ export function tail(stderr: string): string {
 export class ChartSourceError extends HelmError {
   constructor(
     /** The property at fault. */
-    readonly property: 'Chart' | 'Repository' | 'Version',
+    readonly property: 'Chart' | 'Repository' | 'Version' | 'RepositorySecretArn' | 'RepositoryCaBundle',
     message: string,
     options?: ErrorOptions,
   ) {

@@ -25,6 +25,8 @@ export interface HelmRunOptions {
   signal?: AbortSignal;
   /** Written to helm's stdin (e.g. a registry password for `--password-stdin`). Never logged. */
   stdin?: string;
+  /** A failure's message carries stdout before stderr (`helm repo update` says why on stdout). */
+  stdoutInErrors?: boolean;
 }
 
 /**
@@ -85,7 +87,7 @@ export class HelmCli {
             new HelmCommandError(
               command,
               typeof e.code === 'number' ? e.code : null,
-              stderr || e.message,
+              `${options.stdoutInErrors && stdout ? `${stdout.trim()}\n` : ''}${stderr || e.message}`,
               e.signal ?? null,
             ),
           );

@@ -45,7 +45,16 @@ export {
   type S3Location,
   type ObjectReader,
   type EcrTokenSource,
+  secretsManagerReader,
+  type SecretReader,
 } from './aws-sources';
+export {
+  preparePrivateRepository,
+  readRepositorySecret,
+  pemCertificates,
+  PRIVATE_REPO_NAME,
+  type RepositoryAuth,
+} from './repository-config';
 export { writeValuesFiles, valuesFileText, type ValuesProps } from './values';
 export {
   watchedObjects,

@@ -4,9 +4,11 @@
  * record (which invocation works on the request, until when, and the answer once sent). Writes
  * are conditional on the resourceVersion read, so two deliveries of one request never both win.
  *
- * Records go once no delivery of their request can arrive any more: older than
- * {@link RECORD_LIFETIME_MS} (beyond Lambda's longest event age), removed by the next request that
- * creates one on the same cluster.
+ * Records go once no delivery of their request can arrive any more: when a Delete of their
+ * resource has succeeded, all but that Delete's record (the resource's tombstone, which lets a late
+ * delivery of an earlier request stay silent); and every record, tombstones included, once older
+ * than {@link RECORD_LIFETIME_MS} (beyond Lambda's longest event age), removed by the next request
+ * that creates one on the same cluster.
  */
 import { KubeApiError, clientForCluster, type KubeClient } from '../kube';
 import { shortHash, type CloudFormationEvent, type LedgerRecord, type LedgerStore } from '../runtime';
@@ -17,6 +19,8 @@ const LEASES = `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`;
 export const RECORD_ANNOTATION = 'kubecfn.io/request-record';
 /** The label every record carries, for the clean-up of old ones. */
 export const LEDGER_LABEL = 'kubecfn.io/request-ledger';
+/** The label naming the resource (stack and logical id, hashed) whose request the record is. */
+export const RESOURCE_LABEL = 'kubecfn.io/request-of';
 /** Lambda drops asynchronous events older than 6 hours at most: a record is needed no longer. */
 export const RECORD_LIFETIME_MS = 6 * 3600_000;
 /** The clean-up of old records runs at most this often per container. */
@@ -40,10 +44,14 @@ interface Lease {
 export const recordName = (event: Pick<CloudFormationEvent, 'StackId' | 'LogicalResourceId' | 'RequestId'>) =>
   `kubecfn-request-${shortHash(`${event.StackId}|${event.LogicalResourceId}|${event.RequestId}`, 20)}`;
 
+/** The value of {@link RESOURCE_LABEL} for `event`'s resource: the same for every request of it. */
+export const resourceKey = (event: Pick<CloudFormationEvent, 'StackId' | 'LogicalResourceId'>) =>
+  shortHash(`${event.StackId}|${event.LogicalResourceId}`, 20);
+
 /** Lease times are MicroTime: RFC 3339 with microseconds. */
 const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
-function leaseOf(name: string, record: LedgerRecord, version?: string): Lease {
+function leaseOf(name: string, resource: string, record: LedgerRecord, version?: string): Lease {
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
@@ -51,13 +59,15 @@ function leaseOf(name: string, record: LedgerRecord, version?: string): Lease {
       name,
       namespace: NAMESPACE,
       ...(version ? { resourceVersion: version } : {}),
-      labels: { [LEDGER_LABEL]: 'true', 'app.kubernetes.io/managed-by': 'kubecfn' },
+      labels: { [LEDGER_LABEL]: 'true', [RESOURCE_LABEL]: resource, 'app.kubernetes.io/managed-by': 'kubecfn' },
       annotations: { [RECORD_ANNOTATION]: JSON.stringify(record) },
     },
     spec: {
-      holderIdentity: record.answer
-        ? `answered ${record.answer.Status}`
-        : record.holder || `awaiting attempt ${record.attempt}`,
+      holderIdentity: record.deleted
+        ? 'deleted'
+        : record.answer
+          ? `answered ${record.answer.Status}`
+          : record.holder || `awaiting attempt ${record.attempt}`,
       leaseDurationSeconds: Math.max(1, Math.round((record.until - Date.now()) / 1000)),
       renewTime: microTime(Date.now()),
     },
@@ -74,9 +84,33 @@ const isStatus = (error: unknown, status: number) => error instanceof KubeApiErr
  */
 export function clusterLedger(clusterName: string, event: CloudFormationEvent): LedgerStore {
   const name = recordName(event);
+  const resource = resourceKey(event);
   const path = `${LEASES}/${name}`;
   const client = () => clientForCluster(clusterName);
+  const resourceRecords = async (c: KubeClient, signal: AbortSignal) =>
+    (
+      await c.request<{ items?: Lease[] }>('GET', LEASES, {
+        query: { labelSelector: `${LEDGER_LABEL}=true,${RESOURCE_LABEL}=${resource}` },
+        signal,
+      })
+    ).items ?? [];
   return {
+    async deletedAt(signal) {
+      let latest: number | undefined;
+      for (const lease of await resourceRecords(await client(), signal)) {
+        const text = lease.metadata.annotations?.[RECORD_ANNOTATION];
+        const deleted = text ? (JSON.parse(text) as LedgerRecord).deleted : undefined;
+        if (deleted !== undefined && (latest === undefined || deleted > latest)) latest = deleted;
+      }
+      return latest;
+    },
+    async removeOthers(signal) {
+      const c = await client();
+      for (const lease of await resourceRecords(c, signal)) {
+        if (lease.metadata.name === name) continue;
+        await removeLease(c, lease, signal);
+      }
+    },
     async read(signal) {
       const lease = await (await client()).getOrUndefined<Lease>(path, signal);
       const text = lease?.metadata.annotations?.[RECORD_ANNOTATION];
@@ -86,7 +120,7 @@ export function clusterLedger(clusterName: string, event: CloudFormationEvent): 
     async create(record, signal) {
       const c = await client();
       try {
-        await c.request('POST', LEASES, { body: leaseOf(name, record), signal, retryErrorStatus: false });
+        await c.request('POST', LEASES, { body: leaseOf(name, resource, record), signal, retryErrorStatus: false });
       } catch (error) {
         if (isStatus(error, 409)) return false;
         throw error;
@@ -98,7 +132,7 @@ export function clusterLedger(clusterName: string, event: CloudFormationEvent): 
       try {
         await (
           await client()
-        ).request('PUT', path, { body: leaseOf(name, record, version), signal, retryErrorStatus: false });
+        ).request('PUT', path, { body: leaseOf(name, resource, record, version), signal, retryErrorStatus: false });
       } catch (error) {
         if (isStatus(error, 409) || isStatus(error, 404)) return false;
         throw error;
@@ -121,18 +155,26 @@ async function sweep(client: KubeClient, clusterName: string): Promise<void> {
     for (const lease of list.items ?? []) {
       const renewed = Date.parse(lease.spec.renewTime ?? '');
       if (!(now - renewed > RECORD_LIFETIME_MS)) continue;
-      await client
-        .request('DELETE', `${LEASES}/${lease.metadata.name}`, {
-          body: {
-            apiVersion: 'v1',
-            kind: 'DeleteOptions',
-            preconditions: { resourceVersion: lease.metadata.resourceVersion },
-          },
-          signal: AbortSignal.timeout(5_000),
-        })
-        .catch(() => undefined);
+      await removeLease(client, lease, AbortSignal.timeout(5_000)).catch(() => undefined);
     }
   } catch {
     // Next time.
+  }
+}
+
+/** Deletes one record, if it is still the version read; gone already or rewritten since is fine. */
+async function removeLease(client: KubeClient, lease: Lease, signal: AbortSignal): Promise<void> {
+  try {
+    await client.request('DELETE', `${LEASES}/${lease.metadata.name}`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        preconditions: { resourceVersion: lease.metadata.resourceVersion },
+      },
+      signal,
+      retryErrorStatus: false,
+    });
+  } catch (error) {
+    if (!isStatus(error, 404) && !isStatus(error, 409)) throw error;
   }
 }

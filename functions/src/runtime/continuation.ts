@@ -77,15 +77,26 @@ const ANSWER_RESERVE_MS = 1_000;
 /** The shortest time an Invoke is given, even at the very end of an invocation. */
 const MIN_INVOKE_MS = 500;
 
+/** Lambda's limit for an asynchronous invocation's payload (1 MB), which CloudFormation's own event also met. */
+export const MAX_ASYNC_PAYLOAD_BYTES = 1_048_576;
+
 async function handOver(request: Request, next: Continuation, pollMs: number): Promise<void> {
-  const { KubecfnContinuation: _previous, ...original } = request.event as ContinuationEvent;
+  // OldResourceProperties serve only the Update step, never `continue`: the hand-over leaves them
+  // out, so an event that fitted Lambda's limit still fits with the step's state beside it.
+  const {
+    KubecfnContinuation: _previous,
+    OldResourceProperties: _old,
+    ...original
+  } = request.event as ContinuationEvent;
   const payload: ContinuationEvent = { ...original, KubecfnContinuation: next };
+  const payloadBytes = Buffer.byteLength(JSON.stringify(payload));
+  if (payloadBytes > MAX_ASYNC_PAYLOAD_BYTES)
+    throw new Error(
+      `the hand-over's payload would be ${payloadBytes} bytes (the step's state ${Buffer.byteLength(JSON.stringify(next.state ?? null))}), over Lambda's ${MAX_ASYNC_PAYLOAD_BYTES}-byte limit for asynchronous invocations`,
+    );
   // The wait before the next poll is spent here only if it fits; otherwise the next invocation polls at once.
   if (Date.now() + pollMs < request.deadline) await sleep(pollMs);
-  request.logger.info('continuing in a new invocation', {
-    attempt: next.attempt,
-    payloadBytes: Buffer.byteLength(JSON.stringify(payload)),
-  });
+  request.logger.info('continuing in a new invocation', { attempt: next.attempt, payloadBytes });
   // The request record awaits the next attempt: an older delivery arriving later stays silent.
   await request.ledger?.handOver(next.attempt);
   const timeoutMs = Math.max(MIN_INVOKE_MS, request.lambdaDeadline - Date.now() - ANSWER_RESERVE_MS);

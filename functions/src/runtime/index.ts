@@ -42,8 +42,8 @@ export {
   YAML_11,
 } from './properties';
 export { ResourceError, PropertyError, describeError } from './errors';
-export { serializeResponse, putResponse, MAX_RESPONSE_BYTES } from './respond';
-export { redactEvent, redactString, MASK } from './logger';
+export { serializeResponse, putResponse, issuedAt, responseUrlProblem, MAX_RESPONSE_BYTES } from './respond';
+export { redactEvent, redactString, MASK, createLogger } from './logger';
 export {
   defaultPhysicalId,
   createFailedId,

@@ -11,6 +11,11 @@
  * - a holder that stopped renewing (crashed, killed) is replaced by the next delivery (Lambda's
  *   retry), which takes the work up again — every step is idempotent.
  *
+ * - once a Delete of the resource has succeeded, its record is the resource's tombstone: the
+ *   resource's other records go, and a late delivery of any request CloudFormation issued before
+ *   that Delete (its ResponseURL says when) stays silent instead of re-creating what was deleted.
+ *   A request issued after it (the logical id added back by a later update) works as usual.
+ *
  * The store is the resource's (it knows where its cluster is); this file knows only the rules. A
  * store that cannot be reached never fails the request: the work goes on unprotected, and says so
  * in the log.
@@ -32,6 +37,8 @@ export interface LedgerRecord {
   until: number;
   /** The answer, once sent. */
   answer?: RecordedAnswer;
+  /** Epoch ms at which a Delete of the resource was answered SUCCESS: the record is then its tombstone. */
+  deleted?: number;
 }
 
 /** Where a resource keeps its requests' records: read, create and conditional replace of one record. */
@@ -42,6 +49,10 @@ export interface LedgerStore {
   create(record: LedgerRecord, signal: AbortSignal): Promise<boolean>;
   /** Replaces the record if it is still at `version`; false when someone wrote it since. */
   replace(record: LedgerRecord, version: string, signal: AbortSignal): Promise<boolean>;
+  /** The latest time a Delete of the same resource was answered SUCCESS (its tombstone), if any. */
+  deletedAt?(signal: AbortSignal): Promise<number | undefined>;
+  /** Removes the resource's records other than this request's (after its Delete succeeded). */
+  removeOthers?(signal: AbortSignal): Promise<void>;
 }
 
 /** What a delivery finds in the ledger. */
@@ -52,6 +63,8 @@ export type Claim =
   | { kind: 'answered'; answer: RecordedAnswer }
   /** Another invocation, alive, holds the request (or the work has moved on): stay silent. */
   | { kind: 'duplicate'; holder: string; attempt: number; until: number }
+  /** A late delivery of a request issued before the resource's Delete succeeded: stay silent. */
+  | { kind: 'stale'; deletedAt: number }
   /** The ledger could not be used: the work goes on unprotected. */
   | { kind: 'unrecorded'; error: string };
 
@@ -68,6 +81,8 @@ export class LedgerSession {
   private closed = false;
   /** The attempt this invocation handed the work over to, if it did. */
   private handedOverTo: number | undefined;
+  /** Whether the answer recorded is a successful Delete (the record is the tombstone). */
+  private tombstone = false;
 
   private constructor(
     private readonly store: LedgerStore,
@@ -83,14 +98,14 @@ export class LedgerSession {
    */
   static async claim(
     store: LedgerStore,
-    me: { holder: string; attempt: number; invocationEnd: number },
+    me: { holder: string; attempt: number; invocationEnd: number; issuedAt?: number },
     logger: Logger,
     signal: AbortSignal,
   ): Promise<{ claim: Claim; session?: LedgerSession }> {
     const session = new LedgerSession(store, me.holder, me.attempt, me.invocationEnd, logger);
     let claim: Claim;
     try {
-      claim = await session.take(signal);
+      claim = await session.take(signal, me.issuedAt);
     } catch (error) {
       claim = { kind: 'unrecorded', error: describeError(error) };
     }
@@ -104,12 +119,18 @@ export class LedgerSession {
     return Math.min(Date.now() + LEASE_MS, this.invocationEnd);
   }
 
-  private async take(outer: AbortSignal): Promise<Claim> {
+  private async take(outer: AbortSignal, issuedAt: number | undefined): Promise<Claim> {
     const mine = (): LedgerRecord => ({ holder: this.holder, attempt: this.attempt, until: this.until() });
     for (let round = 0; round < 5; round++) {
       const signal = AbortSignal.any([outer, AbortSignal.timeout(CALL_TIMEOUT_MS)]);
       const current = await this.store.read(signal);
       if (!current) {
+        // First sight of this request: was the resource deleted after CloudFormation issued it?
+        if (issuedAt !== undefined && this.store.deletedAt) {
+          const deletedAt = await this.store.deletedAt(signal);
+          // The signing time has whole seconds: only a Delete in a later second is surely after it.
+          if (deletedAt !== undefined && deletedAt >= issuedAt + 1_000) return { kind: 'stale', deletedAt };
+        }
         if (await this.store.create(mine(), signal)) return { kind: 'mine' };
         continue;
       }
@@ -170,8 +191,9 @@ export class LedgerSession {
    * Records the answer (before it is sent), so that a later delivery sends it again rather than
    * work again. Bounded by `timeoutMs`: the answer never waits long for its record.
    */
-  async settle(body: ResponseBody, timeoutMs: number): Promise<void> {
+  async settle(body: ResponseBody, timeoutMs: number, deleted = false): Promise<void> {
     this.stop();
+    this.tombstone = deleted && body.Status === 'SUCCESS';
     const answer: RecordedAnswer = {
       Status: body.Status,
       PhysicalResourceId: body.PhysicalResourceId,
@@ -179,9 +201,24 @@ export class LedgerSession {
       ...(body.NoEcho ? { NoEcho: true } : body.Data ? { Data: body.Data } : {}),
     };
     try {
-      await this.update({ answer }, Math.max(100, Math.min(CALL_TIMEOUT_MS, timeoutMs)));
+      const change = this.tombstone ? { answer, deleted: Date.now() } : { answer };
+      await this.update(change, Math.max(100, Math.min(CALL_TIMEOUT_MS, timeoutMs)));
     } catch (error) {
+      this.tombstone = false;
       this.logger.warn('could not record the answer in the request record', { error: describeError(error) });
+    }
+  }
+
+  /**
+   * After the answer is sent: when it was a successful Delete, the resource's other records are
+   * needed no more (its tombstone, this record, stands for them); they go, bounded by `timeoutMs`.
+   */
+  async finish(timeoutMs: number): Promise<void> {
+    if (!this.tombstone || !this.store.removeOthers) return;
+    try {
+      await this.store.removeOthers(AbortSignal.timeout(Math.max(100, Math.min(CALL_TIMEOUT_MS, timeoutMs))));
+    } catch (error) {
+      this.logger.warn("could not remove the resource's earlier request records", { error: describeError(error) });
     }
   }
 

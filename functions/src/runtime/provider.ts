@@ -14,6 +14,7 @@ import { DeadlineGuard } from './deadline';
 import { describeError, PropertyError, ResourceError } from './errors';
 import { LedgerSession } from './ledger';
 import { createLogger, redactEvent } from './logger';
+import { issuedAt, responseUrlProblem } from './respond';
 import { isCreateFailedId, MAX_PHYSICAL_ID } from './physical-id';
 import { parseProperties } from './properties';
 import type { ResourceDefinition, StepResult } from './resource';
@@ -110,20 +111,26 @@ async function handle(
 ): Promise<Outcome> {
   const { event, logger, continuation } = request;
 
-  // A Create that failed left nothing behind; its rollback Delete has nothing to do.
   logger.info('request received', {
     physicalResourceId: event.PhysicalResourceId,
     properties: Object.keys(event.ResourceProperties ?? {}),
   });
-  if (event.RequestType === 'Delete' && isCreateFailedId(event.PhysicalResourceId)) {
-    logger.info('delete of a resource whose create failed: nothing to do');
-    return request.succeeded(event.PhysicalResourceId!);
+  // Answers go to CloudFormation's response bucket only: an event that names another place is not
+  // CloudFormation's (anyone allowed to invoke the function can send one), and nothing is done for it.
+  const refused = responseUrlProblem(event.ResponseURL);
+  if (refused) {
+    logger.error("request refused: its ResponseURL is not CloudFormation's", { reason: refused });
+    return { kind: 'silent', why: refused };
   }
+  // A Create that failed left nothing behind; its rollback Delete has nothing to do in the cluster
+  // (only the failed Create's request record goes, through the ledger, when the resource keeps one).
+  const markerDelete = event.RequestType === 'Delete' && isCreateFailedId(event.PhysicalResourceId);
 
   let definition: AnyDefinition;
   try {
     definition = await load(event.ResourceType);
   } catch (error) {
+    if (markerDelete) return request.succeeded(event.PhysicalResourceId!);
     if (error instanceof ResourceError) return request.failed(error.message);
     logger.error('resource module failed to load', {
       error: describeError(error),
@@ -147,6 +154,7 @@ async function handle(
       onIgnored: (problems) => logger.warn('delete: properties the schema now refuses were ignored', { problems }),
     });
   } catch (error) {
+    if (markerDelete) return request.succeeded(event.PhysicalResourceId!);
     if (error instanceof PropertyError) {
       logger.warn('invalid properties', { problems: error.problems });
       return request.failed(`Invalid properties for ${event.ResourceType}: ${error.message}`);
@@ -166,7 +174,12 @@ async function handle(
   if (store) {
     const { claim, session } = await LedgerSession.claim(
       store,
-      { holder: request.context.awsRequestId, attempt: request.attempt, invocationEnd: request.lambdaDeadline },
+      {
+        holder: request.context.awsRequestId,
+        attempt: request.attempt,
+        invocationEnd: request.lambdaDeadline,
+        issuedAt: issuedAt(event.ResponseURL),
+      },
       logger,
       guard.signal,
     );
@@ -185,8 +198,18 @@ async function handle(
       if (claim.answer.NoEcho) return { kind: 'silent', why: 'the request was answered (NoEcho)' };
       return { kind: 'answer', body: { ...request.succeeded('').body, ...claim.answer }, recorded: true };
     }
+    if (claim.kind === 'stale') {
+      logger.info('late delivery of a request issued before the resource was deleted', {
+        deletedAt: new Date(claim.deletedAt).toISOString(),
+      });
+      return { kind: 'silent', why: 'the resource was deleted after this request was issued' };
+    }
     if (claim.kind === 'unrecorded')
       logger.warn('the request ledger could not be used; going on without it', { error: claim.error });
+  }
+  if (markerDelete) {
+    logger.info('delete of a resource whose create failed: nothing to do');
+    return request.succeeded(event.PhysicalResourceId!);
   }
 
   request.tracksChanges = definition.tracksChanges ?? false;

@@ -168,7 +168,8 @@ export class Request {
     this.answered = true;
     const text = serializeResponse(body, body.Status === 'FAILED' && !options.recorded ? this.logPointer : '');
     // Recorded before it is sent: a later delivery of this request sends the same answer again.
-    await this.ledger?.settle(JSON.parse(text) as ResponseBody, this.lambdaDeadline - Date.now() - 1_000);
+    const deleted = this.event.RequestType === 'Delete';
+    await this.ledger?.settle(JSON.parse(text) as ResponseBody, this.lambdaDeadline - Date.now() - 1_000, deleted);
     this.logger.info('response', {
       status: body.Status,
       physicalResourceId: body.PhysicalResourceId,
@@ -184,6 +185,7 @@ export class Request {
     } catch (error) {
       this.logger.error('response not delivered', { error: describeError(error) });
     }
+    await this.ledger?.finish(this.lambdaDeadline - Date.now() - 500);
   }
 }
 

@@ -73,6 +73,73 @@ export function serializeResponse(response: ResponseBody, suffix = ''): string {
   return text;
 }
 
+/**
+ * When CloudFormation issued a request, read from its pre-signed ResponseURL: SigV4 URLs carry
+ * `X-Amz-Date` (the signing time), SigV2 URLs `Expires` (CloudFormation signs them for 2 hours).
+ * Undefined when the URL says neither.
+ *
+ * @example
+ * issuedAt('https://…/x?X-Amz-Date=20261201T120000Z&X-Amz-Expires=7200&…'); // Date.UTC(2026, 11, 1, 12)
+ */
+export function issuedAt(responseUrl: string): number | undefined {
+  let query: URLSearchParams;
+  try {
+    query = new URL(responseUrl).searchParams;
+  } catch {
+    return undefined;
+  }
+  const amzDate = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(query.get('X-Amz-Date') ?? '');
+  if (amzDate) {
+    const [y, mo, d, h, mi, se] = amzDate.slice(1).map(Number) as [number, number, number, number, number, number];
+    return Date.UTC(y, mo - 1, d, h, mi, se);
+  }
+  const expires = Number(query.get('Expires') ?? NaN);
+  return Number.isInteger(expires) && expires > 7200 ? (expires - 7200) * 1000 : undefined;
+}
+
+/** The path (path-style) or host (virtual-hosted) prefix of CloudFormation's response buckets, one per Region. */
+const RESPONSE_BUCKET = 'cloudformation-custom-resource-response-';
+/** S3's hosts in every partition: `s3.amazonaws.com`, `s3.eu-west-1.amazonaws.com`, `s3-external-1…`, `….amazonaws.com.cn`. */
+const S3_HOST = /^s3([.-][a-z0-9-]+)*\.amazonaws\.com(\.cn)?$/;
+
+/**
+ * Why an answer must not go to `responseUrl`, or undefined when it may: answers go to
+ * CloudFormation's response bucket in S3 only — over https on S3's own hosts, or path-style on the
+ * S3 endpoint the function is configured with (`AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`, as
+ * the SDK reads them; set only by whoever may change the function's configuration). Anyone allowed
+ * to invoke a provider can hand it any event: this keeps its answers (Data read from the cluster
+ * included) from going anywhere else. The reason never quotes the URL (it is a credential).
+ *
+ * @example
+ * responseUrlProblem('https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn…'); // undefined
+ * responseUrlProblem('http://attacker.example/x'); // 'ResponseURL: expected CloudFormation's …'
+ */
+export function responseUrlProblem(responseUrl: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const expected =
+    "ResponseURL: expected CloudFormation's pre-signed URL of its response bucket in S3 (https://cloudformation-custom-resource-response-<region>.s3.amazonaws.com/…)";
+  let url: URL;
+  try {
+    url = new URL(responseUrl);
+  } catch {
+    return `${expected}; got no URL`;
+  }
+  const host = url.hostname.toLowerCase();
+  const pathStyle = url.pathname.startsWith(`/${RESPONSE_BUCKET}`);
+  if (url.protocol === 'https:') {
+    if (host.startsWith(RESPONSE_BUCKET) && S3_HOST.test(host.slice(host.indexOf('.') + 1))) return undefined;
+    if (pathStyle && S3_HOST.test(host)) return undefined;
+  }
+  const configured = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
+  if (configured && pathStyle) {
+    try {
+      if (new URL(configured).origin === url.origin) return undefined;
+    } catch {
+      // An endpoint that is no URL matches nothing.
+    }
+  }
+  return `${expected}; got a URL on another host${url.protocol === 'https:' ? '' : ' and not https'}`;
+}
+
 export interface SendOptions {
   /** Attempts in all, the first included. */
   attempts?: number;
@@ -94,6 +161,8 @@ export interface SendOptions {
  * @throws after the last attempt, with a message that never contains the URL.
  */
 export async function putResponse(url: string, body: string, options: SendOptions = {}): Promise<number> {
+  const refused = responseUrlProblem(url);
+  if (refused) throw new Error(`the answer was not sent: ${refused}`);
   const attempts = options.attempts ?? 6;
   const base = options.baseDelayMs ?? 200;
   let lastError = '';

@@ -10,7 +10,9 @@
 // - The AWS Load Balancer Controller's webhook server (loadBalancerControllerWebhooks below), reached
 //   by the API server through the pod network (pod-network.ts).
 //
-// It polls the API server with the cluster's admin token (once a second, a few list calls).
+// It polls the API server with the cluster's admin token (once a second, a few list calls). The local
+// cloud runs one per EKS cluster, beside that cluster's control plane (deployment.ts), so load
+// balancer hostnames, volumes and webhook reviews are each cluster's own.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';

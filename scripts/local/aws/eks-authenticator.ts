@@ -10,6 +10,8 @@
 // - else by kube-system/aws-auth (mode CONFIG_MAP or API_AND_CONFIG_MAP): mapRoles, mapUsers;
 // - else it refuses the token: the client gets 401 Unauthorized, as in EKS.
 // The access entries come from a JSON file the engine keeps (`accessFile`, see EksAccessState).
+// Each EKS cluster of the local cloud has a control plane and an authenticator of its own
+// (`clusterName`): a token signed for another cluster's name fails STS's check, as in EKS.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { api as apiCall } from '../cluster/cluster';
@@ -30,7 +32,7 @@ export interface AccessEntry {
   accessPolicies?: AccessPolicyAssociation[];
 }
 
-/** What the engine writes to the access file: the EKS clusters this control plane stands for. */
+/** What the engine writes to the access file: every EKS cluster's authentication mode and access entries, by name. */
 export interface EksAccessState {
   clusters: Record<string, { authenticationMode: string; accessEntries: AccessEntry[] }>;
 }
@@ -66,13 +68,19 @@ export interface EksAuthenticator {
 
 /**
  * @example
- * const eks = createEksAuthenticator({ stsVerifyEndpoint: aws.stsVerifyEndpoint, accessFile });
+ * const eks = createEksAuthenticator({ stsVerifyEndpoint: aws.stsVerifyEndpoint, accessFile, clusterName: 'prod' });
  * const cluster = await startLocalCluster({ authenticate: eks.authenticate });
  * await eks.attach(cluster);
  */
 export function createEksAuthenticator(opts: {
   stsVerifyEndpoint: string;
   accessFile: string;
+  /**
+   * The EKS cluster this control plane stands for: only tokens signed for its name, mapped by its
+   * access entries and aws-auth. Default: any cluster of the access file (a control plane shared by
+   * every cluster name, for harnesses).
+   */
+  clusterName?: string;
   now?: () => number;
   /** Receives one line per refused token, with the reason (EKS writes these to its authenticator log). */
   log?: (line: string) => void;
@@ -142,8 +150,11 @@ export function createEksAuthenticator(opts: {
     if (signedAt - now() > 5 * 60_000) return { error: 'X-Amz-Date parameter is in the future' };
 
     const state = readAccessState(opts.accessFile);
-    let refusal = 'no EKS cluster is served by this control plane';
-    for (const [clusterName, cluster] of Object.entries(state.clusters)) {
+    let refusal = opts.clusterName
+      ? `EKS cluster ${opts.clusterName} has no authentication configuration yet`
+      : 'no EKS cluster is served by this control plane';
+    const clusters = Object.entries(state.clusters).filter(([name]) => !opts.clusterName || name === opts.clusterName);
+    for (const [clusterName, cluster] of clusters) {
       const identity = await verifyWithSts(opts.stsVerifyEndpoint, url.toString(), clusterName);
       if ('error' in identity) {
         refusal = `sts getCallerIdentity failed: ${identity.error}`;

@@ -13,7 +13,7 @@ import { freePort, startMoto, type MotoServer } from './moto';
 /** Where the Python side of the embedded mode lives. */
 export const embeddedPythonDir = resolve(__dirname, '..', 'cfn-engine');
 
-/** The local Kubernetes control plane as the engine needs it (the EKS cluster it stands for). */
+/** A local Kubernetes control plane as the engine needs it (one standing for every EKS cluster, for harnesses). */
 export interface EmbeddedClusterInfo {
   server: string;
   /** PEM. */
@@ -31,6 +31,13 @@ export interface EmbeddedConfig {
    * CreateFunction took them from S3, and its configuration), for the local Lambda service to run.
    */
   functionsDir?: string;
+  /**
+   * The service that starts a control plane of its own for each EKS cluster the engine creates and
+   * stops it when the cluster is deleted (scripts/local/cluster/control-planes.ts), with the
+   * Kubernetes version those run. Takes precedence over `cluster`.
+   */
+  controlPlanes?: { endpoint: string; token: string; version: string };
+  /** One control plane for every EKS cluster, one cluster at a time (harnesses that start their own). */
   cluster?: EmbeddedClusterInfo;
   /** The providers' KUBECFN_CLUSTER_ACCESS file, which the engine fills as EKS clusters come and go (harnesses only). */
   clusterAccessFile?: string;
@@ -92,7 +99,7 @@ export interface EmbeddedAwsOptions {
 export async function startEmbeddedAws(opts: EmbeddedAwsOptions): Promise<EmbeddedAws> {
   const configPath = join(opts.dir, 'embedded-config.json');
   const configure = (config: EmbeddedConfig) => {
-    // Written whole and private: it holds the local cluster's admin token.
+    // Written whole and private: it holds admin tokens (a cluster's, the control-plane service's).
     writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
     chmodSync(configPath, 0o600);
   };

@@ -16,6 +16,7 @@
 // Balancer Controller's webhook server in cloud-emulation.ts). A pod no emulation serves refuses the
 // connection, as a pod whose container does not listen. The chart's objects (webhook configurations,
 // Services, certificates) are untouched: the API server's own service routing does the rest.
+// Each EKS cluster's control plane has a pod network of its own (a socket in its own directory).
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';

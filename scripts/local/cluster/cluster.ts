@@ -53,6 +53,13 @@ export interface LocalClusterOptions {
   dir?: string;
   /** Run kube-scheduler and kwok and register the fake nodes of {@link localNodes}. Default: true. */
   nodes?: boolean;
+  /**
+   * With `nodes`, register the fake nodes of {@link localNodes}. Default: true. The local cloud's EKS
+   * clusters pass false: their nodes come from their node groups (the engine registers them).
+   */
+  defaultNodes?: boolean;
+  /** The cluster and context name in the kubeconfig. Default: `kubecfn-local`. */
+  name?: string;
   /** Progress messages. Default: none. */
   log?: (message: string) => void;
   /**
@@ -261,23 +268,21 @@ async function makePki(pki: string): Promise<void> {
   ]);
 }
 
-function kubeconfig(server: string, caData: string, user: string, token: string): string {
+function kubeconfig(server: string, caData: string, user: string, token: string, name = 'kubecfn-local'): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [
-      {
-        name: 'kubecfn-local',
-        cluster: { server, 'certificate-authority-data': Buffer.from(caData).toString('base64') },
-      },
-    ],
+    clusters: [{ name, cluster: { server, 'certificate-authority-data': Buffer.from(caData).toString('base64') } }],
     users: [{ name: user, user: { token } }],
-    contexts: [{ name: 'kubecfn-local', context: { cluster: 'kubecfn-local', user } }],
-    'current-context': 'kubecfn-local',
+    contexts: [{ name, context: { cluster: name, user } }],
+    'current-context': name,
   });
 }
 
-/** One HTTPS call to the API server with a bearer token (the admin's, for the local cloud's own parts). */
+/**
+ * One HTTPS call to the API server with a bearer token (the admin's, for the local cloud's own parts).
+ * `opts.accept` replaces the JSON Accept header (e.g. to list metadata only); `opts.timeoutMs` the 5 s.
+ */
 export function api(
   server: string,
   caData: string,
@@ -285,15 +290,21 @@ export function api(
   method: string,
   path: string,
   body?: unknown,
+  opts: { accept?: string; timeoutMs?: number } = {},
 ): Promise<{ status: number; text: string }> {
+  const timeoutMs = opts.timeoutMs ?? 5000;
   return new Promise((ok, fail) => {
     const req = request(
       new URL(path, server),
       {
         method,
         ca: caData,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': 'application/json' },
-        timeout: 5000,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: opts.accept ?? 'application/json',
+          'content-type': 'application/json',
+        },
+        timeout: timeoutMs,
       },
       (res) => {
         let text = '';
@@ -302,7 +313,7 @@ export function api(
         res.on('end', () => ok({ status: res.statusCode ?? 0, text }));
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 5 s`)));
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs / 1000} s`)));
     req.on('error', fail);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
@@ -373,6 +384,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
 async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
   const log = opts.log ?? (() => {});
   const withNodes = opts.nodes ?? true;
+  const fakeNodes = withNodes && (opts.defaultNodes ?? true) ? localNodes : [];
   const bins = await ensureKubernetesBinaries();
   installExitHandlers();
 
@@ -486,7 +498,7 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
       { mode: 0o600 },
     );
     const kubeconfigPath = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfigPath, kubeconfig(server, caData, 'kubecfn-admin', token), { mode: 0o600 });
+    writeFileSync(kubeconfigPath, kubeconfig(server, caData, 'kubecfn-admin', token, opts.name), { mode: 0o600 });
     for (const [name, user, tok] of [
       ['controller-manager', 'system:kube-controller-manager', controllerManagerToken],
       ['scheduler', 'system:kube-scheduler', schedulerToken],
@@ -599,7 +611,7 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
         ],
         { ...process.env, HOME: kwokHome },
       );
-      for (const node of localNodes) {
+      for (const node of fakeNodes) {
         const res = await admin('POST', '/api/v1/nodes', nodeObject(node));
         if (res.status !== 201)
           throw new Error(`local cluster: creating node ${node.name} answered ${res.status}: ${res.text}`);
@@ -609,7 +621,7 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
     await waitFor('service account default/default (kube-controller-manager)', 'kube-controller-manager', async () => {
       return (await admin('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200;
     });
-    if (withNodes) {
+    if (fakeNodes.length) {
       await waitFor('fake nodes Ready (kwok)', 'kwok', async () => {
         const res = await admin('GET', `/api/v1/nodes?labelSelector=type%3Dkwok`);
         if (res.status !== 200) return false;
@@ -619,7 +631,7 @@ async function startOnce(opts: LocalClusterOptions): Promise<LocalCluster> {
           }
         ).items;
         const ready = items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-        return ready.length === localNodes.length;
+        return ready.length === fakeNodes.length;
       });
     }
     const versionRes = await admin('GET', '/version');

@@ -163,6 +163,17 @@ function requestKey(event: unknown): string | undefined {
   return `${String(e.StackId)}|${String(e.LogicalResourceId)}|${e.RequestId}`;
 }
 
+/** Lambda's payload limits: 1 MB for an asynchronous (Event) invocation, 6 MB for a synchronous one. */
+export const ASYNC_PAYLOAD_LIMIT = 1_048_576;
+export const SYNC_PAYLOAD_LIMIT = 6_291_456;
+
+/** Lambda's RequestEntityTooLargeException message for a payload over its limit, or undefined. */
+function payloadLimitError(bytes: number, async: boolean): string | undefined {
+  const limit = async ? ASYNC_PAYLOAD_LIMIT : SYNC_PAYLOAD_LIMIT;
+  if (bytes <= limit) return undefined;
+  return `${bytes} byte payload is too large for the ${async ? 'Event' : 'RequestResponse'} invocation type (limit ${limit} bytes)`;
+}
+
 /** Whether this machine lets an unprivileged process mount a private /opt (user + mount namespaces). */
 function isolationCommand(): string[] | undefined {
   const asRoot = process.getuid?.() === 0;
@@ -222,7 +233,16 @@ export class LocalLambda {
           res.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException' });
           return res.end(JSON.stringify({ Type: 'User', message: `Function not found: ${name}` }));
         }
-        const event = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        const body = Buffer.concat(chunks);
+        const tooLarge = payloadLimitError(body.length, req.headers['x-amz-invocation-type'] === 'Event');
+        if (tooLarge) {
+          res.writeHead(413, {
+            'content-type': 'application/json',
+            'x-amzn-errortype': 'RequestEntityTooLargeException',
+          });
+          return res.end(JSON.stringify({ Type: 'User', message: tooLarge }));
+        }
+        const event = JSON.parse(body.toString('utf8') || '{}');
         if (req.headers['x-amz-invocation-type'] === 'Event') {
           lambda.invokeAsync(config, event);
           res.writeHead(202, { 'x-amzn-requestid': randomUUID() });

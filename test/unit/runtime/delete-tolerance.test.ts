@@ -56,7 +56,9 @@ const old = { Name: 'web', TimeoutSeconds: 3_000, Mode: 'legacy', Note: 'Has Cap
 
 const send = (requestType: 'Create' | 'Delete', properties: Record<string, unknown>) =>
   handler(
-    cfnEvent(requestType, 'Custom::Tight', properties, { ResponseURL: 'https://cfn.example/r' }),
+    cfnEvent(requestType, 'Custom::Tight', properties, {
+      ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack%7CR%7Cid',
+    }),
     lambdaContext('TightProvider', 'r1'),
   );
 

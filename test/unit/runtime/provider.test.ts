@@ -101,7 +101,21 @@ afterEach(() => {
 });
 
 const event = (properties: Record<string, unknown>) =>
-  cfnEvent('Create', 'Custom::Probe', properties, { ResponseURL: 'https://cfn.example/response?X-Amz-Signature=s' });
+  cfnEvent('Create', 'Custom::Probe', properties, {
+    ResponseURL:
+      'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack%7CR%7Cid?X-Amz-Signature=s',
+  });
+
+describe('who may be answered', () => {
+  test("an event whose ResponseURL is not CloudFormation's response bucket runs nothing and is not answered", async () => {
+    const forged = cfnEvent('Create', 'Custom::Probe', { Mode: 'ok' }, { ResponseURL: 'https://attacker.example/x' });
+
+    await handler(forged, lambdaContext('ProbeProvider', 'forged', 10_000));
+
+    expect(calls).toEqual([]);
+    expect(answers).toEqual([]);
+  });
+});
 
 describe('create', () => {
   test('a step that finishes is answered SUCCESS once, every attribute a string', async () => {
@@ -364,6 +378,96 @@ describe('duplicate deliveries (request ledger)', () => {
     await handler(invoked[0]!, lambdaContext('ProbeProvider', 'a1', 10_000));
 
     expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS', Data: { Steps: '2' } })]);
+  });
+
+  test('a late delivery of a request issued before the resource was deleted stays silent and runs nothing', async () => {
+    const ledger = memoryLedger();
+    const deletedAt = Date.UTC(2026, 11, 1, 12, 0, 0);
+    ledgerStore = { ...ledger, deletedAt: async () => deletedAt };
+    const late = cfnEvent(
+      'Create',
+      'Custom::Probe',
+      { Mode: 'ok' },
+      {
+        ResponseURL:
+          'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack%7CR%7Cid?X-Amz-Date=20261201T115900Z&X-Amz-Expires=7200',
+      },
+    );
+
+    await handler(late, lambdaContext('ProbeProvider', 'late', 10_000));
+
+    expect(calls).toEqual([]);
+    expect(answers).toEqual([]);
+  });
+
+  test('a request issued after the Delete works (the logical id added back)', async () => {
+    const ledger = memoryLedger();
+    ledgerStore = { ...ledger, deletedAt: async () => Date.UTC(2026, 11, 1, 12, 0, 0) };
+    const fresh = cfnEvent(
+      'Create',
+      'Custom::Probe',
+      { Mode: 'ok' },
+      {
+        ResponseURL:
+          'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack%7CR%7Cid?X-Amz-Date=20261201T120100Z&X-Amz-Expires=7200',
+      },
+    );
+
+    await handler(fresh, lambdaContext('ProbeProvider', 'fresh', 10_000));
+
+    expect(calls).toEqual(['create']);
+    expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+  });
+
+  test("a successful Delete leaves its record as the tombstone and removes the resource's other records", async () => {
+    const ledger = memoryLedger();
+    let removed = 0;
+    ledgerStore = Object.assign(ledger, {
+      removeOthers: async () => {
+        removed++;
+      },
+    });
+    const del = cfnEvent(
+      'Delete',
+      'Custom::Probe',
+      { Mode: 'ok' },
+      { ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack%7CR%7Cid' },
+    );
+
+    await handler(del, lambdaContext('ProbeProvider', 'del', 10_000));
+
+    expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+    expect(ledger.record?.deleted).toEqual(expect.any(Number));
+    expect(removed).toBe(1);
+  });
+
+  test("the rollback Delete of a create-failed marker also removes the failed Create's records", async () => {
+    const ledger = memoryLedger();
+    let removed = 0;
+    ledgerStore = Object.assign(ledger, {
+      removeOthers: async () => {
+        removed++;
+      },
+    });
+    await handler(event({ Mode: 'fail' }), lambdaContext('ProbeProvider', 'c', 10_000));
+    const marker = answers[0]!.PhysicalResourceId;
+    ledger.record = undefined;
+
+    const del = cfnEvent(
+      'Delete',
+      'Custom::Probe',
+      { Mode: 'fail' },
+      {
+        ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack%7CR%7Cid',
+        PhysicalResourceId: marker,
+      },
+    );
+    await handler(del, lambdaContext('ProbeProvider', 'd', 10_000));
+
+    expect(calls).toEqual(['create', 'cleanup']);
+    expect(answers[1]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: marker });
+    expect((ledger.record as LedgerRecord | undefined)?.deleted).toEqual(expect.any(Number));
+    expect(removed).toBe(1);
   });
 
   test('a ledger that cannot be reached never fails the request', async () => {

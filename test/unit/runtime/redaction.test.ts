@@ -7,7 +7,8 @@ test('credentials in a URL never reach a log line (issue 13.8)', () => {
     'Custom::HelmRelease',
     { Repository: 'https://bot:s3cret@charts.example/stable', Values: { password: 'p' } },
     {
-      ResponseURL: 'https://cfn.example/r?X-Amz-Signature=abc',
+      ResponseURL:
+        'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack%7CR%7Cid?X-Amz-Signature=abc',
       OldResourceProperties: { Repository: 'oci://u:p@registry.example/charts' },
     },
   );

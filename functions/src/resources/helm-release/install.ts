@@ -11,7 +11,6 @@ import {
   isTimeout,
   parseChartSource,
   pendingAfterTimeout,
-  prepareChart,
   recoverRelease,
   releaseHistory,
   upgradeRelease,
@@ -26,6 +25,7 @@ import { done, ResourceError, type DataValue, type StepContext, type StepResult 
 import { toResourceError } from '../cluster-errors';
 import { explainUpgradeFailure } from './failure-reason';
 import { forgetNamespaceCreated, namespaceExists, noteNamespaceCreated } from './namespace';
+import { prepareChartFor } from './repository-options';
 import { claimOf, foreignReason, labelsFor, OWNER_LABEL, ownerLabelOf, revisionsOf } from './ownership';
 import type { HelmReleaseProps } from './schema';
 import type { State } from './state';
@@ -89,7 +89,7 @@ export async function install(
     let chartArgs: string[];
     let valuesFiles: string[];
     try {
-      chartArgs = await prepareChart(source, session, ctx.signal);
+      chartArgs = await prepareChartFor(props, source, session, ctx.signal);
       valuesFiles = await writeValuesFiles(props, session, ctx.signal);
     } catch (error) {
       // A chart or values file that cannot be had is the properties' problem: their Reason says which.

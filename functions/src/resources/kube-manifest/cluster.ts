@@ -29,6 +29,9 @@ export async function loadObjects(
   unknownKinds: 'fail' | 'skip',
   signal: AbortSignal,
 ): Promise<ManifestObject[]> {
-  const docs = expandLists(props.Manifest as unknown as KubeObject[], 'Manifest');
+  const docs = expandLists(
+    (props.Manifest ?? []) as unknown as KubeObject[],
+    props.ManifestUrl ? 'ManifestUrl' : 'Manifest',
+  );
   return resolveObjects(client, docs, { defaultNamespace: props.Namespace, unknownKinds, signal });
 }

@@ -8,6 +8,7 @@
  */
 import { defineResource, done, parseProperties } from '../../runtime';
 import { clusterLedger } from '../request-ledger';
+import { withManifestFromUrl } from './manifest-url';
 import { physicalIdFor } from './owner';
 import { schema, type Props } from './schema';
 import { advance, start, type State } from './state';
@@ -26,10 +27,15 @@ export default defineResource<Props, State>({
   ledger: (props, event) => clusterLedger(props.ClusterName, event),
 
   async create(props, ctx) {
+    props = await withManifestFromUrl(props, ctx, 'apply');
     return advance(start('Create', props), props, undefined, ctx);
   },
 
   async update(props, oldProps, ctx) {
+    props = await withManifestFromUrl(props, ctx, 'apply');
+    if (oldProps && props.ManifestUrl && oldProps.ManifestUrl === props.ManifestUrl)
+      oldProps = { ...oldProps, Manifest: props.Manifest };
+    else if (oldProps) oldProps = await withManifestFromUrl(oldProps, ctx, 'delete');
     if (oldProps && oldProps.ClusterName !== props.ClusterName) {
       // Another cluster: a new set. CloudFormation deletes the old one (with the old properties)
       // afterwards. If the move fails, what it applied to the new cluster is removed first (./state, Undo).
@@ -48,10 +54,12 @@ export default defineResource<Props, State>({
       ctx.logger.info('RetainOnDelete: the objects stay in the cluster');
       return done();
     }
+    props = await withManifestFromUrl(props, ctx, 'delete');
     return advance(start('Delete', props), props, undefined, ctx);
   },
 
   async cleanupFailedCreate(props, ctx) {
+    props = await withManifestFromUrl(props, ctx, 'delete');
     return advance(start('Cleanup', props), props, undefined, ctx);
   },
 
@@ -64,7 +72,10 @@ export default defineResource<Props, State>({
       } catch {
         oldProps = undefined;
       }
+      if (oldProps) oldProps = await withManifestFromUrl(oldProps, ctx, 'delete');
     }
+    const deleting = state.phase === 'delete' || state.op === 'Delete' || state.op === 'Cleanup';
+    props = await withManifestFromUrl(props, ctx, deleting ? 'delete' : 'apply');
     return advance(state, props, oldProps, ctx);
   },
 });

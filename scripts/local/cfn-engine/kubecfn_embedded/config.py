@@ -5,7 +5,10 @@ starts (the local Lambda service and moto each need the other's address).
 {
   "lambdaEndpoint": "http://127.0.0.1:PORT",        # Lambda Invoke API of the local Lambda service
   "functionsDir": "/path/functions",                 # where Lambda functions are exported for that service
+  "controlPlanes": {"endpoint": "http://127.0.0.1:PORT", "token": ..., "version": "v1.35.4"},
+                                                     # starts a control plane per EKS cluster (control_planes.py)
   "cluster": {"server": ..., "caData": PEM, "token": ..., "version": "v1.35.4"},
+                                                     # or: one control plane for one cluster at a time (harnesses)
   "clusterAccessFile": "/path/cluster-access.json", # KUBECFN_CLUSTER_ACCESS file (provider test harnesses only)
   "eksAccessFile": "/path/eks-access.json"          # access entries for the local EKS authenticator
 }

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -31,8 +32,18 @@ class _Pending:
         self.body: bytes | None = None
 
 
+# CloudFormation's response buckets, one per Region; the URLs are path-style on the local S3.
+RESPONSE_BUCKET_PREFIX = "/cloudformation-custom-resource-response-"
+
+
 class ResponseEndpoint:
-    """Receives the PUTs of custom-resource answers."""
+    """Receives the PUTs of custom-resource answers, as CloudFormation's response bucket in S3.
+
+    Inside moto server the URLs are on moto's own address (the S3 endpoint every local function is
+    given, so the providers' check that an answer goes to S3 holds), and moto's WSGI application
+    hands those PUTs here (patches.py). Without moto server (the engine's unit tests) a small
+    server of its own stands in.
+    """
 
     _instance: ResponseEndpoint | None = None
     _lock = threading.Lock()
@@ -40,50 +51,55 @@ class ResponseEndpoint:
     def __init__(self) -> None:
         self.pending: dict[str, _Pending] = {}
         self.answered: set[str] = set()
+        self.server: ThreadingHTTPServer | None = None
         # Response URLs whose first PUT was refused (chaos: responsePut503), once each.
         self.refused: set[str] = set()
-        endpoint = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                key = self.path.split("?", 1)[0]
-                waiting = endpoint.pending.get(key)
-                if waiting is not None and key not in endpoint.refused and chaos.enabled("responsePut503"):
-                    # S3 asks a client to slow down or try again with a 503; the sender must retry.
-                    endpoint.refused.add(key)
-                    chaos.count("responsePut503")
-                    self.send_response(503)
-                    self.end_headers()
-                    self.wfile.write(
-                        b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
-                    )
-                    return
-                if waiting is None and key in endpoint.answered:
-                    # A presigned URL stays valid after the first answer (a duplicate or retried
-                    # invocation may PUT again): S3 takes the object; CloudFormation read the first.
-                    self.send_response(200)
-                    self.end_headers()
-                    return
-                if waiting is None:
-                    self.send_response(403)
-                    self.end_headers()
-                    self.wfile.write(b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
-                    return
-                if waiting.body is None:
-                    waiting.body = body
-                    waiting.done.set()
-                self.send_response(200)
-                self.send_header("ETag", '"' + uuid.uuid4().hex + '"')
-                self.end_headers()
+    def deliver(self, key: str, body: bytes) -> tuple[int, bytes]:
+        """Takes one PUT of an answer (`key`: the URL's path, percent-encoded or not); returns the
+        HTTP status and body S3 would answer."""
+        key = unquote(key)
+        waiting = self.pending.get(key)
+        if waiting is not None and key not in self.refused and chaos.enabled("responsePut503"):
+            # S3 asks a client to slow down or try again with a 503; the sender must retry.
+            self.refused.add(key)
+            chaos.count("responsePut503")
+            return 503, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+        if waiting is None and key in self.answered:
+            # A presigned URL stays valid after the first answer (a duplicate or retried
+            # invocation may PUT again): S3 takes the object; CloudFormation read the first.
+            return 200, b""
+        if waiting is None:
+            return 403, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+        if waiting.body is None:
+            waiting.body = body
+            waiting.done.set()
+        return 200, b""
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return
+    def _base_url(self) -> str:
+        port = os.environ.get("MOTO_PORT")
+        if port:
+            return f"http://{_HOST}:{port}"
+        with self._lock:
+            if self.server is None:
+                endpoint = self
 
-        self.server = ThreadingHTTPServer((_HOST, 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, name="kubecfn-cfn-responses", daemon=True).start()
+                class Handler(BaseHTTPRequestHandler):
+                    def do_PUT(self) -> None:
+                        length = int(self.headers.get("Content-Length") or 0)
+                        status, text = endpoint.deliver(self.path.split("?", 1)[0], self.rfile.read(length))
+                        self.send_response(status)
+                        self.send_header("ETag", '"' + uuid.uuid4().hex + '"')
+                        self.end_headers()
+                        self.wfile.write(text)
+
+                    def log_message(self, format: str, *args: Any) -> None:
+                        return
+
+                self.server = ThreadingHTTPServer((_HOST, 0), Handler)
+                self.server.daemon_threads = True
+                threading.Thread(target=self.server.serve_forever, name="kubecfn-cfn-responses", daemon=True).start()
+            return f"http://{_HOST}:{self.server.server_port}"
 
     @classmethod
     def get(cls) -> ResponseEndpoint:
@@ -96,11 +112,14 @@ class ResponseEndpoint:
         bucket = f"cloudformation-custom-resource-response-{region.replace('-', '')}"
         key = f"/{bucket}/{quote(stack_id, safe='')}%7C{logical_id}%7C{request_id}"
         waiting = _Pending()
-        self.pending[key] = waiting
-        host, port = _HOST, self.server.server_port
+        self.pending[unquote(key)] = waiting
         signature = uuid.uuid4().hex + uuid.uuid4().hex
+        # Shaped like CloudFormation's pre-signed S3 URL: the signing time is in X-Amz-Date (the
+        # providers read when the request was issued from it).
+        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         url = (
-            f"http://{host}:{port}{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200&X-Amz-Signature={signature}"
+            f"{self._base_url()}{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={amz_date}"
+            f"&X-Amz-Expires=7200&X-Amz-Signature={signature}"
         )
         return url, waiting
 

@@ -3,9 +3,11 @@
 - AWS::CloudFormation::Stack: a real nested stack of this engine (its own events, outputs, rollback).
 - Custom::* / AWS::CloudFormation::CustomResource: the custom-resource protocol against the local
   Lambda service (custom_resources.py): Create, Update (with replacement) and Delete.
-- AWS::EKS::Cluster: a cluster record in moto's EKS backend whose endpoint and CA are the local
-  control plane's, and an entry in the providers' KUBECFN_CLUSTER_ACCESS file (removed on delete).
-- AWS::EKS::Nodegroup: moto's node group plus fake (kwok) Nodes with the group's labels and taints.
+- AWS::EKS::Cluster: a cluster record in moto's EKS backend whose endpoint and CA are those of a local
+  control plane of its own (control_planes.py: started at create, stopped at delete), and an entry in
+  the providers' KUBECFN_CLUSTER_ACCESS file (removed on delete).
+- AWS::EKS::Nodegroup: moto's node group plus fake (kwok) Nodes with the group's labels and taints, in
+  its cluster's control plane.
 - AWS::EKS::Addon / AccessEntry / PodIdentityAssociation / FargateProfile: records (the local
   control plane already has networking and admits the providers' token).
 - Types moto's CloudFormation support models (EC2, IAM, Lambda, KMS, EFS, Logs, ...): created in
@@ -29,7 +31,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from . import config, custom_resources, emulations, kube
+from . import config, control_planes, custom_resources, emulations, kube
 from .engine import require_engine
 from .errors import ResourceFailure, UpdateRefused
 from .schemas import schema_of
@@ -697,8 +699,6 @@ class CustomResourceHandler(Handler):
 
 # ---------------------------------------------------------------------------- EKS
 _eks_lock = threading.Lock()
-# The one EKS cluster the local control plane stands for, by stack id + logical id.
-_eks_owner: dict[str, str] = {}
 
 
 def _eks_backend(engine: StackEngine) -> Any:
@@ -707,7 +707,8 @@ def _eks_backend(engine: StackEngine) -> Any:
     return eks_backends[engine.account_id][engine.region]
 
 
-def _write_cluster_access(name: str, present: bool) -> None:
+def _write_cluster_access(name: str, plane: dict[str, str] | None) -> None:
+    """Adds (or with None removes) the cluster's entry in the providers' KUBECFN_CLUSTER_ACCESS file."""
     path = config.load().get("clusterAccessFile")
     if not path:
         return
@@ -716,9 +717,8 @@ def _write_cluster_access(name: str, present: bool) -> None:
             entries = json.load(f)
     except (OSError, ValueError):
         entries = {}
-    if present:
-        cluster = config.require("cluster")
-        entries[name] = {"server": cluster["server"], "caData": cluster["caData"], "token": cluster["token"]}
+    if plane:
+        entries[name] = {"server": plane["server"], "caData": plane["caData"], "token": plane["token"]}
     else:
         entries.pop(name, None)
     tmp = f"{path}.{uuid.uuid4().hex}"
@@ -777,25 +777,21 @@ def _access_entry(principal: str, props: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-# One writer of eks-access.json at a time, snapshot and write together: two access entries made in
-# parallel must not end with the file of the writer that took its snapshot first (one entry lost).
-_eks_access_write_lock = threading.Lock()
-
-
 def _write_eks_access() -> None:
     """Writes every cluster's access entries for the local EKS authenticator (config key eksAccessFile)."""
     path = config.load().get("eksAccessFile")
     if not path:
         return
-    with _eks_access_write_lock:
-        with _eks_lock:
-            clusters = {
-                name: {
-                    "authenticationMode": _authentication_modes.get((account, region, name), "CONFIG_MAP"),
-                    "accessEntries": list(_access_entries.get((account, region, name), {}).values()),
-                }
-                for (account, region, name) in _authentication_modes
+    # The snapshot and the replace under one lock: two access entries created at once (the providers'
+    # two, in parallel) would otherwise let the older snapshot land last and drop the newer entry.
+    with _eks_lock:
+        clusters = {
+            name: {
+                "authenticationMode": _authentication_modes.get((account, region, name), "CONFIG_MAP"),
+                "accessEntries": list(_access_entries.get((account, region, name), {}).values()),
             }
+            for (account, region, name) in _authentication_modes
+        }
         tmp = f"{path}.{uuid.uuid4().hex}"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump({"clusters": clusters}, f)
@@ -823,13 +819,13 @@ def _minor(version: str) -> str:
     return f"{match.group(1)}.{match.group(2)}" if match else version.strip()
 
 
-def _cluster_version(props: dict[str, Any], local: dict[str, Any]) -> str:
+def _cluster_version(props: dict[str, Any]) -> str:
     """The cluster's Kubernetes minor: what the template asks for, which must be what the local control
-    plane runs (its default when the template does not say, as EKS defaults to a version it runs)."""
-    running = str(local.get("version") or "")
+    planes run (their default when the template does not say, as EKS defaults to a version it runs)."""
+    running = control_planes.running_version()
     if not running:
         raise ResourceFailure(
-            "local mode is not configured: the local control plane's version ('cluster.version') is missing from "
+            "local mode is not configured: the local control planes' version ('controlPlanes.version') is missing from "
             f"{os.environ.get('KUBECFN_EMBEDDED_CONFIG')} (start the stack with npm start)"
         )
     wanted = str(props.get("Version") or _minor(running))
@@ -869,78 +865,73 @@ class EksClusterHandler(Handler):
 
         from .engine import random_suffix
 
-        local = config.require("cluster")
         name = props.get("Name") or f"{state.logical_resource_id}-{random_suffix(12).lower()}"
-        version = _cluster_version(props, local)
-        owner = f"{engine.stack.stack_id}/{state.logical_resource_id}"
-        with _eks_lock:
-            if _eks_owner and owner not in _eks_owner.values():
-                raise ResourceFailure(
-                    f"Local mode runs one control plane, already standing for cluster {next(iter(_eks_owner))}; "
-                    f"cannot create cluster {name}"
-                )
-            _eks_owner[name] = owner
-        try:
-            vpc_config = props.get("ResourcesVpcConfig") or {}
-            subnets = vpc_config.get("SubnetIds") or []
-            if len(subnets) < 2:
-                raise ResourceFailure(
-                    "ResourcesVpcConfig.SubnetIds: subnets in at least two different Availability Zones are required"
-                )
-            ec2 = ec2_backends[engine.account_id][engine.region]
-            try:
-                vpc_id = ec2.get_subnet(subnets[0]).vpc_id
-            except Exception:
-                raise ResourceFailure(f"ResourcesVpcConfig.SubnetIds: subnet {subnets[0]} does not exist") from None
-            zones = {ec2.get_subnet(s).availability_zone for s in subnets}
-            _refuse_unsupported_zones(engine, ec2, name, subnets)
-            if len(zones) < 2:
-                raise ResourceFailure(
-                    "ResourcesVpcConfig.SubnetIds: subnets specified must be in at least two different AZs"
-                )
-            # EKS makes a cluster security group for the control plane and managed nodes.
-            group = ec2.create_security_group(
-                name=f"eks-cluster-sg-{name}-{random_suffix(10).lower()}",
-                description=(
-                    "EKS created security group applied to ENI that is attached to EKS Control Plane master "
-                    "nodes, as well as any managed workloads."
-                ),
-                vpc_id=vpc_id,
-                tags={"aws:eks:cluster-name": name, f"kubernetes.io/cluster/{name}": "owned"},
+        version = _cluster_version(props)
+        key = _cluster_key(engine, name)
+        vpc_config = props.get("ResourcesVpcConfig") or {}
+        subnets = vpc_config.get("SubnetIds") or []
+        if len(subnets) < 2:
+            raise ResourceFailure(
+                "ResourcesVpcConfig.SubnetIds: subnets in at least two different Availability Zones are required"
             )
-            eks = _eks_backend(engine)
-            api_vpc = {
-                "subnetIds": subnets,
-                "securityGroupIds": vpc_config.get("SecurityGroupIds") or [],
-                "clusterSecurityGroupId": group.id,
-                "vpcId": vpc_id,
-                "endpointPublicAccess": _bool(vpc_config.get("EndpointPublicAccess"), True),
-                "endpointPrivateAccess": _bool(vpc_config.get("EndpointPrivateAccess"), False),
-                "publicAccessCidrs": vpc_config.get("PublicAccessCidrs") or ["0.0.0.0/0"],
-            }
-            try:
-                cluster = eks.create_cluster(
-                    name=name,
-                    role_arn=props.get("RoleArn", ""),
-                    resources_vpc_config=api_vpc,
-                    version=version,
-                    kubernetes_network_config=_lower_keys(props.get("KubernetesNetworkConfig")) or None,
-                    logging=_lower_keys(props.get("Logging")) or None,
-                    tags={t["Key"]: t["Value"] for t in props.get("Tags") or []},
-                    encryption_config=_lower_keys(props.get("EncryptionConfig")) or None,
-                )
-            except Exception as err:
-                ec2.delete_security_group(group_id=group.id)
-                raise ResourceFailure(_aws_message(err)) from err
-            # The cluster's API is the local control plane.
-            cluster.endpoint = local["server"]
-            cluster.certificate_authority = {"data": base64.b64encode(local["caData"].encode()).decode()}
+        ec2 = ec2_backends[engine.account_id][engine.region]
+        try:
+            vpc_id = ec2.get_subnet(subnets[0]).vpc_id
+        except Exception:
+            raise ResourceFailure(f"ResourcesVpcConfig.SubnetIds: subnet {subnets[0]} does not exist") from None
+        zones = {ec2.get_subnet(s).availability_zone for s in subnets}
+        _refuse_unsupported_zones(engine, ec2, name, subnets)
+        if len(zones) < 2:
+            raise ResourceFailure(
+                "ResourcesVpcConfig.SubnetIds: subnets specified must be in at least two different AZs"
+            )
+        # EKS makes a cluster security group for the control plane and managed nodes.
+        group = ec2.create_security_group(
+            name=f"eks-cluster-sg-{name}-{random_suffix(10).lower()}",
+            description=(
+                "EKS created security group applied to ENI that is attached to EKS Control Plane master "
+                "nodes, as well as any managed workloads."
+            ),
+            vpc_id=vpc_id,
+            tags={"aws:eks:cluster-name": name, f"kubernetes.io/cluster/{name}": "owned"},
+        )
+        eks = _eks_backend(engine)
+        api_vpc = {
+            "subnetIds": subnets,
+            "securityGroupIds": vpc_config.get("SecurityGroupIds") or [],
+            "clusterSecurityGroupId": group.id,
+            "vpcId": vpc_id,
+            "endpointPublicAccess": _bool(vpc_config.get("EndpointPublicAccess"), True),
+            "endpointPrivateAccess": _bool(vpc_config.get("EndpointPrivateAccess"), False),
+            "publicAccessCidrs": vpc_config.get("PublicAccessCidrs") or ["0.0.0.0/0"],
+        }
+        try:
+            # moto refuses a name in use (ResourceInUseException) before any control plane starts.
+            cluster = eks.create_cluster(
+                name=name,
+                role_arn=props.get("RoleArn", ""),
+                resources_vpc_config=api_vpc,
+                version=version,
+                kubernetes_network_config=_lower_keys(props.get("KubernetesNetworkConfig")) or None,
+                logging=_lower_keys(props.get("Logging")) or None,
+                tags={t["Key"]: t["Value"] for t in props.get("Tags") or []},
+                encryption_config=_lower_keys(props.get("EncryptionConfig")) or None,
+            )
+        except Exception as err:
+            ec2.delete_security_group(group_id=group.id)
+            raise ResourceFailure(_aws_message(err)) from err
+        started = False
+        try:
+            # The cluster's API is a local control plane of its own.
+            plane = control_planes.start(key, f"{engine.stack.stack_id}/{state.logical_resource_id}")
+            started = True
+            cluster.endpoint = plane["server"]
+            cluster.certificate_authority = {"data": base64.b64encode(plane["caData"].encode()).decode()}
             cluster.access_config = _lower_keys(props.get("AccessConfig") or {})
             with _eks_lock:
-                principals = _access_principals.setdefault(_cluster_key(engine, name), set())
+                principals = _access_principals.setdefault(key, set())
                 principals.clear()
                 creator = engine.caller_principal()
-                key = _cluster_key(engine, name)
                 entries = _access_entries.setdefault(key, {})
                 entries.clear()
                 # The EKS API's default when AccessConfig leaves the mode out.
@@ -956,19 +947,33 @@ class EksClusterHandler(Handler):
                         creator,
                         {"AccessPolicies": [{"PolicyArn": CLUSTER_ADMIN_POLICY, "AccessScope": {"Type": "cluster"}}]},
                     )
-            _write_cluster_access(name, True)
+            _write_cluster_access(name, plane)
             _write_eks_access()
         except Exception:
+            # Nothing half-made stays: no control plane, no record, no security group.
+            if started:
+                with contextlib.suppress(Exception):
+                    control_planes.stop(key)
             with _eks_lock:
-                _eks_owner.pop(name, None)
+                _access_principals.pop(key, None)
+                _access_entries.pop(key, None)
+                _authentication_modes.pop(key, None)
+            with contextlib.suppress(Exception):
+                _write_cluster_access(name, None)
+                _write_eks_access()
+            with contextlib.suppress(Exception):
+                eks.delete_cluster(name)
+            with contextlib.suppress(Exception):
+                ec2.delete_security_group(group_id=group.id)
             raise
         state.physical_resource_id = name
         emulations.note(
             engine,
             state,
             "eks-control-plane",
-            f"EKS cluster {name} is the local control plane (Kubernetes {local.get('version')}) at {local['server']}; "
-            "its VPC placement, endpoint access settings, logging and encryption are recorded, not applied",
+            f"EKS cluster {name} is a local control plane of its own (Kubernetes {plane.get('version')}) at "
+            f"{plane['server']}; its VPC placement, endpoint access settings, logging and encryption are recorded, "
+            "not applied",
         )
         key_arn = ""
         for entry in props.get("EncryptionConfig") or []:
@@ -1003,7 +1008,7 @@ class EksClusterHandler(Handler):
                 "it again"
             )
         cluster = _eks_backend(engine).describe_cluster(state.physical_resource_id)
-        cluster.version = _cluster_version(props, config.require("cluster"))
+        cluster.version = _cluster_version(props)
         return "updated"
 
     def delete(self, engine: StackEngine, state: ResourceState) -> None:
@@ -1018,7 +1023,9 @@ class EksClusterHandler(Handler):
         except Exception as err:
             if not _is_gone(err):
                 raise ResourceFailure(_aws_message(err)) from err
-        _write_cluster_access(name, False)
+        # The cluster's API goes with it: its control plane stops, with everything still in it.
+        control_planes.stop(_cluster_key(engine, name))
+        _write_cluster_access(name, None)
         group_id = (state.handle or {}).get("securityGroupId")
         if group_id:
             try:
@@ -1027,7 +1034,6 @@ class EksClusterHandler(Handler):
                 if not _is_gone(err):
                     raise ResourceFailure(_aws_message(err)) from err
         with _eks_lock:
-            _eks_owner.pop(name, None)
             _access_principals.pop(_cluster_key(engine, name), None)
             _access_entries.pop(_cluster_key(engine, name), None)
             _authentication_modes.pop(_cluster_key(engine, name), None)
@@ -1093,6 +1099,11 @@ class EksNodegroupHandler(Handler):
             {"key": t.get("Key"), "value": t.get("Value"), "effect": t.get("Effect")} for t in props.get("Taints") or []
         ]
         ec2 = ec2_backends[engine.account_id][engine.region]
+        plane = control_planes.access(_cluster_key(engine, str(props.get("ClusterName"))))
+        if plane is None:
+            raise ResourceFailure(
+                f"cluster {props.get('ClusterName')} has no local control plane to register nodes with"
+            )
         zones = []
         for subnet in props.get("Subnets") or []:
             with contextlib.suppress(Exception):
@@ -1141,7 +1152,7 @@ class EksNodegroupHandler(Handler):
                     "phase": "Running",
                 },
             }
-            code, answer = kube.call("POST", "/api/v1/nodes", node)
+            code, answer = kube.call(plane, "POST", "/api/v1/nodes", node)
             if code not in (200, 201, 409):
                 raise ResourceFailure(
                     f"could not register node {node_name} with the local control plane: {answer.get('message', code)}"
@@ -1152,7 +1163,7 @@ class EksNodegroupHandler(Handler):
         deadline = time.time() + 60
         for node_name in names:
             while True:
-                code, node = kube.call("GET", f"/api/v1/nodes/{node_name}")
+                code, node = kube.call(plane, "GET", f"/api/v1/nodes/{node_name}")
                 conditions = (node.get("status") or {}).get("conditions") or [] if code == 200 else []
                 if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
                     break
@@ -1175,14 +1186,20 @@ class EksNodegroupHandler(Handler):
         # Scaling, labels or taints changed: the group's nodes are replaced by ones that match.
         old_nodes = list((state.handle or {}).get("nodes", []))
         self._register_nodes(engine, state, props, suffix=f"u{int(time.time()) % 100000}")
+        plane = control_planes.access(_cluster_key(engine, str(props.get("ClusterName"))))
         for node_name in old_nodes:
-            kube.call("DELETE", f"/api/v1/nodes/{node_name}")
+            if plane:
+                kube.call(plane, "DELETE", f"/api/v1/nodes/{node_name}")
         return "updated"
 
     def delete(self, engine: StackEngine, state: ResourceState) -> None:
         cluster_name, _, name = (state.physical_resource_id or "").partition("/")
+        # Without a control plane (the cluster is gone already) its nodes went with it.
+        plane = control_planes.access(_cluster_key(engine, cluster_name))
         for node_name in (state.handle or {}).get("nodes", []):
-            code, answer = kube.call("DELETE", f"/api/v1/nodes/{node_name}")
+            if plane is None:
+                break
+            code, answer = kube.call(plane, "DELETE", f"/api/v1/nodes/{node_name}")
             if code not in (200, 202, 404):
                 raise ResourceFailure(f"could not remove node {node_name}: {answer.get('message', code)}")
         try:

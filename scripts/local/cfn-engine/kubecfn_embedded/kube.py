@@ -1,4 +1,5 @@
-"""A few Kubernetes API calls against the local control plane (fake nodes for managed node groups)."""
+"""A few Kubernetes API calls against an EKS cluster's local control plane (fake nodes for managed node
+groups), as its admin (control_planes.access gives the server, CA and token)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .config import require
-
 
 def _context(ca_pem: str) -> ssl.SSLContext:
     return ssl.create_default_context(cadata=ca_pem)
 
 
-def call(method: str, path: str, body: Any = None, content_type: str = "application/json") -> tuple[int, Any]:
-    cluster = require("cluster")
+def call(
+    cluster: dict[str, str], method: str, path: str, body: Any = None, content_type: str = "application/json"
+) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(cluster["server"].rstrip("/") + path, data=data, method=method)
     req.add_header("Authorization", f"Bearer {cluster['token']}")

@@ -9,6 +9,7 @@ patched names are moto internals.
 from __future__ import annotations
 
 import threading
+from http import HTTPStatus
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,9 @@ import moto
 from moto.cloudformation import models, responses, utils
 from moto.cloudformation.parsing import Export
 from moto.core.responses import ActionResult
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
+from .custom_resources import RESPONSE_BUCKET_PREFIX, ResponseEndpoint
 from .engine import StackEngine, engine_of, require_engine
 from .errors import ValidationError
 from .intrinsics import check_rule_functions
@@ -338,12 +341,29 @@ def _response_describe_stack_resource(self: responses.CloudFormationResponse) ->
     return ActionResult({"StackResourceDetail": _resource_dict(stack, resource, True)})
 
 
+# ---------------------------------------------------------------------------- Responses
+_moto_app_call = DomainDispatcherApplication.__call__
+
+
+def _app_call(self: DomainDispatcherApplication, environ: dict[str, Any], start_response: Any) -> Any:
+    """CloudFormation's response bucket: PUTs of custom-resource answers reach the engine."""
+    path = environ.get("PATH_INFO", "")
+    if environ.get("REQUEST_METHOD") == "PUT" and path.startswith(RESPONSE_BUCKET_PREFIX):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        status, text = ResponseEndpoint.get().deliver(path, body)
+        start_response(f"{status} {HTTPStatus(status).phrase}", [("Content-Length", str(len(text)))])
+        return [text]
+    return _moto_app_call(self, environ, start_response)
+
+
 def apply() -> None:
     if moto.__version__ != SUPPORTED_MOTO:
         raise RuntimeError(
             f"kubecfn's embedded engine patches moto {SUPPORTED_MOTO} internals; this is moto {moto.__version__} (see "
             "requirements/moto.txt)"
         )
+    DomainDispatcherApplication.__call__ = _app_call  # type: ignore[method-assign]
     stack = models.Stack
     stack.parse_template = staticmethod(_stack_parse_template)  # type: ignore[method-assign]
     stack._create_resource_map = _stack_create_resource_map  # type: ignore[method-assign,assignment]

@@ -1,49 +1,43 @@
-"""eks-access.json, which the local EKS authenticator reads, always ends with every access entry: two
-entries made at once (CloudFormation creates independent resources in parallel) must not leave the
-file of the writer whose snapshot was taken first."""
+"""The file the local EKS authenticator reads the access entries from (config key eksAccessFile).
+
+Two access entries of one stack are created at once (the KubeProvider's and the HelmProvider's, in
+parallel): each write must put the file in place while no other write can take a newer snapshot,
+or the older snapshot may land last and drop an entry (the HelmProvider then got Unauthorized).
+"""
 
 from __future__ import annotations
 
 import json
-import threading
+import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from kubecfn_embedded import handlers
 
-KEY = ("123456789012", "us-east-1", "c")
 
-
-def test_a_writer_that_snapshotted_first_does_not_overwrite_a_later_entry(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    access = tmp_path / "eks-access.json"
+@pytest.fixture
+def access_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     config = tmp_path / "embedded-config.json"
-    config.write_text(json.dumps({"eksAccessFile": str(access)}))
+    target = tmp_path / "eks-access.json"
+    config.write_text(json.dumps({"eksAccessFile": str(target)}), encoding="utf-8")
     monkeypatch.setenv("KUBECFN_EMBEDDED_CONFIG", str(config))
-    monkeypatch.setattr(handlers, "_authentication_modes", {KEY: "API"})
-    monkeypatch.setattr(handlers, "_access_entries", {KEY: {"first": {"principalArn": "first"}}})
-    # The first writer is slow between its snapshot and its write; the second entry comes meanwhile.
-    in_slow_write = threading.Event()
-    real_dump = json.dump
+    key = ("123456789012", "us-east-1", "c")
+    monkeypatch.setitem(handlers._authentication_modes, key, "API_AND_CONFIG_MAP")
+    monkeypatch.setitem(handlers._access_entries, key, {})
+    return target
 
-    def slow_first_dump(obj: Any, fp: Any, **kw: Any) -> None:
-        if not in_slow_write.is_set():
-            in_slow_write.set()
-            threading.Event().wait(0.3)
-        real_dump(obj, fp, **kw)
 
-    monkeypatch.setattr(json, "dump", slow_first_dump)
+def test_the_file_is_replaced_under_the_lock_that_guards_the_entries(
+    access_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held: list[bool] = []
+    real_replace = os.replace
 
-    first = threading.Thread(target=handlers._write_eks_access)
-    first.start()
-    in_slow_write.wait(5)
-    with handlers._eks_lock:
-        handlers._access_entries[KEY]["second"] = {"principalArn": "second"}
+    def replace(src: str, dst: str) -> None:
+        held.append(handlers._eks_lock.locked())
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
     handlers._write_eks_access()
-    first.join()
-
-    entries = json.loads(access.read_text())["clusters"]["c"]["accessEntries"]
-    assert sorted(e["principalArn"] for e in entries) == ["first", "second"]
+    assert held == [True]
