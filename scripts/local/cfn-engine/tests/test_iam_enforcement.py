@@ -270,3 +270,39 @@ def test_head_bucket_is_judged_as_list_bucket(enforced: None) -> None:
 
     with pytest.raises(PermissionError, match=r"^s3:ListBucket$"):
         IAMRequestBase.check_action_permitted(Request(), "arn:aws:s3:::b")  # type: ignore[arg-type]
+
+
+def test_the_documented_deploy_policy_allows_the_quick_starts_calls_and_no_others(
+    limited: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    policy = json.loads((Path(__file__).parents[4] / "docs" / "iam" / "deploy-policy.json").read_text())
+    monkeypatch.setenv("KUBECFN_DEPLOYER_POLICIES", json.dumps({"deploy": policy}))
+    iam_enforcement.install()
+    role = "arn:aws:iam::123456789012:role/kubecfn-KubeProviderRole-1"
+    function = {"FunctionName": "kubecfn-kube-1", "Role": role, "Code": {"S3Bucket": "b", "S3Key": "kubecfn/kube.zip"}}
+
+    def judged(resource_type: str, props: dict[str, object]) -> list[bool]:
+        calls = iam_enforcement.calls_for("create", resource_type, props, "us-east-1", "123456789012")
+        return [iam_enforcement.is_allowed(DEPLOYER_ARN, c.action, c.resource, c.context or None) for c in calls]
+
+    assert judged("AWS::Lambda::Function", function) == [True, True, True]
+    assert judged("AWS::Lambda::Function", {**function, "FunctionName": "other"}) == [False, True, True]
+    assert judged("AWS::Lambda::Function", {**function, "Code": {"S3Bucket": "b", "S3Key": "x/kube.zip"}}) == [
+        True,
+        False,
+        True,
+    ]
+    assert judged(
+        "Custom::KubeGet", {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:kubecfn-kube-1"}
+    ) == [True]
+    assert judged("Custom::KubeGet", {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:admin"}) == [
+        False
+    ]
+    assert judged("AWS::EKS::Cluster", {"RoleArn": role}) == [True, True]
+    assert judged(
+        "AWS::CloudFormation::Stack", {"TemplateURL": "https://b.s3.us-east-1.amazonaws.com/kubecfn/t.yaml"}
+    ) == [True, True]
+    assert judged("AWS::SNS::Topic", {}) == []  # a type the table does not know is not judged
+    assert not iam_enforcement.is_allowed(DEPLOYER_ARN, "iam:CreateUser", "*")
