@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
@@ -283,7 +284,7 @@ def test_the_documented_deploy_policy_allows_the_quick_starts_calls_and_no_other
     role = "arn:aws:iam::123456789012:role/kubecfn-KubeProviderRole-1"
     function = {"FunctionName": "kubecfn-kube-1", "Role": role, "Code": {"S3Bucket": "b", "S3Key": "kubecfn/kube.zip"}}
 
-    def judged(resource_type: str, props: dict[str, object]) -> list[bool]:
+    def judged(resource_type: str, props: dict[str, Any]) -> list[bool]:
         calls = iam_enforcement.calls_for("create", resource_type, props, "us-east-1", "123456789012")
         return [iam_enforcement.is_allowed(DEPLOYER_ARN, c.action, c.resource, c.context or None) for c in calls]
 
