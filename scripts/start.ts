@@ -197,7 +197,12 @@ async function main(): Promise<number> {
 
   heading('Starting the local cloud');
   const local = await timed('local cloud', () =>
-    LocalDeployment.start((m) => line(m), { chartsDir: charts.chartsDir, standIns: charts.standIns }),
+    LocalDeployment.start((m) => line(m), {
+      chartsDir: charts.chartsDir,
+      standIns: charts.standIns,
+      // The deployer has the documented deploy policy only: a call it misses fails here, naming its action.
+      deployer: 'deploy-policy',
+    }),
   );
   let stopping: Promise<void> | undefined;
   let keepLogs = false;

@@ -4,6 +4,7 @@
 // packages. Then the user's own path: `npm run publish` to the local S3, `npm run deploy` (live
 // progress) to the local CloudFormation, `npm run destroy`.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ import {
 } from './cluster/control-planes';
 import { controllersCaughtUp, takeInventory, takeSettledInventory, type ClusterInventory } from './cluster/inventory';
 import { LocalLambda } from './lambda/runner';
+import { iamInvokeAuthorizer } from './lambda/invoke-authorization';
 import { motoEnv } from './aws/moto';
 import { startEmbeddedAws, type EmbeddedAws } from './aws/embedded-aws';
 import { createEksAuthenticator } from './aws/eks-authenticator';
@@ -53,6 +55,34 @@ export interface LocalDeploymentOptions {
   standIns?: boolean;
   /** Faults to inject (default: from the environment, {@link chaosFromEnv}). */
   chaos?: LocalChaos;
+  /**
+   * What the deployer may do: `deploy-policy` gives it only docs/iam/deploy-policy.json and the upload
+   * permissions the deployment guide lists besides (so a call the policy misses fails locally, naming its
+   * action); `administrator` (the default) everything.
+   */
+  deployer?: 'deploy-policy' | 'administrator';
+}
+
+/**
+ * The deployer's policies with `deployer: 'deploy-policy'`: the documented deploy policy, and what the
+ * deployment guide says uploading to the bucket needs besides (creating it, for `npm start`'s
+ * `--create-bucket`).
+ */
+export function deployPolicyDeployer(bucket = localBucket): Record<string, unknown> {
+  return {
+    deploy: JSON.parse(readFileSync(join(repoRoot, 'docs', 'iam', 'deploy-policy.json'), 'utf8')),
+    upload: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['s3:CreateBucket', 's3:ListBucket', 's3:GetBucketLocation'],
+          Resource: `arn:aws:s3:::${bucket}`,
+        },
+        { Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${bucket}/*` },
+      ],
+    },
+  };
 }
 
 /**
@@ -249,6 +279,7 @@ export class LocalDeployment {
       const aws = await startEmbeddedAws({
         dir,
         enforceIam: true,
+        ...(opts.deployer === 'deploy-policy' ? { deployerPolicies: deployPolicyDeployer() } : {}),
         onOutput: (chunk) => appendFileSync(awsLog, chunk),
       });
       stops.push(() => aws.stop());
@@ -306,7 +337,13 @@ export class LocalDeployment {
       // Lambda's asynchronous delivery is at-least-once (duplicateAsync), and the other faults on request.
       const chaos = opts.chaos ?? chaosFromEnv();
       const duplicateAsync = chaos.duplicateAsync === true;
+      // Every Invoke is authorized as Lambda does: CloudFormation's by this token, any other by its signature and IAM.
+      const lambdaServiceToken = randomBytes(24).toString('hex');
       const lambda = await LocalLambda.start([], {
+        authorizeInvoke: iamInvokeAuthorizer({
+          authorizeEndpoint: aws.authorizeEndpoint,
+          serviceToken: lambdaServiceToken,
+        }),
         definitionsDir: functionsDir,
         region: localRegion,
         duplicateAsync,
@@ -337,6 +374,7 @@ export class LocalDeployment {
       stops.push(() => lambda.stop({ force: true }));
       aws.configure({
         lambdaEndpoint: lambda.endpoint,
+        lambdaServiceToken,
         functionsDir,
         controlPlanes: { endpoint: controlPlanes.endpoint, token: controlPlanes.token, version },
         eksAccessFile,

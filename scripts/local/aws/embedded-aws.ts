@@ -27,6 +27,11 @@ export interface EmbeddedConfig {
   /** Lambda Invoke API of the local Lambda service that runs the providers. */
   lambdaEndpoint?: string;
   /**
+   * The token by which that service knows CloudFormation's own Invoke of a ServiceToken (sent as
+   * `X-Kubecfn-Service-Token`, see scripts/local/lambda/invoke-authorization.ts).
+   */
+  lambdaServiceToken?: string;
+  /**
    * Where the engine exports each Lambda function a custom resource invokes (its code and layers as
    * CreateFunction took them from S3, and its configuration), for the local Lambda service to run.
    */
@@ -60,8 +65,13 @@ export interface EmbeddedAws {
   /** The Lambda service's AssumeRole of an execution role: `POST {roleArn, sessionName}` (sts_identity.py). */
   assumeRoleEndpoint: string;
   /**
-   * Credentials of the deployer, the administrator who launches stacks: with `enforceIam`, an IAM user
-   * of the local account (every other key is refused, as in AWS); otherwise moto's placeholder keys.
+   * IAM's judgment of a signed request to a local service (the Lambda Invoke API): `POST {method, path,
+   * headers, body, action, resource}` (sts_identity.py).
+   */
+  authorizeEndpoint: string;
+  /**
+   * Credentials of the deployer, who launches stacks: with `enforceIam`, an IAM user of the local account
+   * (every other key is refused, as in AWS) with `deployerPolicies`; otherwise moto's placeholder keys.
    */
   deployer: { accessKeyId: string; secretAccessKey: string };
   /** The configuration file the engine reads. */
@@ -85,6 +95,11 @@ export interface EmbeddedAwsOptions {
    * Default: false (moto accepts any key).
    */
   enforceIam?: boolean;
+  /**
+   * With `enforceIam`, the deployer's inline policies (name to policy document); without it, the deployer
+   * may do everything (an administrator).
+   */
+  deployerPolicies?: Record<string, unknown>;
 }
 
 /**
@@ -124,6 +139,7 @@ export async function startEmbeddedAws(opts: EmbeddedAwsOptions): Promise<Embedd
             INITIAL_NO_AUTH_ACTION_COUNT: '0',
             KUBECFN_DEPLOYER_ACCESS_KEY_ID: deployer.accessKeyId,
             KUBECFN_DEPLOYER_SECRET_ACCESS_KEY: deployer.secretAccessKey,
+            ...(opts.deployerPolicies ? { KUBECFN_DEPLOYER_POLICIES: JSON.stringify(opts.deployerPolicies) } : {}),
           }
         : {}),
       PYTHONUNBUFFERED: '1',
@@ -137,6 +153,7 @@ export async function startEmbeddedAws(opts: EmbeddedAwsOptions): Promise<Embedd
     moto,
     stsVerifyEndpoint: `http://127.0.0.1:${stsVerifyPort}/verify`,
     assumeRoleEndpoint: `http://127.0.0.1:${stsVerifyPort}/assume-role`,
+    authorizeEndpoint: `http://127.0.0.1:${stsVerifyPort}/authorize`,
     deployer,
     configPath,
     configure,

@@ -30,6 +30,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readZip } from '../../dev/build/zip';
+import type { InvokeAuthorizer } from './invoke-authorization';
 
 /** One function, as its definition declares it. */
 export interface FunctionConfig {
@@ -120,6 +121,11 @@ export interface LocalLambdaOptions {
    * AWS calls are made, and authorized, as that role. Without it, functions get placeholder keys.
    */
   assumeRole?: (roleArn: string, sessionName: string) => Promise<RoleCredentials>;
+  /**
+   * Authorizes each call of the Invoke API before it runs anything (see invoke-authorization.ts); without
+   * it, every caller may invoke every function.
+   */
+  authorizeInvoke?: InvokeAuthorizer;
 }
 
 /** Temporary credentials of a role session. */
@@ -228,6 +234,27 @@ export class LocalLambda {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const name = match ? decodeURIComponent(match[1]!).split(':').pop()! : '';
+        // Lambda authorizes the caller before anything else (invoke-authorization.ts).
+        if (match && opts.authorizeInvoke) {
+          void opts
+            .authorizeInvoke({
+              method: req.method ?? 'POST',
+              url: req.url ?? '',
+              headers: req.headers,
+              body: Buffer.concat(chunks),
+              functionArn: lambda.functionArn(name),
+            })
+            .then((denial) => {
+              if (!denial) return dispatch();
+              res.writeHead(denial.status, { 'content-type': 'application/json', 'x-amzn-errortype': denial.code });
+              res.end(JSON.stringify({ Type: 'User', message: denial.message }));
+            });
+          return;
+        }
+        dispatch();
+      });
+      const dispatch = () => {
+        const name = match ? decodeURIComponent(match[1]!).split(':').pop()! : '';
         const config = match && req.method === 'POST' ? lambda.configOf(name) : undefined;
         if (!config) {
           res.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException' });
@@ -263,10 +290,15 @@ export class LocalLambda {
             ),
           );
         });
-      });
+      };
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return lambda;
+  }
+
+  /** The ARN of the function `name` in this service's Region and account. */
+  functionArn(name: string): string {
+    return `arn:aws:lambda:${this.opts.region ?? 'us-east-1'}:${this.opts.accountId ?? '123456789012'}:function:${name}`;
   }
 
   /** A function given to `start`, else the definition the engine exported last under that name. */
@@ -463,7 +495,7 @@ export class LocalLambda {
       config.name,
       requestId,
       String(memoryMb),
-      `arn:aws:lambda:${region}:${this.opts.accountId ?? '123456789012'}:function:${config.name}`,
+      this.functionArn(config.name),
     ];
     // sh -c 'mount --bind "$0" /opt && exec "$@"' <opt> node ...: /opt holds the layers and nothing else.
     const [cmd, ...args] = this.isolation

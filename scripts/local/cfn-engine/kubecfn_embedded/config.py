@@ -4,6 +4,7 @@ starts (the local Lambda service and moto each need the other's address).
 
 {
   "lambdaEndpoint": "http://127.0.0.1:PORT",        # Lambda Invoke API of the local Lambda service
+  "lambdaServiceToken": "...",                        # how CloudFormation's own Invoke is known to that service
   "functionsDir": "/path/functions",                 # where Lambda functions are exported for that service
   "controlPlanes": {"endpoint": "http://127.0.0.1:PORT", "token": ..., "version": "v1.35.4"},
                                                      # starts a control plane per EKS cluster (control_planes.py)

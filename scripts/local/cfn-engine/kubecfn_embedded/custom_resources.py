@@ -303,11 +303,17 @@ def send(
         event["OldResourceProperties"] = _stringify(old_properties)
 
     lambda_endpoint = config.require("lambdaEndpoint")
+    headers = {"X-Amz-Invocation-Type": "Event", "Content-Type": "application/json"}
+    # CloudFormation invokes the ServiceToken as its service principal (the caller's lambda:InvokeFunction
+    # was judged before, iam_enforcement.authorize_resource); the local Lambda service knows it by this token.
+    service_token = config.load().get("lambdaServiceToken")
+    if service_token:
+        headers["X-Kubecfn-Service-Token"] = str(service_token)
     req = urllib.request.Request(
         f"{lambda_endpoint.rstrip('/')}/2015-03-31/functions/{quote(function, safe='')}/invocations",
         data=json.dumps(event).encode(),
         method="POST",
-        headers={"X-Amz-Invocation-Type": "Event", "Content-Type": "application/json"},
+        headers=headers,
     )
     try:
         with urllib.request.urlopen(req, timeout=30) as res:

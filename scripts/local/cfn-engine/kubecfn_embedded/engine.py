@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from moto.cloudformation.models import Event
 from moto.moto_api._internal import mock_random
 
+from . import iam_enforcement
 from .errors import ResourceFailure, UpdateRefused, ValidationError
 from .intrinsics import NO_VALUE, Evaluator, check_rule_functions, get_atts, references
 from .rules import RuleEvaluator
@@ -651,6 +652,7 @@ class StackEngine:
             props = self._resolve_properties(body)
             state.properties = props
             self._check_properties(state.cf_resource_type, props)
+            iam_enforcement.authorize_resource(self, "create", state.cf_resource_type, props)
             handler_for(body["Type"]).create(self, state, props, body)
             policy = body.get("CreationPolicy") or {}
             if "ResourceSignal" in policy:
@@ -747,6 +749,7 @@ class StackEngine:
             return
         self.event(state, "DELETE_IN_PROGRESS")
         try:
+            iam_enforcement.authorize_resource(self, "delete", state.cf_resource_type, state.properties or {})
             handler_for(state.cf_resource_type).delete(self, state)
         except ResourceFailure as err:
             self.event(state, "DELETE_FAILED", str(err))
@@ -952,6 +955,7 @@ class StackEngine:
             previous = state.clone()
             try:
                 self._check_properties(state.cf_resource_type, props)
+                iam_enforcement.authorize_resource(self, "update", state.cf_resource_type, props)
                 outcome = handler.update(self, state, previous, props, body)
             except ResourceFailure as err:
                 # What was attempted, so the rollback's update carries it as the old properties (unless

@@ -9,8 +9,8 @@ patched names are moto internals.
 from __future__ import annotations
 
 import threading
-from http import HTTPStatus
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import moto

@@ -20,10 +20,21 @@ was checked when the function was exported (custom_resources.py).
 
     POST /assume-role  {"roleArn": ..., "sessionName": ...}
     200 {"AccessKeyId": ..., "SecretAccessKey": ..., "SessionToken": ..., "Expiration": ISO-8601}
+
+The local Lambda service's Invoke API asks it who signed a request and whether that principal may make
+the call: the SigV4 signature in the Authorization header is checked as for moto's own APIs
+(``verify_header_signature``), then the action on the resource against the signer's identity policies
+(iam_enforcement.authorize). Errors are Lambda's: UnrecognizedClientException (unknown key or wrong
+session token), InvalidSignatureException, MissingAuthenticationTokenException, AccessDeniedException.
+
+    POST /authorize  {"method": "POST", "path": "/2015-03-31/functions/f/invocations", "headers": {...},
+                      "body": base64, "action": "lambda:InvokeFunction", "resource": "arn:aws:lambda:...:function:f"}
+    200 {"Arn": ...}     403 {"Code": ..., "Message": ...}
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -195,6 +206,38 @@ def verify_header_signature(method: str, raw_path: str, headers: dict[str, str],
     return False
 
 
+def authorize_request(
+    method: str, path: str, headers: dict[str, str], body: bytes, action: str, resource: str
+) -> dict[str, str]:
+    """Who signed a request, if its signature holds and their policies allow ``action`` on ``resource``."""
+    from .iam_enforcement import AccessDenied, authorize
+
+    lower = {k.lower(): v for k, v in headers.items()}
+    authorization = lower.get("authorization", "")
+    if not authorization.startswith("AWS4-HMAC-SHA256 ") or "Credential=" not in authorization:
+        raise StsError("MissingAuthenticationTokenException", "Missing Authentication Token")
+    access_key_id = authorization.split("Credential=", 1)[1].split("/", 1)[0].strip()
+    try:
+        signer = _find_signer(access_key_id)
+    except StsError:
+        raise StsError(
+            "UnrecognizedClientException", "The security token included in the request is invalid."
+        ) from None
+    if signer.session_token is not None and lower.get("x-amz-security-token") != signer.session_token:
+        raise StsError("UnrecognizedClientException", "The security token included in the request is invalid.")
+    if not verify_header_signature(method, path, headers, body, signer.secret):
+        raise StsError(
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method.",
+        )
+    try:
+        authorize(signer.arn, action, resource)
+    except AccessDenied as err:
+        raise StsError("AccessDeniedException", str(err)) from None
+    return {"Arn": signer.arn}
+
+
 class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -203,6 +246,16 @@ class _Handler(BaseHTTPRequestHandler):
             body: Any = json.loads(self.rfile.read(length) or b"{}")
             if self.path == "/assume-role":
                 answer, status = assume_role_for_lambda(str(body["roleArn"]), str(body["sessionName"])), 200
+            elif self.path == "/authorize":
+                answer = authorize_request(
+                    str(body["method"]),
+                    str(body["path"]),
+                    {str(k): str(v) for k, v in dict(body.get("headers") or {}).items()},
+                    base64.b64decode(str(body.get("body") or "")),
+                    str(body["action"]),
+                    str(body["resource"]),
+                )
+                status = 200
             else:
                 answer, status = verify(str(body["url"]), dict(body.get("headers") or {})), 200
         except StsError as err:

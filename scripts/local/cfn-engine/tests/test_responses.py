@@ -18,7 +18,9 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Client:
 
 
 def test_an_answer_put_on_the_response_url_reaches_the_waiting_request(app: Client) -> None:
-    url, waiting = ResponseEndpoint.get().new_url("eu-west-1", "arn:aws:cloudformation:eu-west-1:1:stack/s/x", "R", "id1")
+    url, waiting = ResponseEndpoint.get().new_url(
+        "eu-west-1", "arn:aws:cloudformation:eu-west-1:1:stack/s/x", "R", "id1"
+    )
     assert url.startswith("http://127.0.0.1:5999/cloudformation-custom-resource-response-euwest1/arn%3Aaws%3A")
     assert "X-Amz-Date=" in url
     path, _, query = url.partition("://")[2].partition("/")[2].partition("?")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import json
+from urllib.parse import quote, urlencode
 
 import boto3
 import pytest
-from botocore.auth import SigV4QueryAuth
+from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from kubecfn_embedded.sts_identity import StsError, verify
+from kubecfn_embedded.sts_identity import StsError, authorize_request, verify
 
 STS = "https://sts.us-east-1.amazonaws.com/"
 
@@ -108,3 +109,92 @@ def test_another_action_is_refused(role_session: Credentials) -> None:
         verify(url, {"x-k8s-aws-id": "ci"})
 
     assert refused.value.code == "InvalidAction"
+
+
+# The local Lambda service's Invoke API: the signature of the Authorization header, then IAM's judgment.
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:kubecfn-kube-1"
+INVOKE_PATH = f"/2015-03-31/functions/{quote(FUNCTION, safe='')}/invocations"
+
+
+def signed_invoke(credentials: Credentials, body: bytes = b'{"a":1}') -> dict[str, str]:
+    """The headers of an Invoke as the AWS SDK signs it (Authorization, X-Amz-Date, the session token)."""
+    request = AWSRequest(
+        method="POST",
+        url=f"http://127.0.0.1:9001{INVOKE_PATH}",
+        data=body,
+        headers={"X-Amz-Invocation-Type": "Event", "Content-Type": "application/json"},
+    )
+    SigV4Auth(credentials, "lambda", "us-east-1").add_auth(request)
+    return {**dict(request.headers.items()), "host": "127.0.0.1:9001"}
+
+
+def allow_invoke(resource: str) -> None:
+    boto3.client("iam", region_name="us-east-1").put_role_policy(
+        RoleName="provider",
+        PolicyName="continue",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": resource}],
+            }
+        ),
+    )
+
+
+def test_a_signed_invoke_allowed_by_the_role_policy_is_answered_with_the_caller(role_session: Credentials) -> None:
+    allow_invoke(FUNCTION)
+
+    answer = authorize_request(
+        "POST", INVOKE_PATH, signed_invoke(role_session), b'{"a":1}', "lambda:InvokeFunction", FUNCTION
+    )
+
+    assert answer == {"Arn": "arn:aws:sts::123456789012:assumed-role/provider/fn"}
+
+
+def test_an_invoke_the_role_may_not_make_is_access_denied_naming_the_action(role_session: Credentials) -> None:
+    allow_invoke("arn:aws:lambda:us-east-1:123456789012:function:other")
+
+    with pytest.raises(StsError) as err:
+        authorize_request(
+            "POST", INVOKE_PATH, signed_invoke(role_session), b'{"a":1}', "lambda:InvokeFunction", FUNCTION
+        )
+
+    assert err.value.code == "AccessDeniedException"
+    assert f"is not authorized to perform: lambda:InvokeFunction on resource: {FUNCTION}" in err.value.message
+
+
+def test_an_invoke_whose_body_was_changed_after_signing_does_not_match(role_session: Credentials) -> None:
+    allow_invoke(FUNCTION)
+
+    with pytest.raises(StsError) as err:
+        authorize_request(
+            "POST", INVOKE_PATH, signed_invoke(role_session), b'{"a":2}', "lambda:InvokeFunction", FUNCTION
+        )
+
+    assert err.value.code == "InvalidSignatureException"
+
+
+def test_an_unsigned_invoke_is_refused(aws: None) -> None:
+    with pytest.raises(StsError) as err:
+        authorize_request("POST", INVOKE_PATH, {"host": "x"}, b"{}", "lambda:InvokeFunction", FUNCTION)
+
+    assert err.value.code == "MissingAuthenticationTokenException"
+
+
+def test_an_invoke_signed_by_an_unknown_key_is_unrecognized(aws: None) -> None:
+    headers = signed_invoke(Credentials("AKIAUNKNOWNKEY000000", "secret"))
+
+    with pytest.raises(StsError) as err:
+        authorize_request("POST", INVOKE_PATH, headers, b'{"a":1}', "lambda:InvokeFunction", FUNCTION)
+
+    assert err.value.code == "UnrecognizedClientException"
+
+
+def test_an_invoke_with_another_session_token_is_unrecognized(role_session: Credentials) -> None:
+    allow_invoke(FUNCTION)
+    forged = Credentials(role_session.access_key, role_session.secret_key, "another-token")
+
+    with pytest.raises(StsError) as err:
+        authorize_request("POST", INVOKE_PATH, signed_invoke(forged), b'{"a":1}', "lambda:InvokeFunction", FUNCTION)
+
+    assert err.value.code == "UnrecognizedClientException"
