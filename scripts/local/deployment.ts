@@ -41,6 +41,8 @@ export interface LocalDeploymentOptions {
   chartsDir?: string;
   /** Serve generated stand-ins for charts missing from `chartsDir` (default: only without `chartsDir`). */
   standIns?: boolean;
+  /** The Region the functions run in and load balancer hostnames name (default {@link localRegion}). */
+  region?: string;
 }
 
 /** What kinds an API inventory leaves out: objects that come and go on their own while nothing changes. */
@@ -142,7 +144,7 @@ export class LocalDeployment {
       stops.push(() => charts.stop());
       const cloud = await startCloudEmulation({
         kubeconfigPath: cluster.kubeconfigPath,
-        region: localRegion,
+        region: opts.region ?? localRegion,
         log: (m) => appendFileSync(join(dir, 'cloud.log'), `${m}\n`),
       });
       stops.push(() => cloud.stop());
@@ -155,7 +157,7 @@ export class LocalDeployment {
       const duplicateAsync = process.env.KUBECFN_LAMBDA_DUPLICATE_ASYNC === '1';
       const lambda = await LocalLambda.start([], {
         definitionsDir: functionsDir,
-        region: localRegion,
+        region: opts.region ?? localRegion,
         duplicateAsync,
         // Each function runs as a session of its own execution role, from the local STS.
         assumeRole: async (roleArn, sessionName) => {
