@@ -178,6 +178,9 @@ export class LocalDeployment {
         network: {
           // The providers find the cluster by DescribeCluster and sign EKS tokens with their role's session.
           ...motoEnv(aws.moto.endpoint),
+          // The Region is Lambda's: the functions' own (motoEnv names us-east-1).
+          AWS_REGION: opts.region ?? localRegion,
+          AWS_DEFAULT_REGION: opts.region ?? localRegion,
           // Helm reaches chart repositories through the local chart mirror.
           ...charts.clientEnv,
         },
