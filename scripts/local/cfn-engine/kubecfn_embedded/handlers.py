@@ -744,6 +744,8 @@ def _write_eks_access() -> None:
     path = config.load().get("eksAccessFile")
     if not path:
         return
+    # Snapshot and write under one lock: two writers racing could otherwise leave the older snapshot
+    # last (the cluster's, without the access entries created right after it).
     with _eks_lock:
         clusters = {
             name: {
@@ -752,10 +754,10 @@ def _write_eks_access() -> None:
             }
             for (account, region, name) in _authentication_modes
         }
-    tmp = f"{path}.{uuid.uuid4().hex}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"clusters": clusters}, f)
-    os.replace(tmp, path)
+        tmp = f"{path}.{uuid.uuid4().hex}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"clusters": clusters}, f)
+        os.replace(tmp, path)
 
 
 # Zones where EKS does not place control planes (UnsupportedAvailabilityZoneException), by zone id.
