@@ -61,6 +61,8 @@ export interface LocalDeploymentOptions {
    * action); `administrator` (the default) everything.
    */
   deployer?: 'deploy-policy' | 'administrator';
+  /** The Region the functions run in and load balancer hostnames name (default {@link localRegion}). */
+  region?: string;
 }
 
 /**
@@ -345,7 +347,7 @@ export class LocalDeployment {
           serviceToken: lambdaServiceToken,
         }),
         definitionsDir: functionsDir,
-        region: localRegion,
+        region: opts.region ?? localRegion,
         duplicateAsync,
         chaos: { crashContinuation: chaos.crashContinuation === true, killMidStep: chaos.killMidStep === true },
         // Each function runs as a session of its own execution role, from the local STS.
@@ -367,6 +369,9 @@ export class LocalDeployment {
         network: {
           // The providers find the cluster by DescribeCluster and sign EKS tokens with their role's session.
           ...motoEnv(aws.moto.endpoint),
+          // The Region is Lambda's: the functions' own (motoEnv names us-east-1).
+          AWS_REGION: opts.region ?? localRegion,
+          AWS_DEFAULT_REGION: opts.region ?? localRegion,
           // Helm reaches chart repositories through the local chart mirror.
           ...charts.clientEnv,
         },

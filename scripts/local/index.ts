@@ -42,3 +42,4 @@ export {
   type EksAuthenticator,
 } from './aws/eks-authenticator';
 export type { AuthenticatedUser, TokenAuthenticator } from './cluster/token-webhook';
+export { taskcatTests, readTaskcatReport, afterDeleteFile, type TaskcatTest, type ReportVerdict } from './taskcat';

@@ -218,6 +218,8 @@ export async function startChartMirror(opts: {
   chartsDir?: string;
   /** Serve generated stand-ins for wanted charts with no real package (default: only without chartsDir). */
   standIns?: boolean;
+  /** Other web files to answer, by `https://host/path` (say what they stand for where you pass them). */
+  files?: Record<string, { contentType: string; body: string }>;
 }): Promise<ChartMirror> {
   const allowStandIns = opts.standIns ?? !opts.chartsDir;
   const standInsServed: ChartWant[] = [];
@@ -355,6 +357,11 @@ export async function startChartMirror(opts: {
   const handle = async (req: IncomingMessage, res: ServerResponse, host: string) => {
     const path = new URL(req.url ?? '/', `https://${host}`).pathname;
     try {
+      const file = opts.files?.[`https://${host}${path}`];
+      if (file) {
+        res.writeHead(200, { 'content-type': file.contentType });
+        return res.end(file.body);
+      }
       if (path.endsWith('/index.yaml')) {
         const base = `https://${host}${path.slice(0, -'index.yaml'.length)}`;
         const entries: Record<string, unknown[]> = {};

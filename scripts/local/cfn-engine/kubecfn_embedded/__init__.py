@@ -19,10 +19,12 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from . import iam_enforcement, lambda_model, patches, sts_identity
+    from . import iam_enforcement, lambda_model, nested_stack_ids, patches, policy_conditions, sts_identity
 
     patches.apply()
     lambda_model.apply()
     iam_enforcement.install()
     sts_identity.install()
+    policy_conditions.install()
+    nested_stack_ids.install()
     _installed = True

@@ -519,6 +519,8 @@ class StackEngine:
     # ------------------------------------------------------------------ events and status
     def event(self, state: ResourceState | None, status: str, reason: str | None = None) -> None:
         """Records an event for a resource (or, with None, for the stack itself) and its status."""
+        from .event_properties import resource_properties_json
+
         stack = self.stack
         with self.lock:
             if state is None:
@@ -546,7 +548,7 @@ class StackEngine:
                     state.cf_resource_type,
                     status,
                     reason,
-                    None,
+                    resource_properties_json(self, state),
                 )
             stack.events.append(ev)
             self.changed.notify_all()
