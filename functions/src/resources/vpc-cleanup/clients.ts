@@ -24,10 +24,15 @@ export const makeClients = (): Clients => ({
   lambda: new LambdaClient(options),
 });
 
-/** The error code an AWS API answered (`DependencyViolation`, `LoadBalancerNotFoundException`…). */
+/**
+ * The error code an AWS API answered, without an `Exception` suffix: the query services answer
+ * `LoadBalancerNotFound` on the wire where the SDK's class is `LoadBalancerNotFoundException`, and
+ * the JSON services `ResourceNotFoundException`. So `DependencyViolation`, `LoadBalancerNotFound`,
+ * `ResourceNotFound`…
+ */
 export const codeOf = (error: unknown): string => {
   const e = error as { name?: string; Code?: string; code?: string };
-  return e?.Code ?? e?.name ?? e?.code ?? 'Error';
+  return (e?.Code ?? e?.name ?? e?.code ?? 'Error').replace(/Exception$/, '');
 };
 
 /** What was answered, in one line: `code: message`, for a Reason. */
@@ -39,7 +44,7 @@ export const describeAwsError = (error: unknown): string => {
 
 /** Answers that waiting will not change: the role may not do it, or the call is wrong. */
 export const isPermanent = (error: unknown): boolean =>
-  /^(OperationNotPermitted|AccessDenied|AccessDeniedException|UnauthorizedOperation|AuthFailure|InvalidClientTokenId|ValidationError|InvalidParameterValue|InvalidParameterValueException)$/.test(
+  /^(OperationNotPermitted|AccessDenied|UnauthorizedOperation|AuthFailure|InvalidClientTokenId|ValidationError|InvalidParameterValue)$/.test(
     codeOf(error),
   );
 
@@ -47,9 +52,14 @@ export const isPermanent = (error: unknown): boolean =>
 export const tagMap = (tags: readonly { Key?: string; Value?: string }[] | undefined): Record<string, string> =>
   Object.fromEntries((tags ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key!, t.Value ?? '']));
 
-/** A controller of this cluster made it: the AWS Load Balancer Controller's tag, or the in-tree cloud provider's. */
+/**
+ * The AWS Load Balancer Controller of this cluster made it. (The in-tree cloud provider's
+ * `kubernetes.io/cluster/<name>` = `owned` is not taken: IAM cannot scope a delete to it, see
+ * docs/resources/vpc-cleanup.md.)
+ */
+export const CLUSTER_TAG = 'elbv2.k8s.aws/cluster';
 export const ownedByCluster = (tags: Record<string, string>, clusterName: string): boolean =>
-  tags['elbv2.k8s.aws/cluster'] === clusterName || tags[`kubernetes.io/cluster/${clusterName}`] === 'owned';
+  tags[CLUSTER_TAG] === clusterName;
 
 /** Made by CloudFormation or by EKS itself: theirs to delete, never the sweep's. */
 export const managedElsewhere = (tags: Record<string, string>): boolean =>

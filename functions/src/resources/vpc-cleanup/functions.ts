@@ -54,9 +54,9 @@ export async function detachFunctions(clients: Clients, functions: string[], sig
       if (after.LastUpdateStatus === 'InProgress') leftovers.push(pending(what, 'being detached'));
     } catch (error) {
       const code = codeOf(error);
-      if (code === 'ResourceNotFoundException') continue;
+      if (code === 'ResourceNotFound') continue;
       // Another update of the function is under way: the next pass tries again.
-      if (code === 'ResourceConflictException') leftovers.push(pending(what, (error as Error).message));
+      if (code === 'ResourceConflict') leftovers.push(pending(what, (error as Error).message));
       else leftovers.push(fromError(what, error));
     }
   }

@@ -88,7 +88,7 @@ export async function sweepLoadBalancers(clients: Clients, props: Props, signal:
         abortSignal: signal,
       });
     } catch (error) {
-      if (codeOf(error) === 'LoadBalancerNotFoundException') continue;
+      if (codeOf(error) === 'LoadBalancerNotFound') continue;
       leftovers.push(fromError(what, error));
       continue;
     }
@@ -103,7 +103,7 @@ export async function sweepLoadBalancers(clients: Clients, props: Props, signal:
       if ((out.LoadBalancers ?? []).length > 0) leftovers.push(pending(what, 'its deletion is in progress'));
       else removed.push(what);
     } catch (error) {
-      if (codeOf(error) === 'LoadBalancerNotFoundException') removed.push(what);
+      if (codeOf(error) === 'LoadBalancerNotFound') removed.push(what);
       else leftovers.push(fromError(what, error));
     }
   }
@@ -124,9 +124,9 @@ export async function sweepTargetGroups(clients: Clients, props: Props, signal: 
       removed.push(what);
     } catch (error) {
       const code = codeOf(error);
-      if (code === 'TargetGroupNotFoundException') continue;
+      if (code === 'TargetGroupNotFound') continue;
       // Still used by a listener of a load balancer that is being deleted.
-      if (code === 'ResourceInUseException') leftovers.push(pending(what, `in use: ${(error as Error).message}`));
+      if (code === 'ResourceInUse') leftovers.push(pending(what, `in use: ${(error as Error).message}`));
       else leftovers.push(fromError(what, error));
     }
   }

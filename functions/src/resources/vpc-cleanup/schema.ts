@@ -12,8 +12,9 @@ const functionName = prop.string({
 
 export const schema = z.strictObject({
   /**
-   * The EKS cluster whose leftovers are removed: what carries the tag `elbv2.k8s.aws/cluster` with this
-   * value, or `kubernetes.io/cluster/<ClusterName>` = `owned`. Required.
+   * The EKS cluster whose leftovers are removed: what the AWS Load Balancer Controller tagged
+   * `elbv2.k8s.aws/cluster` with this value, and the interfaces the VPC CNI tagged
+   * `cluster.k8s.amazonaws.com/name` with it. Required.
    */
   ClusterName: prop.string({
     minLength: 1,
