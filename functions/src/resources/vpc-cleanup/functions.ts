@@ -31,14 +31,6 @@ export async function detachFunctions(clients: Clients, functions: string[], sig
         leftovers.push(pending(what, 'its configuration update is in progress'));
         continue;
       }
-      if (config.LastUpdateStatus === 'Failed' && !(config.VpcConfig?.SubnetIds ?? []).length) {
-        leftovers.push({
-          what,
-          why: `Lambda could not detach it: ${config.LastUpdateStatusReasonCode ?? ''} ${config.LastUpdateStatusReason ?? ''}`.trim(),
-          permanent: true,
-        });
-        continue;
-      }
       if (!(config.VpcConfig?.SubnetIds ?? []).length) continue;
       await clients.lambda.send(
         new UpdateFunctionConfigurationCommand({
@@ -47,11 +39,19 @@ export async function detachFunctions(clients: Clients, functions: string[], sig
         }),
         { abortSignal: signal },
       );
-      removed.push(`function ${config.FunctionName} detached from the VPC`);
       const after = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }), {
         abortSignal: signal,
       });
+      // Lambda applies the change asynchronously; a failed one is tried again on the next pass.
       if (after.LastUpdateStatus === 'InProgress') leftovers.push(pending(what, 'being detached'));
+      else if (after.LastUpdateStatus === 'Failed')
+        leftovers.push(
+          pending(
+            what,
+            `Lambda could not detach it: ${[after.LastUpdateStatusReasonCode, after.LastUpdateStatusReason].filter(Boolean).join(': ')}`,
+          ),
+        );
+      else removed.push(`function ${config.FunctionName} detached from the VPC`);
     } catch (error) {
       const code = codeOf(error);
       if (code === 'ResourceNotFound') continue;
