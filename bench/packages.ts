@@ -25,6 +25,7 @@ const N = runs(7);
 const firstType: Record<string, string> = {
   KubeProvider: 'Custom::KubeManifest',
   HelmProvider: 'Custom::HelmRelease',
+  CleanupProvider: 'Custom::VpcCleanup',
 };
 
 const PROBE = `

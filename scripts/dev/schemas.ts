@@ -20,6 +20,7 @@ import { awsAuthSchema } from '../../functions/src/resources/aws-auth/schema';
 import { schema as helmReleaseSchema } from '../../functions/src/resources/helm-release/schema';
 import { schema as kubeGetSchema } from '../../functions/src/resources/kube-get/schema';
 import { schema as kubeManifestSchema } from '../../functions/src/resources/kube-manifest/schema';
+import { schema as vpcCleanupSchema } from '../../functions/src/resources/vpc-cleanup/schema';
 import { repoRoot } from './paths.cjs';
 
 /** What the generator knows of each type besides its zod schema. */
@@ -30,7 +31,7 @@ export interface TypeInfo {
   /** Name of the exported schema constant in schema.ts (for its JSDoc comments). */
   exportName: string;
   schema: z.ZodType;
-  provider: 'KubeProvider' | 'HelmProvider';
+  provider: 'KubeProvider' | 'HelmProvider' | 'CleanupProvider';
   description: string;
   /**
    * Properties whose change replaces the resource: each one is part of the physical id (the
@@ -102,6 +103,16 @@ export const types: TypeInfo[] = [
     provider: 'HelmProvider',
     description: 'A Helm release installed, upgraded and uninstalled with the helm CLI.',
     replacement: ['ClusterName', 'Namespace', 'ReleaseName'],
+  },
+  {
+    typeName: 'Custom::VpcCleanup',
+    page: 'vpc-cleanup',
+    exportName: 'schema',
+    schema: vpcCleanupSchema,
+    provider: 'CleanupProvider',
+    description:
+      'The teardown safety net: on stack deletion, what the cluster’s controllers left in the VPC is removed and the providers are detached from it.',
+    replacement: [],
   },
 ];
 

@@ -35,6 +35,7 @@ describe('invoking the providers', () => {
 
   test('there are functions and a layer to check', () => {
     expect(functions.map((f) => f.id).sort()).toEqual([
+      'templates/kubecfn-functions.template.yaml#CleanupProvider',
       'templates/kubecfn-functions.template.yaml#CopyCodeFunction',
       'templates/kubecfn-functions.template.yaml#HelmLayer',
       'templates/kubecfn-functions.template.yaml#HelmProvider',

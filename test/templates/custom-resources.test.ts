@@ -58,6 +58,8 @@ function resolve(t: Template, value: unknown, branch: Record<string, boolean>): 
   const placeholder = (name: string): string => {
     if (name === 'AWS::Region') return 'us-east-1';
     if (name.startsWith('AWS::')) return 'aws-value';
+    // A parameter of an AWS-specific type holds an id of that kind.
+    if (t.Parameters?.[name]?.Type === 'AWS::EC2::VPC::Id') return 'vpc-0123456789abcdef0';
     const d = t.Parameters?.[name]?.Default;
     return d !== undefined && d !== '' ? String(d) : `${name.toLowerCase().replace(/[^a-z0-9]/g, '')}-value`;
   };
@@ -132,12 +134,13 @@ function documentedAttributes(type: string): string[] {
 }
 
 test('the providers route the types their definitions declare', () => {
-  expect(mockDeclared.map((p) => p.name).sort()).toEqual(['HelmProvider', 'KubeProvider']);
+  expect(mockDeclared.map((p) => p.name).sort()).toEqual(['CleanupProvider', 'HelmProvider', 'KubeProvider']);
   expect([...served.keys()].sort()).toEqual([
     'Custom::AwsAuth',
     'Custom::HelmRelease',
     'Custom::KubeGet',
     'Custom::KubeManifest',
+    'Custom::VpcCleanup',
   ]);
   for (const [type, { definition }] of served) expect([type, definition.type]).toEqual([type, type]);
 });
@@ -157,7 +160,12 @@ test('each type’s page in docs/resources lists the attributes its definition r
 
 test('the templates use every kind of custom resource they ship examples for', () => {
   const used = new Set(customResources.map((c) => c.r.Type));
-  expect([...used].sort()).toEqual(['Custom::HelmRelease', 'Custom::KubeGet', 'Custom::KubeManifest']);
+  expect([...used].sort()).toEqual([
+    'Custom::HelmRelease',
+    'Custom::KubeGet',
+    'Custom::KubeManifest',
+    'Custom::VpcCleanup',
+  ]);
 });
 
 test('both branches of an Fn::If are followed, and AWS::NoValue drops its key', () => {

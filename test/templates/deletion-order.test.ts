@@ -38,6 +38,21 @@ describe('the EKS stack', () => {
   test('the providers do not wait for the cluster, so they come up alongside it', () => {
     expect(dependsTransitively(eks, 'FunctionsStack', 'Cluster')).toBe(false);
   });
+
+  // The teardown's safety net sweeps only what the workloads, the add-ons and the nodes left: it must
+  // go after all of them, and before the providers it detaches from the VPC.
+  test.each(['JenkinsStack', 'GitLabRunnerStack', 'AddonsStack', ...nodeGroups, 'CoreDnsAddon'])(
+    '%s is deleted before the VPC cleanup',
+    (earlier) => {
+      expect(dependsTransitively(eks, earlier, 'VpcCleanup')).toBe(true);
+    },
+  );
+
+  test('the VPC cleanup is deleted before the providers, and waits for neither the cluster nor its nodes on create', () => {
+    expect(dependsTransitively(eks, 'VpcCleanup', 'FunctionsStack')).toBe(true);
+    expect(dependsTransitively(eks, 'VpcCleanup', 'Cluster')).toBe(false);
+    expect(dependsTransitively(eks, 'VpcCleanup', 'SystemNodeGroupStack')).toBe(false);
+  });
 });
 
 describe('the add-ons stack', () => {

@@ -8,18 +8,21 @@ import { loadTemplate } from './cfn-template';
 const functions = loadTemplate('templates/kubecfn-functions.template.yaml');
 const resources = Object.entries(functions.Resources);
 
-test.each(['KubeProvider', 'HelmProvider'])('%s has an EventInvokeConfig that fits the continuation design', (fn) => {
-  const configs = resources.filter(
-    ([, r]) =>
-      r.Type === 'AWS::Lambda::EventInvokeConfig' &&
-      JSON.stringify((r.Properties as Record<string, unknown>).FunctionName) === JSON.stringify({ Ref: fn }),
-  );
-  expect(configs).toHaveLength(1);
-  expect(configs[0]![1].Properties).toEqual({
-    FunctionName: { Ref: fn },
-    Qualifier: '$LATEST',
-    MaximumRetryAttempts: 2,
-    // CloudFormation's longest ServiceTimeout: an older event belongs to a request it has given up on.
-    MaximumEventAgeInSeconds: 3600,
-  });
-});
+test.each(['KubeProvider', 'HelmProvider', 'CleanupProvider'])(
+  '%s has an EventInvokeConfig that fits the continuation design',
+  (fn) => {
+    const configs = resources.filter(
+      ([, r]) =>
+        r.Type === 'AWS::Lambda::EventInvokeConfig' &&
+        JSON.stringify((r.Properties as Record<string, unknown>).FunctionName) === JSON.stringify({ Ref: fn }),
+    );
+    expect(configs).toHaveLength(1);
+    expect(configs[0]![1].Properties).toEqual({
+      FunctionName: { Ref: fn },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      // CloudFormation's longest ServiceTimeout: an older event belongs to a request it has given up on.
+      MaximumEventAgeInSeconds: 3600,
+    });
+  },
+);

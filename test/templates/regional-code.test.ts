@@ -1,5 +1,5 @@
 // One code bucket for every Region: Lambda loads code only from a bucket in the function's own Region,
-// so when QSS3BucketRegion names another Region the functions stack copies the three packages into a
+// so when QSS3BucketRegion names another Region the functions stack copies the packages into a
 // bucket it creates in its own (CopyCodeFunction, inline), and the functions and layer load from
 // there. The template checks resolve the functions stack for both cases; the inline function runs
 // against moto's S3 with a real HTTP endpoint standing in for CloudFormation's response URL.
@@ -23,7 +23,7 @@ import { resolveValue } from './resolve';
 
 const path = 'templates/kubecfn-functions.template.yaml';
 const t: Template = loadTemplate(path);
-const code = ['KubeProvider', 'HelmProvider', 'HelmLayer'] as const;
+const code = ['KubeProvider', 'HelmProvider', 'CleanupProvider', 'HelmLayer'] as const;
 const stackValues = {
   'AWS::Region': 'eu-west-1',
   'AWS::Partition': 'aws',
@@ -86,7 +86,7 @@ describe('the functions stack reads its code from its own Region', () => {
       expect(dependsTransitively(t, id, 'CopiedCode')).toBe(true);
     });
 
-    test('the copy’s role reads those three packages and writes and removes their copies, nothing else', () => {
+    test('the copy’s role reads those packages and writes and removes their copies, nothing else', () => {
       const statements = (
         t.Resources.CopyCodeRole!.Properties!.Policies as { PolicyDocument: { Statement: unknown[] } }[]
       ).flatMap((p) => resolveValue(t, p.PolicyDocument.Statement, { ...stackValues, ...values }) as object[]);

@@ -23,6 +23,7 @@ const templates = allTemplatePaths();
 const buildOutputs = [
   'functions/packages/KubeProvider/lambda.zip',
   'functions/packages/HelmProvider/lambda.zip',
+  'functions/packages/CleanupProvider/lambda.zip',
   'functions/packages/HelmLayer/layer.zip',
 ];
 

@@ -19,13 +19,22 @@
  *   first continuation invocation of each CloudFormation request crashes at its start (a function
  *   error, retried as Lambda retries one), and the first invocation of each request that starts a
  *   step is killed with SIGKILL a moment later (the process dies mid-step, as when the sandbox goes).
- * Each invocation is a fresh Node process; an HTTP endpoint speaks the Lambda Invoke API.
+ * Each invocation is a fresh Node process; an HTTP endpoint speaks the Lambda Invoke API. Every
+ * other Lambda API call a function makes (GetFunctionConfiguration, UpdateFunctionConfiguration…)
+ * is forwarded, signature and all, to the local AWS in `network.AWS_ENDPOINT_URL` (moto's Lambda API,
+ * which holds the definitions), or answered 404 without one.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -155,6 +164,26 @@ export interface FunctionDefinition {
   maximumEventAgeInSeconds?: number;
 }
 
+/**
+ * A Lambda API call other than Invoke, passed to the local AWS as it came: method, path, headers
+ * (the Host the caller signed included, so the SigV4 signature still holds) and body.
+ */
+function forward(req: IncomingMessage, res: ServerResponse, endpoint: string): void {
+  const target = new URL(endpoint);
+  const out = httpRequest(
+    { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  out.on('error', (err) => {
+    res.writeHead(502, { 'content-type': 'application/json', 'x-amzn-errortype': 'ServiceException' });
+    res.end(JSON.stringify({ Type: 'Service', message: `local Lambda API unreachable: ${err.message}` }));
+  });
+  req.pipe(out);
+}
+
 /** Lambda's delays before the two retries of a failed asynchronous invocation. */
 export const LAMBDA_ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
 const EMULATED_RUNTIME = 'nodejs24.x';
@@ -230,6 +259,8 @@ export class LocalLambda {
     const lambda = new LocalLambda(server, new Map(functions.map((f) => [f.name, f])), root, opts);
     server.on('request', (req, res) => {
       const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(req.url ?? '');
+      const api = opts.network?.AWS_ENDPOINT_URL;
+      if (!match && api) return forward(req, res, api);
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
