@@ -100,6 +100,23 @@ Resources:
       AccessPolicies:
         - PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy
           AccessScope: {Type: cluster}
+  # Each provider continues long work by invoking itself (as templates/kubecfn-functions.template.yaml grants).
+  KubeSelfInvoke:
+    Type: AWS::IAM::RolePolicy
+    Properties:
+      RoleName: !Ref KubeRole
+      PolicyName: continue-in-a-fresh-invocation
+      PolicyDocument:
+        Version: '2012-10-17'
+        Statement: [{Effect: Allow, Action: lambda:InvokeFunction, Resource: !GetAtt KubeProvider.Arn}]
+  HelmSelfInvoke:
+    Type: AWS::IAM::RolePolicy
+    Properties:
+      RoleName: !Ref HelmRole
+      PolicyName: continue-in-a-fresh-invocation
+      PolicyDocument:
+        Version: '2012-10-17'
+        Statement: [{Effect: Allow, Action: lambda:InvokeFunction, Resource: !GetAtt HelmProvider.Arn}]
   HelmLayer:
     Type: AWS::Lambda::LayerVersion
     Properties:
@@ -128,7 +145,7 @@ Resources:
       Code: {S3Bucket: ${bucket}, S3Key: helm.zip}
   App:
     Type: Custom::KubeManifest
-    DependsOn: [KubeEntry, Nodes]
+    DependsOn: [KubeEntry, KubeSelfInvoke, Nodes]
     Properties:
       ServiceToken: !GetAtt KubeProvider.Arn
       ServiceTimeout: 300
@@ -156,7 +173,7 @@ Resources:
             spec: {containers: [{name: app, image: busybox:1.36}]}
   Release:
     Type: Custom::HelmRelease
-    DependsOn: [HelmEntry, App]
+    DependsOn: [HelmEntry, HelmSelfInvoke, App]
     Properties:
       ServiceToken: !GetAtt HelmProvider.Arn
       ServiceTimeout: 300

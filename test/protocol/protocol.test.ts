@@ -384,6 +384,7 @@ describe('continuation', () => {
     // then the hand-over fitted (without the old properties) and the second invocation answered
     expect(invocations).toHaveLength(2);
     expect(bodies).toEqual([expect.objectContaining({ Status: 'SUCCESS' })]);
+    expect(invocations[0]!.logs).toContain('the hand-over leaves OldResourceProperties out');
     expect(invocations[0]!.logs).toMatch(/continuing in a new invocation.*"payloadBytes":\d+/);
   });
 

@@ -81,15 +81,19 @@ const MIN_INVOKE_MS = 500;
 export const MAX_ASYNC_PAYLOAD_BYTES = 1_048_576;
 
 async function handOver(request: Request, next: Continuation, pollMs: number): Promise<void> {
-  // OldResourceProperties serve only the Update step, never `continue`: the hand-over leaves them
-  // out, so an event that fitted Lambda's limit still fits with the step's state beside it.
-  const {
-    KubecfnContinuation: _previous,
-    OldResourceProperties: _old,
-    ...original
-  } = request.event as ContinuationEvent;
-  const payload: ContinuationEvent = { ...original, KubecfnContinuation: next };
-  const payloadBytes = Buffer.byteLength(JSON.stringify(payload));
+  const { KubecfnContinuation: _previous, ...original } = request.event as ContinuationEvent;
+  let payload: ContinuationEvent = { ...original, KubecfnContinuation: next };
+  let payloadBytes = Buffer.byteLength(JSON.stringify(payload));
+  if (payloadBytes > MAX_ASYNC_PAYLOAD_BYTES && original.OldResourceProperties) {
+    // An event that fitted Lambda's limit may not fit with the step's state beside it: the previous
+    // properties (which only an Update's own steps read) go first, and the next invocation is told.
+    const { OldResourceProperties: _old, ...withoutOld } = original;
+    payload = { ...withoutOld, KubecfnContinuation: { ...next, oldPropertiesDropped: true } };
+    payloadBytes = Buffer.byteLength(JSON.stringify(payload));
+    request.logger.warn('the hand-over leaves OldResourceProperties out to fit the asynchronous payload limit', {
+      payloadBytes,
+    });
+  }
   if (payloadBytes > MAX_ASYNC_PAYLOAD_BYTES)
     throw new Error(
       `the hand-over's payload would be ${payloadBytes} bytes (the step's state ${Buffer.byteLength(JSON.stringify(next.state ?? null))}), over Lambda's ${MAX_ASYNC_PAYLOAD_BYTES}-byte limit for asynchronous invocations`,

@@ -58,6 +58,11 @@ export interface Continuation<S = unknown> {
   attempt: number;
   /** Physical id decided by the step that went on in the background. */
   physicalId: string;
+  /**
+   * Set when the hand-over left the event's OldResourceProperties out to stay within Lambda's
+   * asynchronous payload limit: later invocations of an Update then do not know the previous properties.
+   */
+  oldPropertiesDropped?: true;
 }
 
 export interface ContinuationEvent<S = unknown> extends CloudFormationEvent {

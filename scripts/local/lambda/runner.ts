@@ -592,7 +592,13 @@ export class LocalLambda {
     const at = out.lastIndexOf(MARKER);
     const outcome: Partial<Invocation> =
       at >= 0 && !timedOut
-        ? JSON.parse(out.slice(at + MARKER.length).trim())
+        ? // The result is one line; the other stream (stderr) may still have appended log lines after it.
+          JSON.parse(
+            out
+              .slice(at + MARKER.length)
+              .trimStart()
+              .split('\n', 1)[0]!,
+          )
         : timedOut
           ? {}
           : {
