@@ -611,8 +611,8 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
     expect(left).toEqual([]);
   });
 
-  // Custom::AwsAuth removes its entries on delete but leaves the aws-auth ConfigMap it created (yet).
-  (haveCharts ? test.failing : test.skip)(
+  // Custom::AwsAuth deletes the aws-auth ConfigMap it created once its last entry is gone.
+  (haveCharts ? test : test.skip)(
     'the aws-auth ConfigMap Custom::AwsAuth created goes with its last entry',
     async () => {
       expect(await local.kubectl(['get', 'configmap', '-n', 'kube-system', 'aws-auth', '-o', 'name'])).toMatch(
