@@ -13,6 +13,7 @@ import {
   pendingAfterTimeout,
   prepareChart,
   recoverRelease,
+  redactUrlCredentials,
   releaseHistory,
   upgradeRelease,
   watchedObjects,
@@ -21,19 +22,37 @@ import {
   type ChartSource,
   type HelmRelease,
 } from '../../helm';
-import { getClusterAccess } from '../../kube';
-import { done, ResourceError, type DataValue, type StepContext, type StepResult } from '../../runtime';
+import { describeOutage, getClusterAccess, webhookOutageIn } from '../../kube';
+import { done, inProgress, ResourceError, type DataValue, type StepContext, type StepResult } from '../../runtime';
+import { sleep } from '../../shared';
 import { toResourceError } from '../cluster-errors';
 import { explainUpgradeFailure } from './failure-reason';
 import { forgetNamespaceCreated, namespaceExists, noteNamespaceCreated } from './namespace';
 import { claimOf, foreignReason, labelsFor, OWNER_LABEL, ownerLabelOf, revisionsOf } from './ownership';
 import type { HelmReleaseProps } from './schema';
-import type { State } from './state';
+import { POLL_SECONDS, type State } from './state';
 import { physicalIdOf, type ReleaseTarget } from './target';
 import { awaitReady } from './wait';
 
 /** Time kept back from helm for cleaning up after it (an uninstall) and for answering. */
 const reserveMs = (remaining: number) => Math.min(60_000, Math.max(5_000, remaining * 0.2));
+
+/** Waits between helm runs while an admission webhook cannot be called: 2 s, doubling, at most 15 s. */
+const WEBHOOK_FIRST_WAIT_MS = 2_000;
+const WEBHOOK_MAX_WAIT_MS = 15_000;
+/** Time a helm run is given at least before another try starts in this invocation, not the next. */
+const WEBHOOK_RUN_MS = 10_000;
+/** Kept before the request's overall deadline (ServiceTimeout), to answer with the webhook's name. */
+const WEBHOOK_ANSWER_RESERVE_MS = 5_000;
+
+/** An install that goes on in a later invocation, after an admission webhook could not be called. */
+export interface Resume {
+  /** Epoch ms since when the webhook could not be called. */
+  since: number;
+  /** Epoch ms after which no helm run starts: TimeoutSeconds from the first run. */
+  until: number;
+  createdNamespace?: boolean;
+}
 
 function releaseData(release: HelmRelease): Record<string, DataValue> {
   const meta = release.chart?.metadata ?? {};
@@ -54,6 +73,7 @@ export async function install(
   target: ReleaseTarget,
   ctx: StepContext,
   replacement: boolean,
+  resume?: Resume,
 ): Promise<StepResult<State>> {
   let source: ChartSource;
   try {
@@ -66,7 +86,8 @@ export async function install(
   // Whose is a release of this name? A Create or a replacement installs only its own, or adopts.
   const fresh = ctx.requestType === 'Create' || replacement;
   const owner = ownerLabelOf(ctx.event);
-  const claim = claimOf(await revisionsOf(access, target, ctx.signal), owner, !fresh);
+  const revisions = await revisionsOf(access, target, ctx.signal);
+  const claim = claimOf(revisions, owner, !fresh);
   if (claim.kind === 'foreign' && !props.Adopt)
     throw new ResourceError(
       foreignReason(
@@ -81,10 +102,14 @@ export async function install(
   const labels = labelsFor(ctx.event, adopted);
   // A namespace this install creates goes again if the install fails (see ./namespace).
   const createsNamespace =
-    (ctx.requestType === 'Create' || replacement) &&
-    props.CreateNamespace &&
-    !(await namespaceExists(access, target.namespace, ctx.signal));
+    resume?.createdNamespace ||
+    ((ctx.requestType === 'Create' || replacement) &&
+      props.CreateNamespace &&
+      !(await namespaceExists(access, target.namespace, ctx.signal)));
   if (createsNamespace) noteNamespaceCreated(physicalId);
+  // helm runs until TimeoutSeconds after the first run, and ends before the request's ServiceTimeout.
+  const timeoutAt = resume?.until ?? Date.now() + props.TimeoutSeconds * 1000;
+  const runUntil = Math.min(timeoutAt, ctx.overallDeadline - WEBHOOK_ANSWER_RESERVE_MS);
   return withHelmSession(access, async (session) => {
     let chartArgs: string[];
     let valuesFiles: string[];
@@ -137,10 +162,10 @@ export async function install(
       }
     };
 
-    let result;
-    try {
+    /** One `helm upgrade --install`, after recovering a release of this resource's left pending. */
+    const attempt = async () => {
       try {
-        result = await upgrade();
+        return await upgrade();
       } catch (error) {
         if (
           !isOperationInProgress(error) &&
@@ -169,7 +194,55 @@ export async function install(
           status: history?.at(-1)?.status,
           recovery,
         });
-        result = await upgrade();
+        return await upgrade();
+      }
+    };
+
+    let result;
+    let outageSince = resume?.since;
+    try {
+      // An admission webhook the API server cannot call yet (no endpoints, refused, no answer: a
+      // controller installed a moment ago) refuses objects of the chart: helm runs again, with
+      // backoff, until it answers or the time is up. A webhook that denies is not retried.
+      for (let wait = WEBHOOK_FIRST_WAIT_MS; ; wait = Math.min(WEBHOOK_MAX_WAIT_MS, wait * 2)) {
+        try {
+          result = await attempt();
+          if (outageSince !== undefined)
+            ctx.logger.info('the admission webhook answers again; installed', { waitedMs: Date.now() - outageSince });
+          break;
+        } catch (error) {
+          const outage = error instanceof HelmCommandError ? webhookOutageIn(error.stderr) : undefined;
+          if (!outage) throw error;
+          outageSince ??= Date.now();
+          if (Date.now() + wait >= runUntil) {
+            const ranOut =
+              timeoutAt <= runUntil ? `${props.TimeoutSeconds} s (TimeoutSeconds)` : "the resource's ServiceTimeout";
+            // A Repository may carry credentials (https://user:pw@…), and helm repeats it in its errors.
+            throw new ResourceError(
+              redactUrlCredentials(
+                `helm upgrade --install of release ${target.name} in namespace ${target.namespace}: ${describeOutage(outage)}; retried for ${Math.round((Date.now() - outageSince) / 1000)} s, until ${ranOut} ran out: ${(error as HelmCommandError).stderrTail}`,
+              ),
+            );
+          }
+          ctx.logger.info('an admission webhook cannot be called yet; running helm again', {
+            release: target.name,
+            webhook: outage.webhook,
+            cause: outage.cause,
+            waitMs: wait,
+          });
+          const left = ctx.remainingMs();
+          if (left - reserveMs(left) < wait + WEBHOOK_RUN_MS) {
+            const state: State = {
+              phase: 'install',
+              target,
+              resume: { since: outageSince, until: timeoutAt, ...(createsNamespace ? { createdNamespace: true } : {}) },
+              ...(replacement ? { replacement } : {}),
+              ...(createsNamespace ? { createdNamespace: true } : {}),
+            };
+            return inProgress(state, { physicalId, pollAfterSeconds: POLL_SECONDS });
+          }
+          await sleep(wait, ctx.signal);
+        }
       }
     } catch (error) {
       if (error instanceof ResourceError) throw error;

@@ -80,16 +80,17 @@ export function claimOf(revisions: readonly Revision[], owner: string, legacyIsO
   return { kind: 'foreign', ...(labelled ? { owner: labelled } : {}) };
 }
 
-/** True when `request` installed the release: its oldest revision is the first, labelled with that request. */
+/**
+ * True when `request` installed the release: its oldest revision is the first, labelled with that
+ * request (not adopted). helm keeps only the last revisions (10 by default): when every revision
+ * kept is that request's, its first may have been pruned by its own retries (an admission webhook
+ * that could not be called), and it still counts as that request's install.
+ */
 export function installedBy(revisions: readonly Revision[], owner: string, request: string): boolean {
+  const byRequest = (r: Revision) =>
+    r.labels[OWNER_LABEL] === owner && r.labels[REQUEST_LABEL] === request && r.labels[ADOPTED_LABEL] !== 'true';
   const first = revisions[0];
-  return (
-    !!first &&
-    first.revision === 1 &&
-    first.labels[OWNER_LABEL] === owner &&
-    first.labels[REQUEST_LABEL] === request &&
-    first.labels[ADOPTED_LABEL] !== 'true'
-  );
+  return !!first && byRequest(first) && (first.revision === 1 || revisions.every(byRequest));
 }
 
 /** The labels an upgrade writes. */

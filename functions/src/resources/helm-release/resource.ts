@@ -80,6 +80,7 @@ export default defineResource<HelmReleaseProps, State>({
   async continue(state, props, ctx) {
     if (state.phase === 'uninstall') return uninstall(state.target, ctx, state.mode);
     try {
+      if (state.phase === 'install') return await install(props, state.target, ctx, !!state.replacement, state.resume);
       return await awaitReady(state, props, ctx);
     } catch (error) {
       // The cleanup that follows (the runtime's for a Create, ours for a replacement) runs in this invocation.
