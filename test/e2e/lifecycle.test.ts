@@ -605,8 +605,8 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE === '1';
     expect(awsLeft.filter((o) => !emulationKeeps(o))).toEqual([]);
   }, 900_000);
 
-  // Helm installs a chart's crds/ and never deletes them; the HelmProvider does not either (yet).
-  (haveCharts ? test.failing : test.skip)('no CRD of a chart outlives the stack that installed it', async () => {
+  // Helm installs a chart's crds/ and never deletes them; the HelmProvider deletes those its install created.
+  (haveCharts ? test : test.skip)('no CRD of a chart outlives the stack that installed it', async () => {
     const left = added(apiBefore, await local.apiInventory()).filter((o) => o.startsWith('customresourcedefinitions.'));
     expect(left).toEqual([]);
   });

@@ -26,6 +26,7 @@ import { describeOutage, getClusterAccess, webhookOutageIn } from '../../kube';
 import { done, inProgress, ResourceError, type DataValue, type StepContext, type StepResult } from '../../runtime';
 import { sleep } from '../../shared';
 import { toResourceError } from '../cluster-errors';
+import { chartCrdNames, claimCreatedCrds, crdOwnerOf, existingCrds } from './crds';
 import { explainUpgradeFailure } from './failure-reason';
 import { forgetNamespaceCreated, namespaceExists, noteNamespaceCreated } from './namespace';
 import { claimOf, foreignReason, labelsFor, OWNER_LABEL, ownerLabelOf, revisionsOf } from './ownership';
@@ -198,6 +199,22 @@ export async function install(
       }
     };
 
+    // An install (no revision was ever deployed) creates the CRDs of the chart's crds/ that do not
+    // exist yet; helm never deletes them. Those it creates are claimed (./crds) and go with the release.
+    const crdOwner = crdOwnerOf(ctx.event);
+    let crdNames: string[] = [];
+    let crdsBefore: string[] = [];
+    if (!props.SkipCrds && !revisions.some((r) => r.status === 'deployed' || r.status === 'superseded')) {
+      try {
+        crdNames = await chartCrdNames(session.cli, chartArgs, ctx.signal);
+        crdsBefore = await existingCrds(access, crdNames, crdOwner, ctx.signal);
+      } catch (error) {
+        // The upgrade meets the same problem (a chart it cannot fetch) and reports it.
+        ctx.logger.warn("could not list the chart's CRDs: they are not tracked", { error: (error as Error).message });
+        crdNames = [];
+      }
+    }
+
     let result;
     let outageSince = resume?.since;
     try {
@@ -249,6 +266,13 @@ export async function install(
       // helm's --wait timeout names nothing: read back what is still pending, and what holds it.
       const pending = isTimeout(error) ? await pendingAfterTimeout(session.cli, access, target, ctx.signal) : [];
       throw explainUpgradeFailure(error, props, source, { ...target, waited: props.Wait, pending });
+    } finally {
+      // Whatever helm's outcome, the CRDs its crds/ created are this resource's: a failed Create's
+      // cleanup removes them too.
+      if (crdNames.length)
+        await claimCreatedCrds(access, crdNames, crdsBefore, crdOwner, ctx.logger, ctx.signal).catch((error) =>
+          ctx.logger.warn('could not claim the CRDs the chart created', { error: (error as Error).message }),
+        );
     }
 
     const data = releaseData(result.release);

@@ -29,6 +29,8 @@ export interface State {
    * Create, a failed replacement); `delete` (the default) one this resource owns.
    */
   mode?: UninstallMode;
+  /** Uninstall on Delete: RetainCrds (the CRDs the release created stay). */
+  retainCrds?: boolean;
 }
 
 /** Which releases an uninstall may remove (see ./ownership). */
