@@ -20,7 +20,7 @@ import {
 } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpsServer, type Server } from 'node:https';
+import { createServer as createHttpsServer, request as httpsRequest, type Server } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,11 +154,51 @@ async function registerWebhook(
       await core().createNamespacedConfigMap({ namespace, body: { metadata: { name: 'probe' } } });
       await core().deleteNamespacedConfigMap({ namespace, name: 'probe' });
     } catch (error) {
-      if (error instanceof ApiException && /failed calling webhook/.test(String(error.body))) return webhook;
+      if (error instanceof ApiException && /failed calling webhook/.test(String(error.body))) {
+        // The API server counts the probe's refusal a moment after answering it: the count starts from it.
+        await calledAndFailed(webhook, 0);
+        return webhook;
+      }
       throw error;
     }
     await sleep(200);
   }
+}
+
+/**
+ * How many times the API server has failed to call `webhook` (its `calling_webhook_error` rejections,
+ * from its own metrics): a test removes or starts the webhook only once the provider has met it.
+ */
+async function callFailures(webhook: string): Promise<number> {
+  const c = cluster();
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = httpsRequest(
+      `${c.server}/metrics`,
+      { ca: c.caData, headers: { authorization: `Bearer ${c.token}` } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  return text
+    .split('\n')
+    .filter(
+      (l) =>
+        l.startsWith('apiserver_admission_webhook_rejection_count{') &&
+        l.includes('error_type="calling_webhook_error"') &&
+        l.includes(`name="${webhook}"`),
+    )
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/** Resolves once the API server has failed to call `webhook` more often than `before` times. */
+async function calledAndFailed(webhook: string, before: number): Promise<void> {
+  while ((await callFailures(webhook)) <= before) await sleep(250);
 }
 
 const removeWebhook = (name: string) =>
@@ -226,8 +266,10 @@ describe('Custom::KubeManifest through a webhook that cannot be called yet', () 
       service: { namespace: 'race-gone', name: 'webhook-service', path: '/mutate', port: 443 },
     });
 
-    // when the manifest is applied, and the webhook configuration is removed a few seconds later
-    const removed = sleep(4_000).then(() => removeWebhook('race-gone'));
+    // when the manifest is applied, and the webhook configuration is removed once the apply has met
+    // it twice (the client retries a 500 once by itself; the second refusal reaches the provider)
+    const failures = await callFailures(webhook);
+    const removed = calledAndFailed(webhook, failures + 1).then(() => removeWebhook('race-gone'));
     const x = await h.send('KubeProvider', 'Create', 'Custom::KubeManifest', {
       ClusterName: 'local',
       Manifest: manifest('race-gone'),
@@ -252,9 +294,13 @@ describe('Custom::KubeManifest through a webhook that cannot be called yet', () 
       caBundle: Buffer.from(tls.cert).toString('base64'),
     });
 
-    // when the manifest is applied by a provider with a 10 s Lambda timeout, and the webhook server starts after 12 s
+    // when the manifest is applied by a provider with a 10 s Lambda timeout, and the webhook server
+    // starts once the apply has met it, after more than one invocation's time
     let server: (Server & { reviews: number }) | undefined;
-    const started = sleep(12_000).then(async () => (server = await startWebhookServer(port, 'allow')));
+    const failures = await callFailures(webhook);
+    const started = calledAndFailed(webhook, failures)
+      .then(() => sleep(12_000))
+      .then(async () => (server = await startWebhookServer(port, 'allow')));
     try {
       const x = await h.send('ShortKubeProvider', 'Create', 'Custom::KubeManifest', {
         ClusterName: 'local',
@@ -365,7 +411,8 @@ describe('Custom::HelmRelease through a webhook that cannot be called yet', () =
       service: { namespace: 'race-helm', name: 'webhook-service', path: '/mutate', port: 443 },
     });
 
-    const removed = sleep(5_000).then(() => removeWebhook('race-helm'));
+    const failures = await callFailures(webhook);
+    const removed = calledAndFailed(webhook, failures).then(() => removeWebhook('race-helm'));
     const x = await h.send('HelmProvider', 'Create', 'Custom::HelmRelease', {
       ClusterName: 'local',
       Chart: 'file://race',
