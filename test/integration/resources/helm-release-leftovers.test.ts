@@ -1,18 +1,24 @@
 /**
  * What a Custom::HelmRelease leaves behind, through the bundled HelmProvider (each invocation its
  * own Node process) with the real helm binary against a real kube-apiserver:
- * the CRDs of a chart's crds/ (helm installs them and never deletes them) go with the release
- * that created them — and only those: one that existed before stays; a replacement's new release
- * keeps them until it goes too; a failed Create's cleanup removes them; RetainCrds keeps them.
+ * - the CRDs of a chart's crds/ (helm installs them and never deletes them) go with the release
+ *   that created them — and only those: one that existed before stays; a replacement's new release
+ *   keeps them until it goes too; a failed Create's cleanup removes them; RetainCrds keeps them;
+ * - CloudFormation's rollback Update after an update that failed before helm made a revision leaves
+ *   the release at the revision it had (no new revision with the same chart and values), while an
+ *   Update to the same properties after a change by hand upgrades as before.
  */
 import { ApiextensionsV1Api, ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ensureHelm } from '../../../scripts/dev/binaries';
 import { useLocalCluster } from '../../helpers/cluster';
 import { clusterAccessEnv, packageZip, ProviderHarness } from '../../helpers/provider-harness';
 
+const execFileAsync = promisify(execFile);
 const TYPE = 'Custom::HelmRelease';
 
 const cluster = useLocalCluster({ nodes: false });
@@ -67,6 +73,10 @@ beforeAll(async () => {
     'templates/deployment.yaml':
       '{{- if .Values.deployment }}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  selector: {matchLabels: {app: never}}\n  template:\n    metadata: {labels: {app: never}}\n    spec: {containers: [{name: c, image: never}]}\n{{- end }}\n',
   });
+  // A chart that refuses bad values before helm makes any revision.
+  chart('strict', {
+    'templates/config.yaml': `{{- if .Values.bad }}{{ fail "values: bad must not be set" }}{{ end }}\n${configMapTemplate}`,
+  });
   const environment = {
     ...clusterAccessEnv(cluster()),
     HELM_BINARY: helmBin,
@@ -108,6 +118,20 @@ async function crdState(name: string): Promise<'present' | 'absent'> {
     await sleep(200);
   }
 }
+
+const helm = async (...args: string[]) =>
+  (
+    await execFileAsync(helmBin, args, {
+      env: { PATH: process.env.PATH, HOME: join(work, 'home'), KUBECONFIG: cluster().kubeconfigPath },
+    })
+  ).stdout;
+const history = async (name: string, namespace: string) =>
+  (
+    JSON.parse(await helm('history', name, '-n', namespace, '-o', 'json')) as Array<{
+      revision: number;
+      status: string;
+    }>
+  ).map((r) => `${r.revision} ${r.status}`);
 
 describe("the CRDs of a chart's crds/", () => {
   test('the CRD the install created goes with the release on Delete, its custom objects with it', async () => {
@@ -228,5 +252,64 @@ describe("the CRDs of a chart's crds/", () => {
     });
     expect(deleted.answer.Status).toBe('SUCCESS');
     expect(await crdState('gadgets.leftovers.kubecfn.io')).toBe('absent');
+  });
+});
+
+describe("CloudFormation's rollback Update", () => {
+  test('after an update that failed before helm made a revision, the release stays at the revision it had', async () => {
+    // given a release at revision 2
+    const v1 = { Chart: 'file://strict', Namespace: 'rollback', ReleaseName: 'strict', Values: 'message: one\n' };
+    const v2 = { ...v1, Values: 'message: two\n' };
+    const created = await send('Create', v1, { LogicalResourceId: 'Strict' });
+    const id = created.answer.PhysicalResourceId;
+    const updated = await send('Update', v2, {
+      LogicalResourceId: 'Strict',
+      PhysicalResourceId: id,
+      OldResourceProperties: v1,
+    });
+    expect(updated.answer).toMatchObject({ Status: 'SUCCESS', Data: { Revision: '2' } });
+
+    // when an update fails on the chart's own check of the values, and CloudFormation rolls back
+    const bad = { ...v1, Values: 'message: three\nbad: true\n' };
+    const failed = await send('Update', bad, {
+      LogicalResourceId: 'Strict',
+      PhysicalResourceId: id,
+      OldResourceProperties: v2,
+    });
+    expect(failed.answer.Status).toBe('FAILED');
+    const rollback = await send('Update', v2, {
+      LogicalResourceId: 'Strict',
+      PhysicalResourceId: id,
+      OldResourceProperties: bad,
+    });
+
+    // then the rollback answers the revision the release had, and helm's history is as it was
+    expect(rollback.answer).toMatchObject({ Status: 'SUCCESS', Data: { Revision: '2', Status: 'deployed' } });
+    expect(await history('strict', 'rollback')).toEqual(['1 superseded', '2 deployed']);
+    expect((await core().readNamespacedConfigMap({ namespace: 'rollback', name: 'strict-config' })).data).toEqual({
+      message: 'two',
+    });
+
+    // and after a change by hand, an Update to the same properties upgrades again (revision 4)
+    await helm(
+      'upgrade',
+      'strict',
+      join(work, 'charts', 'strict'),
+      '-n',
+      'rollback',
+      '--reuse-values',
+      '--set',
+      'message=by-hand',
+    );
+    const again = await send('Update', v2, {
+      LogicalResourceId: 'Strict',
+      PhysicalResourceId: id,
+      OldResourceProperties: v2,
+    });
+    expect(again.answer).toMatchObject({ Status: 'SUCCESS', Data: { Revision: '4' } });
+    expect((await core().readNamespacedConfigMap({ namespace: 'rollback', name: 'strict-config' })).data).toEqual({
+      message: 'two',
+    });
+    await send('Delete', v2, { LogicalResourceId: 'Strict', PhysicalResourceId: id });
   });
 });

@@ -15,6 +15,7 @@ import {
   recoverRelease,
   redactUrlCredentials,
   releaseHistory,
+  releaseStatus,
   upgradeRelease,
   watchedObjects,
   withHelmSession,
@@ -22,14 +23,31 @@ import {
   type ChartSource,
   type HelmRelease,
 } from '../../helm';
+import { readFile } from 'node:fs/promises';
 import { describeOutage, getClusterAccess, webhookOutageIn } from '../../kube';
-import { done, inProgress, ResourceError, type DataValue, type StepContext, type StepResult } from '../../runtime';
+import {
+  done,
+  inProgress,
+  ResourceError,
+  shortHash,
+  type DataValue,
+  type StepContext,
+  type StepResult,
+} from '../../runtime';
 import { sleep } from '../../shared';
 import { toResourceError } from '../cluster-errors';
 import { chartCrdNames, claimCreatedCrds, crdOwnerOf, existingCrds } from './crds';
 import { explainUpgradeFailure } from './failure-reason';
 import { forgetNamespaceCreated, namespaceExists, noteNamespaceCreated } from './namespace';
-import { claimOf, foreignReason, labelsFor, OWNER_LABEL, ownerLabelOf, revisionsOf } from './ownership';
+import {
+  claimOf,
+  foreignReason,
+  labelsFor,
+  OWNER_LABEL,
+  ownerLabelOf,
+  revisionsOf,
+  unchangedRevision,
+} from './ownership';
 import type { HelmReleaseProps } from './schema';
 import { POLL_SECONDS, type State } from './state';
 import { physicalIdOf, type ReleaseTarget } from './target';
@@ -53,6 +71,17 @@ export interface Resume {
   /** Epoch ms after which no helm run starts: TimeoutSeconds from the first run. */
   until: number;
   createdNamespace?: boolean;
+}
+
+/**
+ * What a revision is made from, hashed for {@link INPUTS_LABEL}: the chart's source (repository,
+ * reference, S3 location or packaged path) and version, the values files' contents in order, and
+ * SkipCrds. The bytes of a chart fetched by helm are not in it: a chart version is immutable in its
+ * repository, and a packaged chart changes with the function's code.
+ */
+async function inputsOf(props: HelmReleaseProps, source: ChartSource, valuesFiles: readonly string[]): Promise<string> {
+  const values = await Promise.all(valuesFiles.map((f) => readFile(f, 'utf8')));
+  return shortHash(JSON.stringify({ source, version: props.Version ?? null, values, skipCrds: props.SkipCrds }), 20);
 }
 
 function releaseData(release: HelmRelease): Record<string, DataValue> {
@@ -100,7 +129,6 @@ export async function install(
   const adopted = claim.kind === 'foreign' || (claim.kind === 'ours' && claim.adopted);
   if (claim.kind === 'foreign')
     ctx.logger.info('adopting an existing release (Adopt)', { release: target.name, owner: claim.owner });
-  const labels = labelsFor(ctx.event, adopted);
   // A namespace this install creates goes again if the install fails (see ./namespace).
   const createsNamespace =
     resume?.createdNamespace ||
@@ -120,6 +148,28 @@ export async function install(
     } catch (error) {
       // A chart or values file that cannot be had is the properties' problem: their Reason says which.
       throw toResourceError(error);
+    }
+    const inputs = await inputsOf(props, source, valuesFiles);
+    const labels = labelsFor(ctx.event, adopted, inputs);
+
+    // An Update to exactly what is deployed (CloudFormation's rollback Update after an update that
+    // failed before helm made a revision) leaves the release at the revision it has: an upgrade
+    // would add a revision with the same chart and values.
+    const unchanged =
+      ctx.requestType === 'Update' && !replacement && !resume && claim.kind === 'ours'
+        ? unchangedRevision(revisions, owner, inputs)
+        : undefined;
+    if (unchanged) {
+      const current = await releaseStatus(session.cli, target, ctx.signal);
+      if (current?.version === unchanged.revision && current.info.status === 'deployed') {
+        ctx.logger.info('the deployed revision has this chart and these values already: no upgrade', {
+          release: target.name,
+          namespace: target.namespace,
+          revision: current.version,
+        });
+        forgetNamespaceCreated(physicalId);
+        return done({ physicalId, data: releaseData(current) });
+      }
     }
 
     const upgrade = async () => {

@@ -17,6 +17,12 @@ import type { ReleaseTarget } from './target';
 export const OWNER_LABEL = 'kubecfn.io/owner';
 export const REQUEST_LABEL = 'kubecfn.io/request';
 export const ADOPTED_LABEL = 'kubecfn.io/adopted';
+/**
+ * A hash of what a revision was made from: the chart's source and version, the values files'
+ * contents, SkipCrds. An Update that finds the deployed revision made from exactly the same (a
+ * rollback to the properties of before a failed update) leaves the release as it is.
+ */
+export const INPUTS_LABEL = 'kubecfn.io/inputs';
 
 /** The owner label's value: stable for a resource (stack and logical id), a valid label value. */
 export const ownerLabelOf = (event: Pick<CloudFormationEvent, 'StackId' | 'LogicalResourceId'>) =>
@@ -94,12 +100,28 @@ export function installedBy(revisions: readonly Revision[], owner: string, reque
 }
 
 /** The labels an upgrade writes. */
-export function labelsFor(event: CloudFormationEvent, adopted: boolean): Record<string, string> {
+export function labelsFor(event: CloudFormationEvent, adopted: boolean, inputs?: string): Record<string, string> {
   return {
     [OWNER_LABEL]: ownerLabelOf(event),
     [REQUEST_LABEL]: requestLabelOf(event),
     ...(adopted ? { [ADOPTED_LABEL]: 'true' } : {}),
+    ...(inputs ? { [INPUTS_LABEL]: inputs } : {}),
   };
+}
+
+/**
+ * The deployed revision, when it is the release's latest and was made by this resource from
+ * `inputs` (see {@link INPUTS_LABEL}) and nothing changed it since: no later revision, and no
+ * other deployed revision of the request that made it (a `helm upgrade` by hand keeps the labels
+ * of the revision it supersedes, so its revision would have a twin). Undefined otherwise.
+ */
+export function unchangedRevision(revisions: readonly Revision[], owner: string, inputs: string): Revision | undefined {
+  const latest = revisions.at(-1);
+  if (!latest || latest.status !== 'deployed') return undefined;
+  if (latest.labels[OWNER_LABEL] !== owner || latest.labels[INPUTS_LABEL] !== inputs) return undefined;
+  const request = latest.labels[REQUEST_LABEL];
+  const twin = revisions.some((r) => r !== latest && r.labels[REQUEST_LABEL] === request && r.status !== 'failed');
+  return twin ? undefined : latest;
 }
 
 /** The Reason for a release this resource may not touch. */
