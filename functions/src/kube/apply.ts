@@ -126,6 +126,7 @@ function throwFirstFailure(
   throw new ManifestError(
     `${o.source} (${describeObject(o)}): the API server ${what}: ${error.apiMessage}${more}`,
     failures.map((f) => f.o),
+    failures.map((f) => f.error),
   );
 }
 

@@ -123,6 +123,8 @@ export class ManifestError extends KubeError {
     message: string,
     /** The objects the API server refused, when the error is about some of them. */
     readonly failed: readonly ManifestObject[] = [],
+    /** What the API server answered for each of `failed`, in the same order. */
+    readonly errors: readonly unknown[] = [],
   ) {
     super(message);
     this.name = 'ManifestError';

@@ -59,3 +59,4 @@ export type { ApplyOptions, Claim as ApplyClaim, DeleteOptions, DeleteState, Not
 export { needsReadinessCheck, readinessOf, whatHolds, whatHoldsAt } from './readiness';
 export type { Readiness } from './readiness';
 export { checkJsonPath, evaluateJsonPath } from './jsonpath';
+export { describeOutage, webhookOutageIn, type WebhookOutage } from './webhooks';

@@ -590,6 +590,55 @@ describe('delete', () => {
     expect(await readAwsAuth()).toBeUndefined();
   });
 
+  test('the aws-auth a Custom::AwsAuth created goes with its last owner, and stays while anything else is in it', async () => {
+    // given no aws-auth, two owners: the first creates it, the second adds to it
+    await deleteAwsAuth();
+    const other: Mappings = {
+      mapRoles: [{ rolearn: role('other'), username: 'other', groups: ['g'] }],
+      mapUsers: [],
+      mapAccounts: [],
+    };
+    const first = await send('Create', properties(mappings), { LogicalResourceId: 'Creator' });
+    const second = await send('Create', properties(other), { LogicalResourceId: 'Joiner' });
+    expect([first.answer.Status, second.answer.Status]).toEqual(['SUCCESS', 'SUCCESS']);
+
+    // when the creator is deleted, the ConfigMap stays with the other owner's entry
+    const creatorGone = await send('Delete', properties(mappings), {
+      LogicalResourceId: 'Creator',
+      PhysicalResourceId: first.answer.PhysicalResourceId,
+    });
+    expect(creatorGone.answer.Status).toBe('SUCCESS');
+    expect(actualMap(await readAwsAuth()).mapRoles).toEqual(other.mapRoles);
+
+    // when the last owner is deleted, the ConfigMap a Custom::AwsAuth created goes too
+    const lastGone = await send('Delete', properties(other), {
+      LogicalResourceId: 'Joiner',
+      PhysicalResourceId: second.answer.PhysicalResourceId,
+    });
+    expect(lastGone.answer.Status).toBe('SUCCESS');
+    expect(await readAwsAuth()).toBeUndefined();
+
+    // given one it created, to which someone added an entry by hand: Delete leaves that entry and the ConfigMap
+    const again = await send('Create', properties(mappings), { LogicalResourceId: 'Creator' });
+    const cm = (await readAwsAuth())!;
+    await core.replaceNamespacedConfigMap({
+      ...target,
+      body: {
+        ...cm,
+        data: { ...cm.data, mapUsers: `- userarn: ${user('by-hand')}\n  username: by-hand\n  groups: [g]\n` },
+      },
+    });
+    const kept = await send('Delete', properties(mappings), {
+      LogicalResourceId: 'Creator',
+      PhysicalResourceId: again.answer.PhysicalResourceId,
+    });
+    expect(kept.answer.Status).toBe('SUCCESS');
+    const left = await readAwsAuth();
+    expect(left!.data).toEqual({ mapUsers: `- userarn: ${user('by-hand')}\n  username: by-hand\n  groups: [g]\n` });
+    expect(left!.metadata!.annotations?.[OWNERS_ANNOTATION]).toBeUndefined();
+    await deleteAwsAuth();
+  });
+
   test('Delete succeeds when the cluster is gone (DescribeCluster: not found)', async () => {
     const deleted = await send('Delete', properties(mappings, { clusterName: 'deleted-cluster' }), {
       PhysicalResourceId: 'teststack-Auth-0123456789ab',

@@ -8,11 +8,20 @@ import { KubeApiError, KubeUnreachableError, type KubeClient } from '../../kube'
 import { ResourceError } from '../../runtime';
 import type { Logger } from '../../runtime/logger';
 import { sleep } from '../../shared';
+import { MAPPING_KINDS, type MappingKind, type Mappings } from './mappings';
 import { mergeAwsAuth, OWNERS_ANNOTATION, type MergeResult } from './merge';
-import type { Mappings } from './mappings';
+import { YamlList } from './yaml-list';
 
 export const AWS_AUTH_NAMESPACE = 'kube-system';
 export const AWS_AUTH_NAME = 'aws-auth';
+
+/**
+ * Annotation written on `kube-system/aws-auth` when a `Custom::AwsAuth` created it (it did not
+ * exist); its value is the creating owner id. Only a ConfigMap carrying it is ever deleted: when
+ * the last owner lets go and nothing else is left in it. One that existed before (EKS's, eksctl's,
+ * hand-written) is never deleted, only emptied of this resource's entries.
+ */
+export const CREATED_ANNOTATION = 'kubecfn.io/aws-auth-created-by';
 
 /**
  * The ConfigMap as the API server sends it: JSON, every field kept (a write sends back what was
@@ -40,6 +49,11 @@ export interface AwsAuthStore {
   create(configMap: AwsAuthConfigMap): Promise<void>;
   /** Replaces it, conditional on `metadata.resourceVersion`; 409 when that is no longer current. */
   replace(configMap: AwsAuthConfigMap): Promise<void>;
+  /**
+   * Deletes it, conditional on its uid and `metadata.resourceVersion` (409 when anyone wrote since);
+   * resolves when it is gone already.
+   */
+  remove(configMap: AwsAuthConfigMap): Promise<void>;
 }
 
 /**
@@ -147,6 +161,24 @@ export function apiServerStore(client: KubeClient, options: StoreOptions = {}): 
         throw toStoreError(error, 'updating ConfigMap', client.server);
       }
     },
+    async remove(configMap) {
+      const { uid, resourceVersion } = configMap.metadata ?? {};
+      try {
+        await client.request('DELETE', AWS_AUTH_PATH, {
+          ...once,
+          body: {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            preconditions: { ...(typeof uid === 'string' ? { uid } : {}), resourceVersion },
+          },
+        });
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        const e = toStoreError(error, 'deleting ConfigMap', client.server);
+        if (e instanceof KubeStatusError && e.status === 404) return;
+        throw e;
+      }
+    },
   };
 }
 
@@ -208,13 +240,33 @@ export async function updateAwsAuth(
         ownerId,
         wanted,
       );
+      if (current && wanted === undefined && isLeftEmpty(current, result)) {
+        // A ConfigMap a Custom::AwsAuth created, with no owner and nothing else left in it: it goes
+        // too, unless anyone wrote to it since it was read (the precondition refuses it then).
+        opts.signal?.throwIfAborted();
+        await store.remove(current);
+        opts.logger.info('aws-auth deleted: a Custom::AwsAuth created it and nothing is left in it', {
+          attempt,
+          createdBy: current.metadata?.annotations?.[CREATED_ANNOTATION],
+          resourceVersion: current.metadata?.resourceVersion,
+        });
+        return { done: true, result: { ...result, changed: true }, attempts: attempt };
+      }
       if (!result.changed) return { done: true, result, attempts: attempt };
       opts.signal?.throwIfAborted();
       if (current) await store.replace(withContent(current, result));
       else
         await store.create(
           withContent(
-            { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: AWS_AUTH_NAME, namespace: AWS_AUTH_NAMESPACE } },
+            {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: {
+                name: AWS_AUTH_NAME,
+                namespace: AWS_AUTH_NAMESPACE,
+                annotations: { [CREATED_ANNOTATION]: ownerId },
+              },
+            },
             result,
           ),
         );
@@ -247,6 +299,23 @@ export async function updateAwsAuth(
       await sleep(wait, opts.signal);
     }
   }
+}
+
+/**
+ * True when `current` is a ConfigMap a Custom::AwsAuth created ({@link CREATED_ANNOTATION}) and the
+ * merge leaves it without any owner and without any entry or other data: deleting it then removes
+ * nothing anyone else put there.
+ */
+function isLeftEmpty(current: AwsAuthConfigMap, result: MergeResult): boolean {
+  if (!current.metadata?.annotations?.[CREATED_ANNOTATION] || result.ownersAnnotation !== undefined) return false;
+  return Object.entries(result.data).every(([key, value]) => {
+    if (!MAPPING_KINDS.includes(key as MappingKind)) return value.trim() === '';
+    try {
+      return YamlList.parse(value, key).entries.length === 0;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** `configMap` with the merge's data and ownership annotation; everything else kept as read. */

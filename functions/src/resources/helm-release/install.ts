@@ -12,7 +12,9 @@ import {
   parseChartSource,
   pendingAfterTimeout,
   recoverRelease,
+  redactUrlCredentials,
   releaseHistory,
+  releaseStatus,
   upgradeRelease,
   watchedObjects,
   withHelmSession,
@@ -20,20 +22,67 @@ import {
   type ChartSource,
   type HelmRelease,
 } from '../../helm';
-import { getClusterAccess } from '../../kube';
-import { done, ResourceError, type DataValue, type StepContext, type StepResult } from '../../runtime';
+import { readFile } from 'node:fs/promises';
+import { describeOutage, getClusterAccess, webhookOutageIn } from '../../kube';
+import {
+  done,
+  inProgress,
+  ResourceError,
+  shortHash,
+  type DataValue,
+  type StepContext,
+  type StepResult,
+} from '../../runtime';
+import { sleep } from '../../shared';
 import { toResourceError } from '../cluster-errors';
+import { chartCrdNames, claimCreatedCrds, crdOwnerOf, existingCrds } from './crds';
 import { explainUpgradeFailure } from './failure-reason';
 import { forgetNamespaceCreated, namespaceExists, noteNamespaceCreated } from './namespace';
 import { prepareChartFor } from './repository-options';
-import { claimOf, foreignReason, labelsFor, OWNER_LABEL, ownerLabelOf, revisionsOf } from './ownership';
+import {
+  claimOf,
+  foreignReason,
+  labelsFor,
+  OWNER_LABEL,
+  ownerLabelOf,
+  revisionsOf,
+  unchangedRevision,
+} from './ownership';
 import type { HelmReleaseProps } from './schema';
-import type { State } from './state';
+import { POLL_SECONDS, type State } from './state';
 import { physicalIdOf, type ReleaseTarget } from './target';
 import { awaitReady } from './wait';
 
 /** Time kept back from helm for cleaning up after it (an uninstall) and for answering. */
 const reserveMs = (remaining: number) => Math.min(60_000, Math.max(5_000, remaining * 0.2));
+
+/** Waits between helm runs while an admission webhook cannot be called: 2 s, doubling, at most 15 s. */
+const WEBHOOK_FIRST_WAIT_MS = 2_000;
+const WEBHOOK_MAX_WAIT_MS = 15_000;
+/** Time a helm run is given at least before another try starts in this invocation, not the next. */
+const WEBHOOK_RUN_MS = 10_000;
+/** Kept before the request's overall deadline (ServiceTimeout), to answer with the webhook's name. */
+const WEBHOOK_ANSWER_RESERVE_MS = 5_000;
+
+/** An install that goes on in a later invocation, after an admission webhook could not be called. */
+export interface Resume {
+  /** Epoch ms since when the webhook could not be called. */
+  since: number;
+  /** Epoch ms after which no helm run starts: TimeoutSeconds from the first run. */
+  until: number;
+  createdNamespace?: boolean;
+}
+
+/**
+ * What a revision is made from, hashed for {@link INPUTS_LABEL}: the chart's source (repository,
+ * reference, S3 location or packaged path) and version, the values files' contents in order, and
+ * SkipCrds. The bytes of a chart fetched by helm are not in it: a chart version is immutable in its
+ * repository, and a packaged chart changes with the function's code.
+ */
+async function inputsOf(props: HelmReleaseProps, source: ChartSource, valuesFiles: readonly string[]): Promise<string> {
+  const values = await Promise.all(valuesFiles.map((f) => readFile(f, 'utf8')));
+  return shortHash(JSON.stringify({ source, version: props.Version ?? null, values, skipCrds: props.SkipCrds }), 20);
+}
 
 function releaseData(release: HelmRelease): Record<string, DataValue> {
   const meta = release.chart?.metadata ?? {};
@@ -54,6 +103,7 @@ export async function install(
   target: ReleaseTarget,
   ctx: StepContext,
   replacement: boolean,
+  resume?: Resume,
 ): Promise<StepResult<State>> {
   let source: ChartSource;
   try {
@@ -66,7 +116,8 @@ export async function install(
   // Whose is a release of this name? A Create or a replacement installs only its own, or adopts.
   const fresh = ctx.requestType === 'Create' || replacement;
   const owner = ownerLabelOf(ctx.event);
-  const claim = claimOf(await revisionsOf(access, target, ctx.signal), owner, !fresh);
+  const revisions = await revisionsOf(access, target, ctx.signal);
+  const claim = claimOf(revisions, owner, !fresh);
   if (claim.kind === 'foreign' && !props.Adopt)
     throw new ResourceError(
       foreignReason(
@@ -78,13 +129,16 @@ export async function install(
   const adopted = claim.kind === 'foreign' || (claim.kind === 'ours' && claim.adopted);
   if (claim.kind === 'foreign')
     ctx.logger.info('adopting an existing release (Adopt)', { release: target.name, owner: claim.owner });
-  const labels = labelsFor(ctx.event, adopted);
   // A namespace this install creates goes again if the install fails (see ./namespace).
   const createsNamespace =
-    (ctx.requestType === 'Create' || replacement) &&
-    props.CreateNamespace &&
-    !(await namespaceExists(access, target.namespace, ctx.signal));
+    resume?.createdNamespace ||
+    ((ctx.requestType === 'Create' || replacement) &&
+      props.CreateNamespace &&
+      !(await namespaceExists(access, target.namespace, ctx.signal)));
   if (createsNamespace) noteNamespaceCreated(physicalId);
+  // helm runs until TimeoutSeconds after the first run, and ends before the request's ServiceTimeout.
+  const timeoutAt = resume?.until ?? Date.now() + props.TimeoutSeconds * 1000;
+  const runUntil = Math.min(timeoutAt, ctx.overallDeadline - WEBHOOK_ANSWER_RESERVE_MS);
   return withHelmSession(access, async (session) => {
     let chartArgs: string[];
     let valuesFiles: string[];
@@ -94,6 +148,28 @@ export async function install(
     } catch (error) {
       // A chart or values file that cannot be had is the properties' problem: their Reason says which.
       throw toResourceError(error);
+    }
+    const inputs = await inputsOf(props, source, valuesFiles);
+    const labels = labelsFor(ctx.event, adopted, inputs);
+
+    // An Update to exactly what is deployed (CloudFormation's rollback Update after an update that
+    // failed before helm made a revision) leaves the release at the revision it has: an upgrade
+    // would add a revision with the same chart and values.
+    const unchanged =
+      ctx.requestType === 'Update' && !replacement && !resume && claim.kind === 'ours'
+        ? unchangedRevision(revisions, owner, inputs)
+        : undefined;
+    if (unchanged) {
+      const current = await releaseStatus(session.cli, target, ctx.signal);
+      if (current?.version === unchanged.revision && current.info.status === 'deployed') {
+        ctx.logger.info('the deployed revision has this chart and these values already: no upgrade', {
+          release: target.name,
+          namespace: target.namespace,
+          revision: current.version,
+        });
+        forgetNamespaceCreated(physicalId);
+        return done({ physicalId, data: releaseData(current) });
+      }
     }
 
     const upgrade = async () => {
@@ -137,10 +213,10 @@ export async function install(
       }
     };
 
-    let result;
-    try {
+    /** One `helm upgrade --install`, after recovering a release of this resource's left pending. */
+    const attempt = async () => {
       try {
-        result = await upgrade();
+        return await upgrade();
       } catch (error) {
         if (
           !isOperationInProgress(error) &&
@@ -169,13 +245,84 @@ export async function install(
           status: history?.at(-1)?.status,
           recovery,
         });
-        result = await upgrade();
+        return await upgrade();
+      }
+    };
+
+    // An install (no revision was ever deployed) creates the CRDs of the chart's crds/ that do not
+    // exist yet; helm never deletes them. Those it creates are claimed (./crds) and go with the release.
+    const crdOwner = crdOwnerOf(ctx.event);
+    let crdNames: string[] = [];
+    let crdsBefore: string[] = [];
+    if (!props.SkipCrds && !revisions.some((r) => r.status === 'deployed' || r.status === 'superseded')) {
+      try {
+        crdNames = await chartCrdNames(session.cli, chartArgs, ctx.signal);
+        crdsBefore = await existingCrds(access, crdNames, crdOwner, ctx.signal);
+      } catch (error) {
+        // The upgrade meets the same problem (a chart it cannot fetch) and reports it.
+        ctx.logger.warn("could not list the chart's CRDs: they are not tracked", { error: (error as Error).message });
+        crdNames = [];
+      }
+    }
+
+    let result;
+    let outageSince = resume?.since;
+    try {
+      // An admission webhook the API server cannot call yet (no endpoints, refused, no answer: a
+      // controller installed a moment ago) refuses objects of the chart: helm runs again, with
+      // backoff, until it answers or the time is up. A webhook that denies is not retried.
+      for (let wait = WEBHOOK_FIRST_WAIT_MS; ; wait = Math.min(WEBHOOK_MAX_WAIT_MS, wait * 2)) {
+        try {
+          result = await attempt();
+          if (outageSince !== undefined)
+            ctx.logger.info('the admission webhook answers again; installed', { waitedMs: Date.now() - outageSince });
+          break;
+        } catch (error) {
+          const outage = error instanceof HelmCommandError ? webhookOutageIn(error.stderr) : undefined;
+          if (!outage) throw error;
+          outageSince ??= Date.now();
+          if (Date.now() + wait >= runUntil) {
+            const ranOut =
+              timeoutAt <= runUntil ? `${props.TimeoutSeconds} s (TimeoutSeconds)` : "the resource's ServiceTimeout";
+            // A Repository may carry credentials (https://user:pw@…), and helm repeats it in its errors.
+            throw new ResourceError(
+              redactUrlCredentials(
+                `helm upgrade --install of release ${target.name} in namespace ${target.namespace}: ${describeOutage(outage)}; retried for ${Math.round((Date.now() - outageSince) / 1000)} s, until ${ranOut} ran out: ${(error as HelmCommandError).stderrTail}`,
+              ),
+            );
+          }
+          ctx.logger.info('an admission webhook cannot be called yet; running helm again', {
+            release: target.name,
+            webhook: outage.webhook,
+            cause: outage.cause,
+            waitMs: wait,
+          });
+          const left = ctx.remainingMs();
+          if (left - reserveMs(left) < wait + WEBHOOK_RUN_MS) {
+            const state: State = {
+              phase: 'install',
+              target,
+              resume: { since: outageSince, until: timeoutAt, ...(createsNamespace ? { createdNamespace: true } : {}) },
+              ...(replacement ? { replacement } : {}),
+              ...(createsNamespace ? { createdNamespace: true } : {}),
+            };
+            return inProgress(state, { physicalId, pollAfterSeconds: POLL_SECONDS });
+          }
+          await sleep(wait, ctx.signal);
+        }
       }
     } catch (error) {
       if (error instanceof ResourceError) throw error;
       // helm's --wait timeout names nothing: read back what is still pending, and what holds it.
       const pending = isTimeout(error) ? await pendingAfterTimeout(session.cli, access, target, ctx.signal) : [];
       throw explainUpgradeFailure(error, props, source, { ...target, waited: props.Wait, pending });
+    } finally {
+      // Whatever helm's outcome, the CRDs its crds/ created are this resource's: a failed Create's
+      // cleanup removes them too.
+      if (crdNames.length)
+        await claimCreatedCrds(access, crdNames, crdsBefore, crdOwner, ctx.logger, ctx.signal).catch((error) =>
+          ctx.logger.warn('could not claim the CRDs the chart created', { error: (error as Error).message }),
+        );
     }
 
     const data = releaseData(result.release);

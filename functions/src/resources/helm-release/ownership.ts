@@ -17,6 +17,12 @@ import type { ReleaseTarget } from './target';
 export const OWNER_LABEL = 'kubecfn.io/owner';
 export const REQUEST_LABEL = 'kubecfn.io/request';
 export const ADOPTED_LABEL = 'kubecfn.io/adopted';
+/**
+ * A hash of what a revision was made from: the chart's source and version, the values files'
+ * contents, SkipCrds. An Update that finds the deployed revision made from exactly the same (a
+ * rollback to the properties of before a failed update) leaves the release as it is.
+ */
+export const INPUTS_LABEL = 'kubecfn.io/inputs';
 
 /** The owner label's value: stable for a resource (stack and logical id), a valid label value. */
 export const ownerLabelOf = (event: Pick<CloudFormationEvent, 'StackId' | 'LogicalResourceId'>) =>
@@ -80,25 +86,42 @@ export function claimOf(revisions: readonly Revision[], owner: string, legacyIsO
   return { kind: 'foreign', ...(labelled ? { owner: labelled } : {}) };
 }
 
-/** True when `request` installed the release: its oldest revision is the first, labelled with that request. */
+/**
+ * True when `request` installed the release: its oldest revision is the first, labelled with that
+ * request (not adopted). helm keeps only the last revisions (10 by default): when every revision
+ * kept is that request's, its first may have been pruned by its own retries (an admission webhook
+ * that could not be called), and it still counts as that request's install.
+ */
 export function installedBy(revisions: readonly Revision[], owner: string, request: string): boolean {
+  const byRequest = (r: Revision) =>
+    r.labels[OWNER_LABEL] === owner && r.labels[REQUEST_LABEL] === request && r.labels[ADOPTED_LABEL] !== 'true';
   const first = revisions[0];
-  return (
-    !!first &&
-    first.revision === 1 &&
-    first.labels[OWNER_LABEL] === owner &&
-    first.labels[REQUEST_LABEL] === request &&
-    first.labels[ADOPTED_LABEL] !== 'true'
-  );
+  return !!first && byRequest(first) && (first.revision === 1 || revisions.every(byRequest));
 }
 
 /** The labels an upgrade writes. */
-export function labelsFor(event: CloudFormationEvent, adopted: boolean): Record<string, string> {
+export function labelsFor(event: CloudFormationEvent, adopted: boolean, inputs?: string): Record<string, string> {
   return {
     [OWNER_LABEL]: ownerLabelOf(event),
     [REQUEST_LABEL]: requestLabelOf(event),
     ...(adopted ? { [ADOPTED_LABEL]: 'true' } : {}),
+    ...(inputs ? { [INPUTS_LABEL]: inputs } : {}),
   };
+}
+
+/**
+ * The deployed revision, when it is the release's latest and was made by this resource from
+ * `inputs` (see {@link INPUTS_LABEL}) and nothing changed it since: no later revision, and no
+ * other deployed revision of the request that made it (a `helm upgrade` by hand keeps the labels
+ * of the revision it supersedes, so its revision would have a twin). Undefined otherwise.
+ */
+export function unchangedRevision(revisions: readonly Revision[], owner: string, inputs: string): Revision | undefined {
+  const latest = revisions.at(-1);
+  if (!latest || latest.status !== 'deployed') return undefined;
+  if (latest.labels[OWNER_LABEL] !== owner || latest.labels[INPUTS_LABEL] !== inputs) return undefined;
+  const request = latest.labels[REQUEST_LABEL];
+  const twin = revisions.some((r) => r !== latest && r.labels[REQUEST_LABEL] === request && r.status !== 'failed');
+  return twin ? undefined : latest;
 }
 
 /** The Reason for a release this resource may not touch. */

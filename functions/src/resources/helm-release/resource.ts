@@ -69,7 +69,14 @@ export default defineResource<HelmReleaseProps, State>({
   },
 
   async delete(props, ctx) {
-    return uninstall(targetOfPhysicalId(ctx.physicalId) ?? targetOf(props, ctx.event.LogicalResourceId), ctx);
+    return uninstall(
+      targetOfPhysicalId(ctx.physicalId) ?? targetOf(props, ctx.event.LogicalResourceId),
+      ctx,
+      'delete',
+      {
+        retainCrds: props.RetainCrds,
+      },
+    );
   },
 
   // Only a release this very Create installed: never one that existed before, or that it adopted.
@@ -78,8 +85,10 @@ export default defineResource<HelmReleaseProps, State>({
   },
 
   async continue(state, props, ctx) {
-    if (state.phase === 'uninstall') return uninstall(state.target, ctx, state.mode);
+    if (state.phase === 'uninstall')
+      return uninstall(state.target, ctx, state.mode, { retainCrds: state.retainCrds ?? false });
     try {
+      if (state.phase === 'install') return await install(props, state.target, ctx, !!state.replacement, state.resume);
       return await awaitReady(state, props, ctx);
     } catch (error) {
       // The cleanup that follows (the runtime's for a Create, ours for a replacement) runs in this invocation.

@@ -89,6 +89,11 @@ export const schema = z
     /** Leave out the chart's `crds/` directory (helm `--skip-crds`). Default: false. */
     SkipCrds: prop.boolean().default(false),
     /**
+     * Keep on Delete the CRDs the install created from the chart's `crds/` (and with them every
+     * custom object of their kinds). Default false: they are deleted with the release.
+     */
+    RetainCrds: prop.boolean().default(false),
+    /**
      * Take over a release of the same name that this resource did not install: it is upgraded, and
      * uninstalled on Delete. Default false: such a release is refused, and never touched.
      */

@@ -7,6 +7,7 @@
 import { HelmCommandError, isTimeout, uninstallRelease, withHelmSession } from '../../helm';
 import { ClusterGoneError, getClusterAccess, type ClusterAccess } from '../../kube';
 import { done, inProgress, ResourceError, type StepContext, type StepResult } from '../../runtime';
+import { deleteClaimedCrds } from './crds';
 import { removeCreatedNamespace } from './namespace';
 import { claimOf, installedBy, ownerLabelOf, requestLabelOf, revisionsOf } from './ownership';
 import { POLL_SECONDS, type State, type UninstallMode } from './state';
@@ -17,7 +18,16 @@ export async function uninstall(
   target: ReleaseTarget,
   ctx: StepContext,
   mode: UninstallMode = 'delete',
+  options: { retainCrds?: boolean } = {},
 ): Promise<StepResult<State>> {
+  /** After the release is gone: the CRDs its install created (./crds), unless RetainCrds. */
+  const removeCrds = async (access: ClusterAccess) => {
+    if (options.retainCrds && mode === 'delete') {
+      ctx.logger.info('RetainCrds: the CRDs the release created stay', { release: target.name });
+      return [];
+    }
+    return deleteClaimedCrds(access, ctx.event, target, ctx.logger, ctx.signal);
+  };
   let access: ClusterAccess;
   try {
     access = await getClusterAccess({ clusterName: target.cluster });
@@ -32,6 +42,7 @@ export async function uninstall(
   if (revisions.length === 0) {
     const namespaceRemoved = await removeCreatedNamespace(access, physicalIdOf(target), target.namespace, ctx.signal);
     ctx.logger.info('no release to uninstall', { release: target.name, namespace: target.namespace, namespaceRemoved });
+    await removeCrds(access);
     return done();
   }
   const owner = ownerLabelOf(ctx.event);
@@ -53,6 +64,7 @@ export async function uninstall(
     ctx.changing();
     try {
       const outcome = await uninstallRelease(session.cli, target, { timeoutMs: budget, signal: ctx.signal });
+      await removeCrds(access);
       const namespaceRemoved = await removeCreatedNamespace(access, physicalIdOf(target), target.namespace, ctx.signal);
       ctx.logger.info('helm uninstall', {
         release: target.name,
@@ -64,7 +76,10 @@ export async function uninstall(
     } catch (error) {
       if (isTimeout(error)) {
         ctx.logger.info('uninstall still waiting for objects to go; continuing', { release: target.name });
-        return inProgress<State>({ phase: 'uninstall', target, mode }, { pollAfterSeconds: POLL_SECONDS });
+        return inProgress<State>(
+          { phase: 'uninstall', target, mode, ...(options.retainCrds ? { retainCrds: true } : {}) },
+          { pollAfterSeconds: POLL_SECONDS },
+        );
       }
       const helm = error instanceof HelmCommandError ? error.stderrTail : (error as Error).message;
       throw new ResourceError(

@@ -43,6 +43,8 @@ export interface State {
   physicalId?: string;
   /** Undo: the Reason the move failed with, answered once what it applied is removed. */
   failure?: string;
+  /** Epoch ms since when an admission webhook could not be called (cleared once the apply goes through). */
+  webhookSince?: number;
 }
 
 /** The state a request starts in. */

@@ -50,7 +50,10 @@ function flakyStore(failures: number[]): AwsAuthStore & { writes: AwsAuthConfigM
     current = { ...cm, metadata: { ...cm.metadata, resourceVersion: String(writes.length + 1) } };
     writes.push(current);
   };
-  return { writes, read: async () => current, create: write, replace: write };
+  const remove = async () => {
+    current = undefined;
+  };
+  return { writes, read: async () => current, create: write, replace: write, remove };
 }
 
 test('throttling and server errors are retried, then the write goes through', async () => {

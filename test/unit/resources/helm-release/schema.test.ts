@@ -25,6 +25,7 @@ describe('Custom::HelmRelease properties', () => {
       Wait: true,
       TimeoutSeconds: 600,
       SkipCrds: false,
+      RetainCrds: false,
       Adopt: false,
     });
   });
