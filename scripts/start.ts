@@ -476,17 +476,8 @@ async function main(): Promise<number> {
     const after = gone.deleted.objects;
     const added = [...after].filter((o) => !before.has(o)).sort();
     const removed = [...before].filter((o) => !after.has(o)).sort();
-    // Helm installs a chart's crds/ before the release and never deletes them (helm uninstall keeps
-    // them, so custom objects of other releases survive): said apart, not counted as left behind.
-    const chartCrds = new Set(await local.charts.crdsOfServedCharts());
-    const keptByHelm = added.filter(
-      (o) => o.startsWith('CustomResourceDefinition//') && chartCrds.has(o.split('/')[2]!),
-    );
-    if (keptByHelm.length)
-      line(
-        `  kept by helm (a chart's crds/ outlive helm uninstall; the HelmProvider does not remove them): ${keptByHelm.map((o) => o.split('/')[2]).join(', ')}`,
-      );
-    added.splice(0, added.length, ...added.filter((o) => !keptByHelm.includes(o)));
+    // A chart's crds/ are deleted by the HelmProvider that installed them (RetainCrds false): a CRD
+    // left here is left behind like any other object.
     for (const o of added) line(`  left behind: ${o}`);
     for (const o of removed) line(`  missing since before the deploy: ${o}`);
     // An object that was there before the deploy and is gone now was deleted by the stack (or its
