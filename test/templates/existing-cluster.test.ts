@@ -96,6 +96,7 @@ describe('what each choice creates', () => {
       'ProviderEndpointIngress',
       'ProviderSecurityGroup',
       'ProvidersReady',
+      'VpcCleanupReady',
     ]);
   });
 
@@ -195,5 +196,76 @@ describe('deletion order', () => {
 
   test('the provider security group outlives the functions (Lambda releases its interfaces first)', () => {
     expect(dependsTransitively(t, 'FunctionsStack', 'ProviderSecurityGroup')).toBe(true);
+  });
+});
+
+describe('the VPC cleanup', () => {
+  const lbc = { LoadBalancerController: 'Enabled', SystemPartition: 'ExistingNodes' };
+  const functionsParameters = (values: Record<string, string>) =>
+    resolveValue(t, t.Resources.FunctionsStack!.Properties!.Parameters, {
+      ...required,
+      'AWS::StackId': 'arn:aws:cloudformation:eu-west-1:111122223333:stack/tools/0c1d2e3f',
+      ...values,
+    }) as Record<string, unknown>;
+
+  test('comes with the load balancer controller this stack installs, and only with it', () => {
+    expect(created(lbc)).toContain('VpcCleanup');
+    expect(created({ ...jenkins })).toContain('VpcCleanup');
+    expect(created({})).not.toContain('VpcCleanup');
+    expect(created({ EfsStorage: 'Enabled', EbsStorage: 'Enabled', MetricsServer: 'Enabled' })).not.toContain(
+      'VpcCleanup',
+    );
+  });
+
+  test('sweeps this cluster in its VPC and detaches this stack’s own providers, nothing else', () => {
+    expect(resolveValue(t, t.Resources.VpcCleanup!.Properties, { ...required, ...lbc })).toEqual({
+      ServiceToken: '<FunctionsStack.Outputs.CleanupProviderArn>',
+      ServiceTimeout: 1200,
+      ClusterName: 'team-cluster',
+      VpcId: 'vpc-0123456789abcdef0',
+      DetachFunctions: ['<FunctionsStack.Outputs.KubeProviderArn>', '<FunctionsStack.Outputs.HelmProviderArn>'],
+      TimeoutSeconds: 900,
+    });
+  });
+
+  test('the CleanupProvider may describe this stack alone, and act in the VPC only when the cleanup exists', () => {
+    expect(functionsParameters(lbc)).toMatchObject({
+      CleanupStackId: 'arn:aws:cloudformation:eu-west-1:111122223333:stack/tools/0c1d2e3f',
+      VpcId: 'vpc-0123456789abcdef0',
+    });
+    expect(functionsParameters({})).toMatchObject({
+      CleanupStackId: 'arn:aws:cloudformation:eu-west-1:111122223333:stack/tools/0c1d2e3f',
+      VpcId: '',
+    });
+  });
+
+  // Deleted after everything that makes load balancers or leaves interfaces (the workloads, the add-ons
+  // with the controller, the node groups), before the providers it detaches.
+  test.each([
+    'JenkinsStack',
+    'GitLabRunnerStack',
+    'AddonsStack',
+    'SystemNodeGroupStack',
+    'AgentNodeGroupStack',
+    'GravitonNodeGroupStack',
+    'NodeGroupsReady',
+  ])('%s is deleted before the VPC cleanup', (earlier) => {
+    expect(dependsTransitively(t, earlier, 'VpcCleanup')).toBe(true);
+  });
+
+  test('it is deleted before the providers, and waits on create for neither the nodes nor the add-ons', () => {
+    expect(dependsTransitively(t, 'VpcCleanup', 'FunctionsStack')).toBe(true);
+    for (const later of ['NodeGroupsReady', 'SystemNodeGroupStack', 'AddonsStack', 'PodIdentityAgentAddon'])
+      expect([later, dependsTransitively(t, 'VpcCleanup', later)]).toEqual([later, false]);
+  });
+
+  test('without it, the resources that wait for it have nothing conditional to wait on', () => {
+    // DependsOn names the unconditional VpcCleanupReady, which refers to the cleanup only through Fn::If.
+    for (const [id, r] of Object.entries(t.Resources))
+      expect([id, [r.DependsOn ?? []].flat().includes('VpcCleanup')]).toEqual([id, false]);
+    expect(t.Resources.VpcCleanupReady!.Condition).toBeUndefined();
+    expect(t.Resources.VpcCleanupReady!.Metadata).toEqual({
+      VpcCleanup: { 'Fn::If': ['CreateVpcCleanup', { Ref: 'VpcCleanup' }, ''] },
+    });
   });
 });
