@@ -5,7 +5,9 @@
  * provider's schema, and gives back what its author wrote: a `Values` map the same values, a
  * `Manifest` map the same objects once typed by the schema a real API server publishes.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseDocument, type Tags } from 'yaml';
 import type * as z from 'zod';
@@ -14,6 +16,7 @@ import { schema as helmRelease } from '../../../functions/src/resources/helm-rel
 import { schema as kubeGet } from '../../../functions/src/resources/kube-get/schema';
 import { schema as kubeManifest } from '../../../functions/src/resources/kube-manifest/schema';
 import { awsAuthSchema } from '../../../functions/src/resources/aws-auth/schema';
+import { schema as vpcCleanup } from '../../../functions/src/resources/vpc-cleanup/schema';
 import { documentsForm, parseProperties } from '../../../functions/src/runtime';
 import { useLocalCluster } from '../../helpers/cluster';
 import { stringifyScalars } from '../../helpers/events';
@@ -29,19 +32,54 @@ const TYPES: Record<string, { schema: z.ZodType; required: Record<string, unknow
   },
   'Custom::KubeGet': { schema: kubeGet, required: { ClusterName: 'ci', Object: 'svc/web', JsonPath: '{.spec}' } },
   'Custom::AwsAuth': { schema: awsAuthSchema, required: { ClusterName: 'ci' } },
+  'Custom::VpcCleanup': { schema: vpcCleanup, required: { ClusterName: 'ci', VpcId: 'vpc-0123456789abcdef0' } },
 };
 const PAGE_TYPE: Record<string, string> = {
   'helm-release.md': 'Custom::HelmRelease',
   'kube-manifest.md': 'Custom::KubeManifest',
   'kube-get.md': 'Custom::KubeGet',
   'aws-auth.md': 'Custom::AwsAuth',
+  'vpc-cleanup.md': 'Custom::VpcCleanup',
 };
 
 /** Values for the template parameters and attributes the examples name, as a stack would give them. */
 const PARAMETERS: Record<string, unknown> = {
   ExtraRoleMappings: '', // a parameter left empty: maps nothing
   TrustedAccounts: ['111122223333', '444455556666'],
+  VPCID: 'vpc-0123456789abcdef0',
+  AgentsManifestUrl: 's3://my-artifacts/manifests/agents-3f2a9c.yaml',
+  // A real (self-signed) CA certificate: the property is checked to hold parseable PEM certificates.
+  ChartRepositoryCa: selfSignedCa(),
 };
+
+/** A throwaway self-signed CA certificate in PEM, made by openssl. */
+function selfSignedCa(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'docs-ca-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=docs-ca',
+      '-keyout',
+      join(dir, 'k.pem'),
+      '-out',
+      join(dir, 'c.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  const pem = readFileSync(join(dir, 'c.pem'), 'utf8');
+  rmSync(dir, { recursive: true, force: true });
+  return pem;
+}
 const ref = (name: string) => PARAMETERS[name] ?? `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
 const sub = (text: string) =>
   text
@@ -56,7 +94,12 @@ const customTags = [
   { tag: '!Sub', resolve: (v: string) => sub(v) },
   {
     tag: '!GetAtt',
-    resolve: (v: string) => (v.endsWith('.Arn') ? `arn:aws:iam::111122223333:role/${v.split('.')[0]}` : `${v}-value`),
+    resolve: (v: string) =>
+      v.endsWith('.Arn')
+        ? `arn:aws:iam::111122223333:role/${v.split('.')[0]}`
+        : /\.Outputs\.\w+ProviderArn$/.test(v)
+          ? `arn:aws:lambda:us-east-1:111122223333:function:${v.split('.').pop()!.replace(/Arn$/, '')}`
+          : `${v}-value`,
   },
   {
     tag: '!Join',
@@ -120,6 +163,7 @@ test('the docs have examples of every type, and of each property form', () => {
     'Custom::HelmRelease',
     'Custom::KubeGet',
     'Custom::KubeManifest',
+    'Custom::VpcCleanup',
   ]);
   expect(all.some((e) => e.type === 'Custom::HelmRelease' && typeof e.properties.Values === 'object')).toBe(true);
   expect(all.some((e) => e.type === 'Custom::HelmRelease' && typeof e.properties.Values === 'string')).toBe(true);
