@@ -5,7 +5,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   // @kubernetes/client-node 2 and some of its dependencies ship ES modules only; swc turns them into CommonJS too.
   transformIgnorePatterns: [
-    '/node_modules/(?!(@kubernetes/client-node|openid-client|jose|oauth4webapi|socks-proxy-agent|agent-base)/)',
+    '/node_modules/(?!(@kubernetes/client-node|openid-client|jose|oauth4webapi|socks-proxy-agent|agent-base|https-proxy-agent|proxy-agent-negotiate|proxy-from-env)/)',
   ],
   transform: {
     '^.+\\.(t|j)sx?$': [

@@ -10,6 +10,8 @@
  * This client needs only Node's own `https` and the {@link ClusterAccess} (endpoint, CA, token).
  */
 import { Agent } from 'node:https';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { getProxyForUrl } from 'proxy-from-env';
 import { sleep } from '../shared';
 import type { ClusterAccess } from './cluster-access';
 import { KubeApiError, KubeUnreachableError } from './errors';
@@ -71,18 +73,31 @@ export class KubeClient {
   ) {
     const url = new URL(access.server);
     this.basePath = url.pathname.replace(/\/+$/, '');
-    this.agent = new Agent({
+    const tls = {
       keepAlive: true,
       maxSockets: options.connections ?? 16,
       ca: access.caData,
       ...(access.clientCert ? { cert: access.clientCert } : {}),
       ...(access.clientKey ? { key: access.clientKey } : {}),
-    });
+    };
+    // HTTPS_PROXY / NO_PROXY as helm (and the AWS SDK's users) read them: through the proxy, a
+    // CONNECT tunnel, the TLS session (CA, client certificate) is still the API server's own.
+    const proxy = getProxyForUrl(access.server);
+    this.agent = proxy ? new HttpsProxyAgent(proxy, tls) : new Agent(tls);
     this.connection = {
       url,
       agent: this.agent,
       connectTimeoutMs: options.connectTimeoutMs ?? 4_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
+      ...(proxy
+        ? {
+            tls: {
+              ca: access.caData,
+              ...(access.clientCert ? { cert: access.clientCert } : {}),
+              ...(access.clientKey ? { key: access.clientKey } : {}),
+            },
+          }
+        : {}),
     };
   }
 

@@ -20,6 +20,11 @@ export interface Connection {
   connectTimeoutMs: number;
   /** Milliseconds a request may go without any answer on its connection. */
   requestTimeoutMs: number;
+  /**
+   * The API server's TLS settings (its CA, a client certificate), given with each request too: a
+   * proxy's agent (a CONNECT tunnel) starts the server's TLS session from the request's options.
+   */
+  tls?: { ca?: string; cert?: string; key?: string };
 }
 
 /** Error codes that mean the endpoint is not there (or not who it should be): fail fast, name it. */
@@ -91,6 +96,7 @@ export function exchange(
         method,
         headers,
         agent,
+        ...connection.tls,
         signal,
         timeout: requestTimeoutMs,
       },
