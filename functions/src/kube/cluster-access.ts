@@ -57,6 +57,8 @@ export interface ClusterAccessOptions {
   credentials?: AwsCredentialIdentityProvider;
   /** Skip DescribeCluster and use this endpoint/CA/credential (local control plane, tests). */
   explicit?: ExplicitClusterAccess;
+  /** Aborts DescribeCluster (the request's signal: nothing goes on after the deadline guard's answer). */
+  signal?: AbortSignal;
 }
 
 /** PEM as given, or decoded from base64 (the form kubeconfig files and DescribeCluster use). */
@@ -114,8 +116,13 @@ export async function getClusterAccess(opts: ClusterAccessOptions): Promise<Clus
 
   let cluster;
   try {
-    ({ cluster } = await eks.send(new DescribeClusterCommand({ name: clusterName })));
+    opts.signal?.throwIfAborted();
+    ({ cluster } = await eks.send(
+      new DescribeClusterCommand({ name: clusterName }),
+      opts.signal ? { abortSignal: opts.signal } : {},
+    ));
   } catch (err) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? err;
     // By name as well: a second copy of the SDK (another bundle, a test's module registry) has its own class.
     if (err instanceof ResourceNotFoundException || (err as Error).name === 'ResourceNotFoundException')
       throw new ClusterNotFoundError(clusterName, region, { cause: err });

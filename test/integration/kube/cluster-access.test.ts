@@ -117,6 +117,30 @@ describe('getClusterAccess', () => {
       expect((error as Error).message).toBe(`ClusterName 'nope': cluster not found in region ${region}`);
     });
 
+    test('an aborted signal (the deadline guard has answered) stops DescribeCluster: nothing goes on', async () => {
+      const calls: string[] = [];
+      const eks = eksClient(moto.endpoint);
+      eks.middlewareStack.add(
+        (next) => async (args) => {
+          calls.push('DescribeCluster');
+          return next(args);
+        },
+        { step: 'build', name: 'countCalls' },
+      );
+      const guard = new AbortController();
+      guard.abort(new Error('the deadline guard has answered'));
+
+      const error = await getClusterAccess({ clusterName: 'ci', eks, signal: guard.signal }).catch((e: unknown) => e);
+
+      expect((error as Error).message).toBe('the deadline guard has answered');
+      expect(calls).toEqual([]);
+      // and one aborted while DescribeCluster is on its way ends with the abort's reason, not a DescribeCluster error
+      const late = new AbortController();
+      const pending = getClusterAccess({ clusterName: 'ci', eks: eksClient(moto.endpoint), signal: late.signal });
+      late.abort(new Error('answered meanwhile'));
+      await expect(pending).rejects.toThrow('answered meanwhile');
+    });
+
     test('a cluster being deleted is ClusterDeletingError, a ClusterGoneError', async () => {
       const error = await getClusterAccess({ clusterName: 'ci', eks: eksClient(moto.endpoint, 'DELETING') }).catch(
         (e: unknown) => e,

@@ -26,7 +26,7 @@ export async function applyMappings(
 ): Promise<StepResult<State>> {
   let access;
   try {
-    access = await getClusterAccess({ clusterName: props.ClusterName });
+    access = await getClusterAccess({ clusterName: props.ClusterName, signal: ctx.signal });
   } catch (error) {
     // A cluster gone or not ready is named as the kube layer says it; anything else goes on as it is.
     throw toResourceError(error);

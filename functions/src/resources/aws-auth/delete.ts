@@ -13,7 +13,7 @@ export async function removeMappings(
 ): Promise<StepResult<State>> {
   let access;
   try {
-    access = await getClusterAccess({ clusterName: props.ClusterName });
+    access = await getClusterAccess({ clusterName: props.ClusterName, signal: ctx.signal });
   } catch (error) {
     // A cluster that is gone (or going) has no aws-auth left to clean.
     if (error instanceof ClusterGoneError) {

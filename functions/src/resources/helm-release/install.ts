@@ -112,7 +112,7 @@ export async function install(
     throw toResourceError(error);
   }
   const physicalId = physicalIdOf(target);
-  const access = await getClusterAccess({ clusterName: target.cluster });
+  const access = await getClusterAccess({ clusterName: target.cluster, signal: ctx.signal });
   // Whose is a release of this name? A Create or a replacement installs only its own, or adopts.
   const fresh = ctx.requestType === 'Create' || replacement;
   const owner = ownerLabelOf(ctx.event);

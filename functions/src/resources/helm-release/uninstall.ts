@@ -30,7 +30,7 @@ export async function uninstall(
   };
   let access: ClusterAccess;
   try {
-    access = await getClusterAccess({ clusterName: target.cluster });
+    access = await getClusterAccess({ clusterName: target.cluster, signal: ctx.signal });
   } catch (error) {
     if (error instanceof ClusterGoneError) {
       ctx.logger.info('cluster gone: nothing to uninstall', { cluster: target.cluster, reason: error.message });

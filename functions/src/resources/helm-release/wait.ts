@@ -18,7 +18,7 @@ export async function awaitReady(
   access?: ClusterAccess,
 ): Promise<StepResult<State>> {
   const physicalId = physicalIdOf(state.target);
-  access ??= await getClusterAccess({ clusterName: state.target.cluster });
+  access ??= await getClusterAccess({ clusterName: state.target.cluster, signal: ctx.signal });
   const objects =
     state.objects ??
     (state.revision === undefined
