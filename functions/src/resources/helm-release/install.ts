@@ -45,6 +45,8 @@ import {
   labelsFor,
   OWNER_LABEL,
   ownerLabelOf,
+  REQUEST_LABEL,
+  requestLabelOf,
   revisionsOf,
   unchangedRevision,
 } from './ownership';
@@ -155,8 +157,12 @@ export async function install(
     // An Update to exactly what is deployed (CloudFormation's rollback Update after an update that
     // failed before helm made a revision) leaves the release at the revision it has: an upgrade
     // would add a revision with the same chart and values.
+    // The same holds for a Create delivered again (Lambda's retry after the first invocation was
+    // killed once helm had installed): the revision this very request installed is not made twice.
+    const retriedCreate =
+      ctx.requestType === 'Create' && revisions.at(-1)?.labels[REQUEST_LABEL] === requestLabelOf(ctx.event);
     const unchanged =
-      ctx.requestType === 'Update' && !replacement && !resume && claim.kind === 'ours'
+      (ctx.requestType === 'Update' || retriedCreate) && !replacement && !resume && claim.kind === 'ours'
         ? unchangedRevision(revisions, owner, inputs)
         : undefined;
     if (unchanged) {
@@ -167,6 +173,20 @@ export async function install(
           namespace: target.namespace,
           revision: current.version,
         });
+        // A retried Create's first invocation may have been killed before the workloads were ready.
+        if (retriedCreate && props.Wait)
+          return awaitReady(
+            {
+              phase: 'wait',
+              target,
+              waitUntil: Date.now() + props.TimeoutSeconds * 1000,
+              revision: current.version,
+              data: releaseData(current),
+            },
+            props,
+            ctx,
+            access,
+          );
         forgetNamespaceCreated(physicalId);
         return done({ physicalId, data: releaseData(current) });
       }
