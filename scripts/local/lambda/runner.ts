@@ -39,6 +39,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readZip } from '../../dev/build/zip';
+import { repoRoot } from '../../dev/paths.cjs';
 import type { InvokeAuthorizer } from './invoke-authorization';
 
 /** One function, as its definition declares it. */
@@ -547,6 +548,11 @@ export class LocalLambda {
         AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${config.name}`,
         AWS_LAMBDA_LOG_STREAM_NAME: `local/${requestId}`,
         LAMBDA_TASK_ROOT: taskRoot,
+        // Lambda's module path: the layers' Node.js folders, then the runtime's own modules, which carry
+        // the AWS SDK for JavaScript v3; here the project's pinned SDK clients stand in for those.
+        NODE_PATH: ['/opt/nodejs/node24/node_modules', '/opt/nodejs/node_modules', join(repoRoot, 'node_modules')].join(
+          ':',
+        ),
         _HANDLER: config.handler ?? 'index.handler',
         AWS_ENDPOINT_URL_LAMBDA: this.endpoint,
         ...this.opts.network,
