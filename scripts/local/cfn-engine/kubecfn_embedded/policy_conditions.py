@@ -10,15 +10,17 @@ every request, and every upload to the bucket was refused with 403. Two correcti
   leniency, unchanged);
 - a bucket policy is evaluated with ``s3:signatureversion`` = ``AWS4-HMAC-SHA256``: the SDKs, the AWS
   CLI and taskcat's boto3 sign with SigV4, and with IAM enforced (iam_enforcement.py) nothing else
-  passes the signature check.
+  passes the signature check; and with ``aws:SecureTransport`` = true (see S3_REQUEST_CONTEXT).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-#: The request context of every S3 request, as far as bucket policies ask for it.
-S3_REQUEST_CONTEXT = {"s3:signatureversion": "AWS4-HMAC-SHA256"}
+#: The request context of every S3 request, as far as bucket policies ask for it. The local endpoint
+#: is plain HTTP on the loopback, standing for S3's HTTPS endpoints (every SDK and CLI uses TLS there):
+#: ``aws:SecureTransport`` is true, so the usual "deny without TLS" statement denies nothing.
+S3_REQUEST_CONTEXT = {"s3:signatureversion": "AWS4-HMAC-SHA256", "aws:SecureTransport": "true"}
 
 _installed = False
 
@@ -52,6 +54,15 @@ def install() -> None:
             action, resource, incoming_condition_values=S3_REQUEST_CONTEXT
         )
 
+    # moto evaluates StringEquals only and takes any other operator as holding: a `Bool` Deny (the usual
+    # "deny without TLS") then denied everything. Bool compares the value case-insensitively, as IAM does.
+    from moto.iam import policy_conditions as moto_conditions
+
+    def bool_operation(expected: list[str] | str, actual: str) -> bool:
+        values = expected if isinstance(expected, list) else [expected]
+        return str(actual).lower() in (str(v).lower() for v in values)
+
+    moto_conditions.CONDITION_OPERATIONS["Bool"] = bool_operation  # type: ignore[assignment]
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
     _installed = True

@@ -62,6 +62,25 @@ def test_sigv4_uploads_pass_taskcats_bucket_policy(aws: None, patched: None) -> 
     assert _put_with_policy(_policy("Deny")) == "stored"
 
 
+def test_the_deny_without_tls_denies_nothing_the_local_endpoint_stands_for_https(aws: None, patched: None) -> None:
+    # the regional code bucket's policy (templates/kubecfn-functions.template.yaml): no plain-HTTP access
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
+    assert _put_with_policy(policy) == "stored"
+
+
 def test_a_deny_whose_condition_holds_still_refuses(aws: None, patched: None) -> None:
     assert _put_with_policy(_policy("Deny", "AWS4-HMAC-SHA256")) == "403"
 
