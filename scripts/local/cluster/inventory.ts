@@ -122,6 +122,8 @@ export async function takeInventory(access: AdminAccess, opts: { volatile?: bool
       let res = await get(k.path, metadataOnly);
       // An aggregated API may not serve metadata-only lists.
       if (res.status === 406) res = await get(k.path);
+      // A kind discovery still named a moment ago but gone now (its CRD deleted since): nothing to list.
+      if (res.status === 404) return;
       if (res.status !== 200) {
         inventory.unlistable.push(`${k.name}: ${res.status} ${res.text.slice(0, 200)}`);
         inventory.api.add(`${k.name}/!unlistable: ${res.status}`);
