@@ -396,30 +396,34 @@ const probeEnabled = process.env.KUBECFN_LIFECYCLE_PROBE === '1';
     ).toBe('service.k8s.aws/nlb');
   }, 600_000);
 
-  (probeEnabled ? it : it.skip)('a Service created while the webhook has no endpoints fails as in EKS', async () => {
-    await local.kubectl(['scale', 'deployment', '-n', 'kube-system', 'aws-load-balancer-controller', '--replicas=0']);
-    await local.kubectl([
-      'wait',
-      'pods',
-      '-n',
-      'kube-system',
-      '-l',
-      'app.kubernetes.io/name=aws-load-balancer-controller',
-      '--for=delete',
-      '--timeout=120s',
-    ]);
-    // The API server sees the endpoints go a moment after the pods: until then the probe may pass.
-    let out = '';
-    for (let i = 0; i < 30; i++) {
-      out = await local.kubectl(['create', 'service', 'clusterip', 'probe', '--tcp=80:80', '-n', 'default']);
-      if (/no endpoints available/.test(out)) break;
-      if (/created/.test(out)) await local.kubectl(['delete', 'service', 'probe', '-n', 'default', '--wait=true']);
-      await new Promise((r) => setTimeout(r, 2_000));
-    }
-    expect(out).toMatch(
-      /failed calling webhook "mservice\.elbv2\.k8s\.aws".*no endpoints available for service "aws-load-balancer-webhook-service"/s,
-    );
-  }, 300_000);
+  (probeEnabled ? it : it.skip)(
+    'a Service created while the webhook has no endpoints fails as in EKS',
+    async () => {
+      await local.kubectl(['scale', 'deployment', '-n', 'kube-system', 'aws-load-balancer-controller', '--replicas=0']);
+      await local.kubectl([
+        'wait',
+        'pods',
+        '-n',
+        'kube-system',
+        '-l',
+        'app.kubernetes.io/name=aws-load-balancer-controller',
+        '--for=delete',
+        '--timeout=120s',
+      ]);
+      // The API server sees the endpoints go a moment after the pods: until then the probe may pass.
+      let out = '';
+      for (let i = 0; i < 30; i++) {
+        out = await local.kubectl(['create', 'service', 'clusterip', 'probe', '--tcp=80:80', '-n', 'default']);
+        if (/no endpoints available/.test(out)) break;
+        if (/created/.test(out)) await local.kubectl(['delete', 'service', 'probe', '-n', 'default', '--wait=true']);
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+      expect(out).toMatch(
+        /failed calling webhook "mservice\.elbv2\.k8s\.aws".*no endpoints available for service "aws-load-balancer-webhook-service"/s,
+      );
+    },
+    300_000,
+  );
 
   // The providers retry a webhook call that fails for want of endpoints within the resource's time
   // budget (functions/src/kube/webhooks.ts): the race stack completes once the controller is back.
