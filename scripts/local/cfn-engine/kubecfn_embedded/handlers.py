@@ -1300,8 +1300,32 @@ _RECORD_DETAILS = {
 }
 
 
-class RolePolicyHandler(Handler):
+class PutAgainHandler(Handler):
+    """A resource whose update is its create's call again (a put): replaced when one of its
+    `create_only` properties changes (the old one goes at cleanup), else updated in place under the
+    physical id it had."""
+
+    create_only: tuple[str, ...] = ()
+
+    def update(
+        self,
+        engine: StackEngine,
+        state: ResourceState,
+        previous: ResourceState,
+        props: dict[str, Any],
+        body: dict[str, Any],
+    ) -> str:
+        self.create(engine, state, props, body)
+        if any(props.get(key) != previous.properties.get(key) for key in self.create_only):
+            return "replaced"
+        state.physical_resource_id = previous.physical_resource_id
+        return "updated"
+
+
+class RolePolicyHandler(PutAgainHandler):
     """AWS::IAM::RolePolicy (an inline policy; moto 5.2 models AWS::IAM::Policy but not this type)."""
+
+    create_only = ("RoleName", "PolicyName")
 
     def _iam(self, engine: StackEngine) -> Any:
         from moto.iam.models import iam_backends
@@ -1323,24 +1347,6 @@ class RolePolicyHandler(Handler):
             raise ResourceFailure(_aws_message(err)) from err
         state.physical_resource_id = f"{engine.stack.name[:5]}-{props['PolicyName'][:4]}-{random_suffix(12)}"
 
-    def update(
-        self,
-        engine: StackEngine,
-        state: ResourceState,
-        previous: ResourceState,
-        props: dict[str, Any],
-        body: dict[str, Any],
-    ) -> str:
-        if (props.get("RoleName"), props.get("PolicyName")) != (
-            previous.properties.get("RoleName"),
-            previous.properties.get("PolicyName"),
-        ):
-            self.create(engine, state, props, body)
-            return "replaced"
-        self.create(engine, state, props, body)
-        state.physical_resource_id = previous.physical_resource_id
-        return "updated"
-
     def delete(self, engine: StackEngine, state: ResourceState) -> None:
         try:
             self._iam(engine).delete_role_policy(state.properties.get("RoleName"), state.properties.get("PolicyName"))
@@ -1349,9 +1355,11 @@ class RolePolicyHandler(Handler):
                 raise ResourceFailure(_aws_message(err)) from err
 
 
-class EventInvokeConfigHandler(Handler):
+class EventInvokeConfigHandler(PutAgainHandler):
     """AWS::Lambda::EventInvokeConfig (moto keeps the configuration on the function but has no
     CloudFormation model for it): what the local Lambda service reads to retry and age out events."""
+
+    create_only = ("FunctionName", "Qualifier")
 
     def _backend(self, engine: StackEngine) -> Any:
         from moto.awslambda.models import lambda_backends
@@ -1375,22 +1383,6 @@ class EventInvokeConfigHandler(Handler):
             raise ResourceFailure(_aws_message(err)) from err
         state.physical_resource_id = f"{props['FunctionName']}:{props['Qualifier']}"
 
-    def update(
-        self,
-        engine: StackEngine,
-        state: ResourceState,
-        previous: ResourceState,
-        props: dict[str, Any],
-        body: dict[str, Any],
-    ) -> str:
-        self.create(engine, state, props, body)
-        if (props.get("FunctionName"), props.get("Qualifier")) != (
-            previous.properties.get("FunctionName"),
-            previous.properties.get("Qualifier"),
-        ):
-            return "replaced"
-        return "updated"
-
     def delete(self, engine: StackEngine, state: ResourceState) -> None:
         try:
             self._backend(engine).get_function(state.properties.get("FunctionName")).event_invoke_config = []
@@ -1399,9 +1391,11 @@ class EventInvokeConfigHandler(Handler):
                 raise ResourceFailure(_aws_message(err)) from err
 
 
-class BucketPolicyHandler(Handler):
+class BucketPolicyHandler(PutAgainHandler):
     """AWS::S3::BucketPolicy (moto's S3 keeps bucket policies but has no CloudFormation model for
     them): the policy put on the bucket, enforced by the local S3 as moto enforces bucket policies."""
+
+    create_only = ("Bucket",)
 
     def _backend(self, engine: StackEngine) -> Any:
         from moto.s3.models import s3_backends
@@ -1421,18 +1415,6 @@ class BucketPolicyHandler(Handler):
         except Exception as err:
             raise ResourceFailure(_aws_message(err)) from err
         state.physical_resource_id = str(bucket)
-
-    def update(
-        self,
-        engine: StackEngine,
-        state: ResourceState,
-        previous: ResourceState,
-        props: dict[str, Any],
-        body: dict[str, Any],
-    ) -> str:
-        self.create(engine, state, props, body)
-        # Bucket is create-only: another bucket is a new policy; the old one goes at cleanup.
-        return "replaced" if props.get("Bucket") != previous.properties.get("Bucket") else "updated"
 
     def delete(self, engine: StackEngine, state: ResourceState) -> None:
         try:
