@@ -9,8 +9,7 @@ import {
   DescribeStackEventsCommand,
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
-import { PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { readFileSync } from 'node:fs';
+import { eksClusterResources, uploadObjects } from '../helpers/local-stacks';
 import { LocalDeployment, localRegion } from '../../scripts/local';
 import { packageZip } from '../helpers/provider-harness';
 
@@ -23,17 +22,7 @@ beforeAll(async () => {
   local = await LocalDeployment.start(() => undefined);
   const credentials = local.aws.deployer;
   cfn = new CloudFormationClient({ region: localRegion, endpoint: local.aws.moto.endpoint, credentials });
-  const s3 = new S3Client({
-    region: localRegion,
-    endpoint: local.aws.moto.endpoint,
-    forcePathStyle: true,
-    credentials,
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(
-    new PutObjectCommand({ Bucket: bucket, Key: 'kube.zip', Body: readFileSync(packageZip('KubeProvider')) }),
-  );
-  s3.destroy();
+  await uploadObjects(local, bucket, { 'kube.zip': packageZip('KubeProvider') });
 }, 180_000);
 
 afterAll(async () => {
@@ -54,29 +43,7 @@ function template(opts: { actions: string[]; providerEntry: boolean; creatorEntr
           AccessScope: {Type: cluster}`;
   return `
 Resources:
-  Vpc:
-    Type: AWS::EC2::VPC
-    Properties: {CidrBlock: 10.20.0.0/16}
-  SubnetA:
-    Type: AWS::EC2::Subnet
-    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.20.1.0/24, AvailabilityZone: us-east-1a}
-  SubnetB:
-    Type: AWS::EC2::Subnet
-    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.20.2.0/24, AvailabilityZone: us-east-1b}
-  ClusterRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: '2012-10-17'
-        Statement: [{Effect: Allow, Principal: {Service: eks.amazonaws.com}, Action: 'sts:AssumeRole'}]
-  Cluster:
-    Type: AWS::EKS::Cluster
-    Properties:
-      Name: access-test
-      Version: '1.35'
-      RoleArn: !GetAtt ClusterRole.Arn
-      ResourcesVpcConfig: {SubnetIds: [!Ref SubnetA, !Ref SubnetB]}
-      AccessConfig: {AuthenticationMode: API, BootstrapClusterCreatorAdminPermissions: true}
+${eksClusterResources({ cidr: '10.20', name: 'access-test', version: '1.35' })}
   ProviderRole:
     Type: AWS::IAM::Role
     Properties:

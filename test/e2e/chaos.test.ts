@@ -11,13 +11,13 @@ import {
   DescribeStackEventsCommand,
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureHelm } from '../../scripts/dev/binaries';
+import { eksClusterResources, uploadObjects } from '../helpers/local-stacks';
 import { LocalDeployment, localRegion } from '../../scripts/local';
 
 const run = promisify(execFile);
@@ -26,29 +26,7 @@ const bucket = 'kubecfn-chaos-test';
 
 const template = `
 Resources:
-  Vpc:
-    Type: AWS::EC2::VPC
-    Properties: {CidrBlock: 10.30.0.0/16}
-  SubnetA:
-    Type: AWS::EC2::Subnet
-    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.30.1.0/24, AvailabilityZone: us-east-1a}
-  SubnetB:
-    Type: AWS::EC2::Subnet
-    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.30.2.0/24, AvailabilityZone: us-east-1b}
-  ClusterRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: '2012-10-17'
-        Statement: [{Effect: Allow, Principal: {Service: eks.amazonaws.com}, Action: 'sts:AssumeRole'}]
-  Cluster:
-    Type: AWS::EKS::Cluster
-    Properties:
-      Name: chaos-test
-      Version: '1.35'
-      RoleArn: !GetAtt ClusterRole.Arn
-      ResourcesVpcConfig: {SubnetIds: [!Ref SubnetA, !Ref SubnetB]}
-      AccessConfig: {AuthenticationMode: API, BootstrapClusterCreatorAdminPermissions: true}
+${eksClusterResources({ cidr: '10.30', name: 'chaos-test', version: '1.35' })}
   NodeRole:
     Type: AWS::IAM::Role
     Properties:
@@ -204,20 +182,11 @@ beforeAll(async () => {
   });
   const credentials = local.aws.deployer;
   cfn = new CloudFormationClient({ region: localRegion, endpoint: local.aws.moto.endpoint, credentials });
-  const s3 = new S3Client({
-    region: localRegion,
-    endpoint: local.aws.moto.endpoint,
-    forcePathStyle: true,
-    credentials,
+  await uploadObjects(local, bucket, {
+    'kube.zip': join(packages, 'KubeProvider', 'lambda.zip'),
+    'helm.zip': join(packages, 'HelmProvider', 'lambda.zip'),
+    'helm-layer.zip': join(packages, 'HelmLayer', 'layer.zip'),
   });
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  for (const [key, file] of [
-    ['kube.zip', join(packages, 'KubeProvider', 'lambda.zip')],
-    ['helm.zip', join(packages, 'HelmProvider', 'lambda.zip')],
-    ['helm-layer.zip', join(packages, 'HelmLayer', 'layer.zip')],
-  ] as const)
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(file) }));
-  s3.destroy();
 }, 300_000);
 
 afterAll(async () => {

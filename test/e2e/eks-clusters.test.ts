@@ -11,10 +11,9 @@ import {
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { getEksToken } from '../../functions/src/kube/token';
+import { eksClusterResources, uploadObjects } from '../helpers/local-stacks';
 import { LocalDeployment, localRegion } from '../../scripts/local';
 import { packageZip } from '../helpers/provider-harness';
 
@@ -30,12 +29,7 @@ beforeAll(async () => {
   const endpoint = local.aws.moto.endpoint;
   cfn = new CloudFormationClient({ region: localRegion, endpoint, credentials });
   eks = new EKSClient({ region: localRegion, endpoint, credentials });
-  const s3 = new S3Client({ region: localRegion, endpoint, forcePathStyle: true, credentials });
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(
-    new PutObjectCommand({ Bucket: bucket, Key: 'kube.zip', Body: readFileSync(packageZip('KubeProvider')) }),
-  );
-  s3.destroy();
+  await uploadObjects(local, bucket, { 'kube.zip': packageZip('KubeProvider') });
 }, 180_000);
 
 afterAll(async () => {
@@ -50,26 +44,7 @@ afterAll(async () => {
 function template(stack: string, value: string): string {
   return `
 Resources:
-  Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.30.0.0/16}}
-  SubnetA:
-    Type: AWS::EC2::Subnet
-    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.30.1.0/24, AvailabilityZone: us-east-1a}
-  SubnetB:
-    Type: AWS::EC2::Subnet
-    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.30.2.0/24, AvailabilityZone: us-east-1b}
-  ClusterRole:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: '2012-10-17'
-        Statement: [{Effect: Allow, Principal: {Service: eks.amazonaws.com}, Action: 'sts:AssumeRole'}]
-  Cluster:
-    Type: AWS::EKS::Cluster
-    Properties:
-      Name: ${stack}-cluster
-      RoleArn: !GetAtt ClusterRole.Arn
-      ResourcesVpcConfig: {SubnetIds: [!Ref SubnetA, !Ref SubnetB]}
-      AccessConfig: {AuthenticationMode: API, BootstrapClusterCreatorAdminPermissions: true}
+${eksClusterResources({ cidr: '10.30', name: `${stack}-cluster` })}
   ProviderRole:
     Type: AWS::IAM::Role
     Properties:
