@@ -4,16 +4,18 @@
 // new VPC: create; a user's own stack on the Quick Start's providers (a Helm release of a real chart,
 // manifests, aws-auth, an APIService that never becomes available, a LoadBalancer Service created
 // while the load balancer controller's webhook has no endpoints); updates that reach every provider
-// path (node group size, Helm values, a ReleaseName change = replacement, a manifest object dropped =
-// prune); an update that fails half-way and rolls back to exactly the previous state; delete; an
+// path (node group size, a chart version bump, Helm values, a ReleaseName change = replacement, a
+// manifest object dropped = prune); an update that fails half-way and rolls back to exactly the
+// previous state; delete; an
 // inventory of every API resource kind and of the local AWS side, against the one taken before.
 // Existing VPC: the same create/delete/inventory into a VPC made first by submodules/vpc as the
 // user's own (which must survive the Quick Start's delete).
 //
 // Phase timings are printed (bench figures, never asserted).
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import {
   CloudFormationClient,
@@ -22,6 +24,7 @@ import {
   UpdateStackCommand,
   type Parameter,
 } from '@aws-sdk/client-cloudformation';
+import { ensureHelm } from '../../scripts/dev/binaries';
 import { LocalDeployment, localBucket, localRegion } from '../../scripts/local';
 
 const execFileAsync = promisify(execFile);
@@ -90,6 +93,7 @@ Parameters:
   PdbMinAvailable: {Type: String, Default: ''}
   KeepSecondConfigMap: {Type: String, Default: 'true'}
   Username: {Type: String, Default: user-deployer}
+  WebVersion: {Type: String, Default: 0.1.0}
 Conditions:
   KeepSecond: !Equals [!Ref KeepSecondConfigMap, 'true']
 Resources:
@@ -159,9 +163,26 @@ Resources:
         - rolearn: !Sub arn:aws:iam::\${AWS::AccountId}:role/user-deployer
           username: !Ref Username
           groups: [user-deployers]
-  Release:
+  # The chart version bump: the test's own chart (test/fixtures/charts/web) packaged at 0.1.0, 0.2.0
+  # and 0.3.0 beside the real charts (../shared/charts holds one version of each real chart).
+  Web:
     Type: Custom::HelmRelease
     DependsOn: Access
+    Properties:
+      ServiceToken: !Ref HelmProviderArn
+      ServiceTimeout: 900
+      ClusterName: !Ref ClusterName
+      Repository: https://charts.kubecfn.example/stable
+      Chart: web
+      Version: !Ref WebVersion
+      ReleaseName: user-web
+      Namespace: user-apps
+      Wait: 'true'
+      TimeoutSeconds: 300
+      Values: !Sub 'message: web \${WebVersion}'
+  Release:
+    Type: Custom::HelmRelease
+    DependsOn: Web
     Properties:
       ServiceToken: !Ref HelmProviderArn
       ServiceTimeout: 900
@@ -219,10 +240,6 @@ Resources:
 // leaves one tombstone Lease per deleted custom resource (kept on purpose, see apiLeft); node leases
 // of deleted node groups and the local EC2's ENIs and VPC endpoints no longer stay behind.
 const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE !== '0';
-// The probe below fails on the local control plane: with the controller scaled to 0 and its pods gone,
-// the API server still reaches the stand-in webhook, so the probe Service is created (2 of 2 runs on
-// main at 1bd84fd; it passed in an earlier run). Until that is found it runs only on request.
-const probeEnabled = process.env.KUBECFN_LIFECYCLE_PROBE === '1';
 
 (lifecycleEnabled ? describe : describe.skip)('the lifecycle on the real charts', () => {
   let local: LocalDeployment;
@@ -317,9 +334,29 @@ const probeEnabled = process.env.KUBECFN_LIFECYCLE_PROBE === '1';
   const added = (before: Set<string>, after: Set<string>, kept: (o: string) => boolean = () => false) =>
     [...after].filter((o) => !before.has(o) && !kept(o)).sort();
 
+  // The chart directory the local cloud serves: the real charts, and the test chart `web` at three
+  // versions for the version bump (the real charts come in one version each).
+  const servedCharts = mkdtempSync(join(tmpdir(), 'kubecfn-lifecycle-charts-'));
+  const webVersion = async (namespace: string, release: string) =>
+    local.kubectl(['get', 'configmap', '-n', namespace, `${release}-config`, '-o', 'jsonpath={.data.message}']);
+
   beforeAll(async () => {
     if (!haveCharts) return;
-    local = await phase('local cloud', () => LocalDeployment.start(print, { chartsDir, standIns: false }));
+    for (const file of readdirSync(chartsDir).filter((f) => f.endsWith('.tgz')))
+      symlinkSync(resolve(chartsDir, file), join(servedCharts, file));
+    const helmBin = await ensureHelm();
+    for (const version of ['0.1.0', '0.2.0', '0.3.0'])
+      await execFileAsync(helmBin, [
+        'package',
+        resolve(__dirname, '..', 'fixtures', 'charts', 'web'),
+        '--version',
+        version,
+        '-d',
+        servedCharts,
+      ]);
+    local = await phase('local cloud', () =>
+      LocalDeployment.start(print, { chartsDir: servedCharts, standIns: false }),
+    );
     cfn = new CloudFormationClient({
       region: localRegion,
       endpoint: local.aws.moto.endpoint,
@@ -343,6 +380,7 @@ const probeEnabled = process.env.KUBECFN_LIFECYCLE_PROBE === '1';
     console.log(`lifecycle timings: ${timings.map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
     cfn?.destroy();
     await local?.stop({ keepLogs: failed });
+    rmSync(servedCharts, { recursive: true, force: true });
   }, 60_000);
 
   let started = 0;
@@ -396,35 +434,30 @@ const probeEnabled = process.env.KUBECFN_LIFECYCLE_PROBE === '1';
     ).toBe('service.k8s.aws/nlb');
   }, 600_000);
 
-  const probeIt: typeof it = probeEnabled ? it : (name) => test.skip(name, () => undefined);
-  probeIt(
-    'a Service created while the webhook has no endpoints fails as in EKS',
-    async () => {
-      await local.kubectl(['scale', 'deployment', '-n', 'kube-system', 'aws-load-balancer-controller', '--replicas=0']);
-      await local.kubectl([
-        'wait',
-        'pods',
-        '-n',
-        'kube-system',
-        '-l',
-        'app.kubernetes.io/name=aws-load-balancer-controller',
-        '--for=delete',
-        '--timeout=120s',
-      ]);
-      // The API server sees the endpoints go a moment after the pods: until then the probe may pass.
-      let out = '';
-      for (let i = 0; i < 30; i++) {
-        out = await local.kubectl(['create', 'service', 'clusterip', 'probe', '--tcp=80:80', '-n', 'default']);
-        if (/no endpoints available/.test(out)) break;
-        if (/created/.test(out)) await local.kubectl(['delete', 'service', 'probe', '-n', 'default', '--wait=true']);
-        await new Promise((r) => setTimeout(r, 2_000));
-      }
-      expect(out).toMatch(
-        /failed calling webhook "mservice\.elbv2\.k8s\.aws".*no endpoints available for service "aws-load-balancer-webhook-service"/s,
-      );
-    },
-    300_000,
-  );
+  it('a Service created while the webhook has no endpoints fails as in EKS', async () => {
+    await local.kubectl(['scale', 'deployment', '-n', 'kube-system', 'aws-load-balancer-controller', '--replicas=0']);
+    await local.kubectl([
+      'wait',
+      'pods',
+      '-n',
+      'kube-system',
+      '-l',
+      'app.kubernetes.io/name=aws-load-balancer-controller',
+      '--for=delete',
+      '--timeout=120s',
+    ]);
+    // The API server sees the endpoints go a moment after the pods: until then the probe may pass.
+    let out = '';
+    for (let i = 0; i < 30; i++) {
+      out = await local.kubectl(['create', 'service', 'clusterip', 'probe', '--tcp=80:80', '-n', 'default']);
+      if (/no endpoints available/.test(out)) break;
+      if (/created/.test(out)) await local.kubectl(['delete', 'service', 'probe', '-n', 'default', '--wait=true']);
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+    expect(out).toMatch(
+      /failed calling webhook "mservice\.elbv2\.k8s\.aws".*no endpoints available for service "aws-load-balancer-webhook-service"/s,
+    );
+  }, 300_000);
 
   // The providers retry a webhook call that fails for want of endpoints within the resource's time
   // budget (functions/src/kube/webhooks.ts): the race stack completes once the controller is back.
@@ -493,9 +526,11 @@ const probeEnabled = process.env.KUBECFN_LIFECYCLE_PROBE === '1';
       ]),
     ).toBe('False');
     expect((await helm())['user-apps/user-ca']).toBe('cluster-autoscaler-9.57.0 deployed');
+    expect((await helm())['user-apps/user-web']).toBe('web-0.1.0 deployed');
+    expect(await webVersion('user-apps', 'user-web')).toBe('web 0.1.0');
   }, 900_000);
 
-  it('updates the Quick Start (node group size) and the user stack (values, ReleaseName, prune)', async () => {
+  it('updates the Quick Start (node group size) and the user stack (chart version, values, ReleaseName, prune)', async () => {
     const agents = async () =>
       (await local.kubectl(['get', 'nodes', '-l', 'kubecfn.io/partition=agents', '-o', 'name']))
         .split('\n')
@@ -507,7 +542,7 @@ const probeEnabled = process.env.KUBECFN_LIFECYCLE_PROBE === '1';
     expect(code).toBe(0);
     expect(await agents()).toBe(2);
 
-    const updated = await phase('update user stack (values, ReleaseName, prune)', async () => {
+    const updated = await phase('update user stack (chart version, values, ReleaseName, prune)', async () => {
       await cfn.send(
         new UpdateStackCommand({
           StackName: 'user-apps',
@@ -519,6 +554,7 @@ const probeEnabled = process.env.KUBECFN_LIFECYCLE_PROBE === '1';
             ReleaseName: 'user-ca-b',
             Replicas: '2',
             KeepSecondConfigMap: 'false',
+            WebVersion: '0.2.0',
           }),
         }),
       );
@@ -526,6 +562,13 @@ const probeEnabled = process.env.KUBECFN_LIFECYCLE_PROBE === '1';
     });
     expect(updated).toBe('UPDATE_COMPLETE');
     const releases = await helm();
+    // The version bump upgraded the release in place: revision 2, of the new chart version.
+    expect(releases['user-apps/user-web']).toBe('web-0.2.0 deployed');
+    expect(await webVersion('user-apps', 'user-web')).toBe('web 0.2.0');
+    expect(await helmValues('user-apps', 'user-web')).toEqual([
+      'secret/sh.helm.release.v1.user-web.v1',
+      'secret/sh.helm.release.v1.user-web.v2',
+    ]);
     expect(releases['user-apps/user-ca-b']).toBe('cluster-autoscaler-9.57.0 deployed');
     expect(releases['user-apps/user-ca']).toBeUndefined();
     expect(
@@ -569,8 +612,10 @@ const probeEnabled = process.env.KUBECFN_LIFECYCLE_PROBE === '1';
             ReleaseName: 'user-ca-b',
             Replicas: '2',
             KeepSecondConfigMap: 'false',
-            // aws-auth changes first (Access), then the chart rejects the values (both PDB bounds).
+            // aws-auth changes first (Access), the test chart is upgraded to 0.3.0 (Web), then the
+            // real chart rejects the values (both PDB bounds): all of it must roll back.
             Username: 'user-deployer-v2',
+            WebVersion: '0.3.0',
             PdbMinAvailable: '1',
           }),
         }),
@@ -580,23 +625,54 @@ const probeEnabled = process.env.KUBECFN_LIFECYCLE_PROBE === '1';
     expect(rolledBack).toBe('UPDATE_ROLLBACK_COMPLETE');
     expect(await awsAuth()).toBe(before.awsAuth);
     expect(await helm()).toEqual(before.helm);
+    expect(before.helm['user-apps/user-web']).toBe('web-0.2.0 deployed');
+    expect(await webVersion('user-apps', 'user-web')).toBe('web 0.2.0');
+    // Web had been upgraded to 0.3.0 (revision 3) before the failure; the rollback made revision 4 of 0.2.0.
+    expect(await helmValues('user-apps', 'user-web')).toEqual(
+      [1, 2, 3, 4].map((v) => `secret/sh.helm.release.v1.user-web.v${v}`),
+    );
     expect(await local.kubectl(['get', 'deployment', '-n', 'user-apps', '-o', 'jsonpath={.items[*].spec}'])).toBe(
       before.values,
     );
     // Helm keeps one record per revision: the rollback's re-upgrade adds one (the failing test below).
     revisions = { before: before.revisions, after: await helmValues('user-apps', 'user-ca-b') };
     console.log(`helm revisions before ${revisions.before.join(' ')}; after ${revisions.after.join(' ')}`);
-    expect(
-      added(
+    // The 0.3.0 upgrade rolled the web Deployment out (its pod template carries the message's
+    // checksum) and the rollback rolled it back: as in any cluster, its pod is a new one and the
+    // 0.3.0 ReplicaSet stays, scaled to 0, as rollout history (revisionHistoryLimit).
+    const after = await local.apiInventory();
+    const rolledOut = (o: string) => o.startsWith('pods/user-apps/user-web-');
+    const scaledToZero = new Set(
+      (
+        await local.kubectl([
+          'get',
+          'replicasets',
+          '-n',
+          'user-apps',
+          '-o',
+          'jsonpath={range .items[?(@.spec.replicas==0)]}{.metadata.name}{"\\n"}{end}',
+        ])
+      )
+        .split('\n')
+        .filter(Boolean)
+        .map((n) => `replicasets.apps/user-apps/${n}`),
+    );
+    const webPods = (inventory: Set<string>) => [...inventory].filter(rolledOut).length;
+    expect(webPods(after)).toBe(webPods(before.api));
+    expect({
+      added: added(
         before.api,
-        await local.apiInventory(),
+        after,
         // helm's revision records, and the request ledger's records of the update and its rollback
         // (kept while a delivery of those requests could still arrive: docs/runtime.md).
         (o) =>
           o.startsWith('secrets/user-apps/sh.helm.release.v1.') ||
-          o.startsWith('leases.coordination.k8s.io/kube-system/kubecfn-request-'),
+          o.startsWith('leases.coordination.k8s.io/kube-system/kubecfn-request-') ||
+          rolledOut(o) ||
+          scaledToZero.has(o),
       ),
-    ).toEqual([]);
+      removed: added(after, before.api, rolledOut),
+    }).toEqual({ added: [], removed: [] });
   }, 900_000);
 
   // The failed update never made a revision (the chart refused the values), so the rollback's Update

@@ -16,6 +16,13 @@
 // Balancer Controller's webhook server in cloud-emulation.ts). A pod no emulation serves refuses the
 // connection, as a pod whose container does not listen. The chart's objects (webhook configurations,
 // Services, certificates) are untouched: the API server's own service routing does the rest.
+//
+// A pod that terminates takes its connections with it: its server stops, and the API server's
+// kept-alive connection to it breaks, so its next webhook call dials again, resolves the Service's
+// endpoints again and, with none left, fails with `no endpoints available`. The proxy does the same:
+// every second it looks up the pods it holds tunnels to and closes the tunnels of a pod that is
+// terminating, gone, or replaced (another uid). Without that the API server would go on reusing a
+// connection to a pod deleted long ago, which no EKS cluster does.
 // Each EKS cluster's control plane has a pod network of its own (a socket in its own directory).
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -26,7 +33,13 @@ import type { KubeCall } from './kube-api';
 
 /** A pod as the API returns it, the fields the emulations read. */
 export interface Pod {
-  metadata: { name: string; namespace: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
   spec: {
     containers: Array<{ name: string; ports?: Array<{ name?: string; containerPort: number }> }>;
     volumes?: Array<{ name: string; secret?: { secretName: string } }>;
@@ -70,6 +83,42 @@ export async function startPodNetwork(opts: { dir: string; log?: (m: string) => 
   let served = 0;
   let refused = 0;
   const sockets = new Set<Socket>();
+  /** The open tunnels, by the pod they reach (`namespace/name`), with the uid they were opened to. */
+  const tunnels = new Map<string, { uid: string | undefined; sockets: Set<Socket> }>();
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping || !call || !tunnels.size) return;
+    sweeping = true;
+    try {
+      for (const [key, tunnel] of [...tunnels]) {
+        if (!tunnel.sockets.size) {
+          tunnels.delete(key);
+          continue;
+        }
+        const [namespace, name] = key.split('/') as [string, string];
+        const got = await call('GET', `/api/v1/namespaces/${namespace}/pods/${name}`);
+        const pod = got.status === 200 ? (got.json as Pod) : undefined;
+        const why =
+          got.status === 404
+            ? 'the pod is gone'
+            : pod?.metadata.deletionTimestamp
+              ? 'the pod is terminating'
+              : pod && pod.metadata.uid !== tunnel.uid
+                ? 'the pod was replaced'
+                : undefined;
+        if (!why) continue;
+        log(`pod network: ${tunnel.sockets.size} connection(s) to pod ${key} closed: ${why}`);
+        for (const socket of tunnel.sockets) socket.destroy();
+        tunnels.delete(key);
+      }
+    } catch {
+      // the API server is stopping or busy: the next sweep looks again
+    } finally {
+      sweeping = false;
+    }
+  };
+  const sweeper = setInterval(() => void sweep(), 1_000);
+  sweeper.unref();
 
   const refuse = (socket: Socket, addr: string, why: string) => {
     refused++;
@@ -107,6 +156,13 @@ export async function startPodNetwork(opts: { dir: string; log?: (m: string) => 
       const who = `pod ${pod.metadata.namespace}/${pod.metadata.name}`;
       if (!server) return refuse(socket, addr, `${who} runs no container in the local cloud`);
       served++;
+      const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+      const uid = pod.metadata.uid;
+      let tunnel = tunnels.get(key);
+      if (!tunnel || tunnel.uid !== uid) tunnels.set(key, (tunnel = { uid, sockets: new Set() }));
+      const held = tunnel.sockets;
+      held.add(socket);
+      socket.on('close', () => held.delete(socket));
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       await server.accept(pod, port, socket);
     })().catch((err: Error) => {
@@ -142,6 +198,7 @@ export async function startPodNetwork(opts: { dir: string; log?: (m: string) => 
     counts: () => ({ served, refused }),
     stop: () =>
       new Promise<void>((ok) => {
+        clearInterval(sweeper);
         for (const s of sockets) s.destroy();
         proxy.closeAllConnections();
         proxy.close(() => {
