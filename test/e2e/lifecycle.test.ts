@@ -13,7 +13,7 @@
 //
 // Phase timings are printed (bench figures, never asserted).
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -378,6 +378,14 @@ const lifecycleEnabled = process.env.KUBECFN_LIFECYCLE !== '0';
     if (log.length) console.log(`last lines of the run:\n${log.slice(-80).join('\n')}`);
     console.log(`webhook race stack: ${raceOutcome}`);
     console.log(`lifecycle timings: ${timings.map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
+    const injected = local?.injectedLine();
+    if (injected) console.log(injected);
+    // For bench/lifecycle.ts: the phase timings and the outcome of this run, as JSON.
+    if (process.env.KUBECFN_LIFECYCLE_TIMINGS)
+      writeFileSync(
+        process.env.KUBECFN_LIFECYCLE_TIMINGS,
+        JSON.stringify({ timings, started, passed, injected: local?.injected() ?? {} }, null, 2),
+      );
     cfn?.destroy();
     await local?.stop({ keepLogs: failed });
     rmSync(servedCharts, { recursive: true, force: true });
