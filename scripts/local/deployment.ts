@@ -63,6 +63,22 @@ export interface LocalDeploymentOptions {
   deployer?: 'deploy-policy' | 'administrator';
   /** The Region the functions run in and load balancer hostnames name (default {@link localRegion}). */
   region?: string;
+  /**
+   * Delays before Lambda retries a failed asynchronous invocation, in ms (default: from
+   * KUBECFN_LAMBDA_RETRY_DELAYS, seconds separated by commas, else Lambda's own, about 1 and 2
+   * minutes). Shorter delays make a run under faults quicker; the start says when they are not Lambda's.
+   */
+  lambdaRetryDelaysMs?: readonly number[];
+}
+
+/** Lambda's retry delays from KUBECFN_LAMBDA_RETRY_DELAYS (`10,20`: seconds), or undefined when unset. */
+export function retryDelaysFromEnv(env: NodeJS.ProcessEnv = process.env): number[] | undefined {
+  const text = env.KUBECFN_LAMBDA_RETRY_DELAYS?.trim();
+  if (!text) return undefined;
+  const delays = text.split(',').map((d) => Number(d.trim()));
+  if (!delays.length || delays.some((d) => !Number.isFinite(d) || d < 0))
+    throw new Error(`KUBECFN_LAMBDA_RETRY_DELAYS must be seconds separated by commas (e.g. 10,20), not "${text}"`);
+  return delays.map((d) => d * 1000);
 }
 
 /**
@@ -339,6 +355,7 @@ export class LocalDeployment {
       // Lambda's asynchronous delivery is at-least-once (duplicateAsync), and the other faults on request.
       const chaos = opts.chaos ?? chaosFromEnv();
       const duplicateAsync = chaos.duplicateAsync === true;
+      const retryDelays = opts.lambdaRetryDelaysMs ?? retryDelaysFromEnv();
       // Every Invoke is authorized as Lambda does: CloudFormation's by this token, any other by its signature and IAM.
       const lambdaServiceToken = randomBytes(24).toString('hex');
       const lambda = await LocalLambda.start([], {
@@ -349,6 +366,7 @@ export class LocalDeployment {
         definitionsDir: functionsDir,
         region: opts.region ?? localRegion,
         duplicateAsync,
+        ...(retryDelays ? { asyncRetryDelaysMs: retryDelays } : {}),
         chaos: { crashContinuation: chaos.crashContinuation === true, killMidStep: chaos.killMidStep === true },
         // Each function runs as a session of its own execution role, from the local STS.
         assumeRole: async (roleArn, sessionName) => {
@@ -391,6 +409,10 @@ export class LocalDeployment {
       );
       const faults = chaosDescriptions.filter(([k]) => chaos[k]).map(([, d]) => d);
       if (faults.length) print(`  Faults injected on request: ${faults.join('; ')}`);
+      if (retryDelays)
+        print(
+          `  Lambda retries a failed asynchronous invocation after ${retryDelays.map((d) => `${d / 1000} s`).join(', ')} (shortened: Lambda's own delays are about 1 and 2 minutes)`,
+        );
 
       // The providers' structured log lines, as CloudWatch Logs would keep them.
       const logPath = join(dir, 'lambda.log');

@@ -19,6 +19,7 @@ export {
   localBucket,
   localRegion,
   chaosFromEnv,
+  retryDelaysFromEnv,
   type InjectedFaults,
   type LocalChaos,
   type DeletedCluster,
