@@ -652,6 +652,44 @@ describe('Custom::HelmRelease', () => {
       expect(await releases('update-moved')).toEqual(['second:deployed']);
     });
 
+    test("a Create and a replacement retried after their first invocation was killed mid-step (Lambda's retry) each make one revision", async () => {
+      // given a Lambda that kills the first invocation of each request 300 ms after its step starts
+      // (helm, a child process, goes on and installs) and retries it once the killed invocation's
+      // hold on the request has lapsed (it holds it until its own timeout, here 10 s, at most 30 s)
+      const killing = await ProviderHarness.start(
+        [{ name: 'HelmProvider', zipFile: packageZip('HelmProvider'), timeoutSeconds: 10, environment }],
+        { chaos: { killMidStep: true }, asyncRetryDelaysMs: [11_000, 11_000] },
+      );
+      try {
+        const props = { ClusterName: 'local', Chart: 'web', Namespace: 'killed', ReleaseName: 'once' };
+        // when a Create, then an Update that renames the release (a replacement), are each killed once
+        const created = await killing.send('HelmProvider', 'Create', TYPE, props, {}, { async: true });
+        const renamed = { ...props, ReleaseName: 'renamed' };
+        const replaced = await killing.send(
+          'HelmProvider',
+          'Update',
+          TYPE,
+          renamed,
+          { PhysicalResourceId: created.answer.PhysicalResourceId, OldResourceProperties: props },
+          { async: true },
+        );
+
+        // then each was killed and retried, and each release has the one revision its request made
+        for (const x of [created, replaced])
+          expect(x.invocations.map((i) => i.injected ?? 'ran')).toEqual(['killed-mid-step', 'ran']);
+        expect(created.answer).toMatchObject({ Status: 'SUCCESS', Data: { Revision: '1', Status: 'deployed' } });
+        expect(replaced.answer).toMatchObject({
+          Status: 'SUCCESS',
+          PhysicalResourceId: 'helm:local:killed/renamed',
+          Data: { Revision: '1', Status: 'deployed' },
+        });
+        expect((await history('once', 'killed')).map((r) => `${r.revision}:${r.status}`)).toEqual(['1:deployed']);
+        expect((await history('renamed', 'killed')).map((r) => `${r.revision}:${r.status}`)).toEqual(['1:deployed']);
+      } finally {
+        await killing.stop();
+      }
+    });
+
     test('recovers a release left pending-upgrade by rolling back, then upgrades', async () => {
       const props = { Chart: 'web', Namespace: 'update-pending', ReleaseName: 'stuck' };
       const created = await send('Create', props);

@@ -157,12 +157,12 @@ export async function install(
     // An Update to exactly what is deployed (CloudFormation's rollback Update after an update that
     // failed before helm made a revision) leaves the release at the revision it has: an upgrade
     // would add a revision with the same chart and values.
-    // The same holds for a Create delivered again (Lambda's retry after the first invocation was
-    // killed once helm had installed): the revision this very request installed is not made twice.
-    const retriedCreate =
-      ctx.requestType === 'Create' && revisions.at(-1)?.labels[REQUEST_LABEL] === requestLabelOf(ctx.event);
+    // The same holds for a Create or a replacement delivered again (Lambda's retry after the first
+    // invocation was killed once helm had installed): the revision this very request installed is
+    // not made twice (a second one would also read as a change by hand to a later Update).
+    const retriedCreate = fresh && revisions.at(-1)?.labels[REQUEST_LABEL] === requestLabelOf(ctx.event);
     const unchanged =
-      (ctx.requestType === 'Update' || retriedCreate) && !replacement && !resume && claim.kind === 'ours'
+      ((ctx.requestType === 'Update' && !replacement) || retriedCreate) && !resume && claim.kind === 'ours'
         ? unchangedRevision(revisions, owner, inputs)
         : undefined;
     if (unchanged) {
