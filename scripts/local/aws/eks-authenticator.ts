@@ -117,7 +117,27 @@ export function createEksAuthenticator(opts: {
         });
     // 404: the namespace does not exist yet; the grant applies once it does (tried again next time).
     if (res.status === 201 || res.status === 409) bound.add(group);
+    // EKS's authorizer applies an access policy at once; RBAC's applies a new binding once its cache
+    // has it. So the token is answered once RBAC grants the group what every one of these roles grants.
+    if (res.status === 201) await untilGranted(group, namespace);
     return group;
+  };
+
+  const untilGranted = async (group: string, namespace?: string) => {
+    const review = {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user: 'kubecfn:eks-access-policy-check',
+        groups: [group],
+        resourceAttributes: { verb: 'get', resource: 'pods', ...(namespace ? { namespace } : {}) },
+      },
+    };
+    for (const deadline = Date.now() + 5_000; Date.now() < deadline;) {
+      const res = await api('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', review);
+      if (res.status === 201 && (JSON.parse(res.text) as { status?: { allowed?: boolean } }).status?.allowed) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   };
 
   const decide: TokenAuthenticator = async (token) => {

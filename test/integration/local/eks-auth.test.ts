@@ -133,13 +133,7 @@ describe('access entries', () => {
     });
     const bearer = await token();
 
-    // The namespace's binding is made on first use; RBAC's cache takes a moment to see it (as EKS takes a
-    // moment after an access policy is associated): read again for up to 5 s before judging.
-    let inside = await call(bearer, 'GET', '/api/v1/namespaces/made-by-the-role/configmaps');
-    for (let i = 0; i < 20 && inside.status === 403; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      inside = await call(bearer, 'GET', '/api/v1/namespaces/made-by-the-role/configmaps');
-    }
+    const inside = await call(bearer, 'GET', '/api/v1/namespaces/made-by-the-role/configmaps');
     const elsewhere = await call(bearer, 'GET', '/api/v1/namespaces/kube-system/configmaps');
     const write = await call(bearer, 'POST', '/api/v1/namespaces/made-by-the-role/configmaps', {
       apiVersion: 'v1',
