@@ -19,7 +19,7 @@
  */
 process.env.TZ = 'UTC';
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -32,6 +32,8 @@ interface Outcome {
   pass: boolean;
   taskcatSeconds?: number;
   setupSeconds?: number;
+  /** The root stack's create as its events date it (User Initiated CREATE_IN_PROGRESS to CREATE_COMPLETE). */
+  createSeconds?: number;
   wallSeconds: number;
   exitCode: number;
   /** The summary's lines about this test (the verdict, failed events, logs kept), for a failure. */
@@ -63,6 +65,30 @@ function parseSummary(output: string, test: string): Omit<Outcome, 'wallSeconds'
     ...(m ? { taskcatSeconds: Number(m[1]), setupSeconds: Number(m[2]) } : {}),
     summary: [line.trim(), ...details.map((l) => l.trim())],
   };
+}
+
+/**
+ * The root stack's create time from taskcat's events file (`<stack>-<region>-cfnlogs.txt`: the root
+ * stack's block first, its events newest first, `2026-12-01 15:01:03.993009+00:00  CREATE_COMPLETE  …`).
+ * taskcat itself sees a stack's status change only when its Stack object refreshes, every 60 s, so its
+ * run time counts whole minutes of create and of delete; the events give the create's own duration.
+ */
+function createSeconds(outputs: string): number | undefined {
+  const file = existsSync(outputs) ? readdirSync(outputs).find((f) => f.endsWith('-cfnlogs.txt')) : undefined;
+  if (!file) return undefined;
+  const block = readFileSync(join(outputs, file), 'utf8').split(/\n-{20,}\n\n/)[0] ?? '';
+  const stack = /^StackName: (\S+)/m.exec(block)?.[1];
+  if (!stack) return undefined;
+  const at = (status: string) => {
+    const m = new RegExp(
+      `^(\\d{4}-\\d\\d-\\d\\d) (\\d\\d:\\d\\d:\\d\\d)(\\.\\d{1,3})?\\d*(\\+00:00)?\\s+${status}\\s+AWS::CloudFormation::Stack\\s+${stack}\\b`,
+      'm',
+    ).exec(block);
+    return m ? Date.parse(`${m[1]}T${m[2]}${m[3] ?? ''}Z`) : undefined;
+  };
+  const start = at('CREATE_IN_PROGRESS');
+  const end = at('CREATE_COMPLETE');
+  return start !== undefined && end !== undefined ? (end - start) / 1000 : undefined;
 }
 
 /** Runs `npm run test:taskcat -- TEST --dir DIR`, its output to `log`; resolves with its exit code. */
@@ -118,14 +144,23 @@ async function main() {
       const log = join(dir, `${test}-${run}.log`);
       const t0 = Date.now();
       const { exitCode, output } = await runTest(test, join(dir, 'stage'), log);
-      const outcome: Outcome = { ...parseSummary(output, test), wallSeconds: (Date.now() - t0) / 1000, exitCode, log };
+      const created = createSeconds(join(dir, 'stage', 'taskcat_outputs', test));
+      const outcome: Outcome = {
+        ...parseSummary(output, test),
+        ...(created === undefined ? {} : { createSeconds: created }),
+        wallSeconds: (Date.now() - t0) / 1000,
+        exitCode,
+        log,
+      };
       // taskcat.ts exits non-zero when a test fails: a PASS line with a failing exit is not a pass.
       outcome.pass &&= exitCode === 0;
+      // A test stopped before taskcat ran (its local cloud, a prerequisite) has no taskcat time.
+      if (outcome.summary.some((l) => l.startsWith('not run:'))) delete outcome.taskcatSeconds;
       (outcomes[test] ??= []).push(outcome);
       const secs = (s?: number) => (s === undefined ? '-' : `${s.toFixed(1)} s`);
       console.log(
         `  run ${run} ${test}: ${outcome.pass ? 'PASS' : 'FAIL'}, taskcat ${secs(outcome.taskcatSeconds)}, ` +
-          `local cloud + prerequisites ${secs(outcome.setupSeconds)}, wall ${secs(outcome.wallSeconds)}` +
+          `stack create (events) ${secs(outcome.createSeconds)}, local cloud + prerequisites ${secs(outcome.setupSeconds)}, wall ${secs(outcome.wallSeconds)}` +
           (outcome.pass ? '' : ` (exit ${exitCode}; log ${log})`),
       );
       if (!outcome.pass) for (const l of outcome.summary) console.log(`      ${l}`);
@@ -133,7 +168,7 @@ async function main() {
 
   const stat = (xs: Array<number | undefined>, f: (v: number[]) => number) => {
     const v = xs.filter((x): x is number => x !== undefined);
-    return v.length ? Number(f(v).toFixed(1)) : '-';
+    return v.length ? f(v).toFixed(1) : '-';
   };
   const min = (v: number[]) => Math.min(...v);
   const max = (v: number[]) => Math.max(...v);
@@ -150,6 +185,10 @@ async function main() {
           'taskcat median s': stat(tc, median),
           'min s': stat(tc, min),
           'max s': stat(tc, max),
+          'create (events) s': stat(
+            o.map((x) => x.createSeconds),
+            median,
+          ),
           'local cloud + prereq. s': stat(
             o.map((x) => x.setupSeconds),
             median,
