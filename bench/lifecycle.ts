@@ -77,7 +77,8 @@ async function main(): Promise<number> {
   if (!existsSync(join(chartsDir, 'aws-load-balancer-controller-3.5.0.tgz'))) {
     console.log(
       `no real charts in ${chartsDir} (KUBECFN_CHARTS_DIR, else ../shared/charts beside the repository): ` +
-        'the lifecycle test skips without them, so there is nothing to time (npm run charts:pull fetches them)',
+        'the lifecycle test skips without them, so there is nothing to time (npm run charts:pull fetches them into ' +
+        '~/.cache/kubecfn/charts; then KUBECFN_CHARTS_DIR=~/.cache/kubecfn/charts)',
     );
     return 0;
   }
