@@ -45,6 +45,16 @@ interface Run {
   cold: boolean;
   log: string;
   result?: Timings;
+  /** jest's own count (its `Tests:` line): every test of the suite, the ones the test's counter leaves out too. */
+  tests?: { passed: number; total: number };
+}
+
+/** jest's summary line, `Tests:       1 failed, 10 passed, 11 total`. */
+function jestCounts(log: string): Run['tests'] {
+  const line = /^Tests:\s+(.*)$/m.exec(readFileSync(log, 'utf8'))?.[1];
+  if (!line) return undefined;
+  const count = (what: string) => Number(new RegExp(`(\\d+) ${what}`).exec(line)?.[1] ?? 0);
+  return { passed: count('passed'), total: count('total') };
 }
 
 /** The Kubernetes binaries this checkout runs are already built (else the run builds them: cold). */
@@ -104,12 +114,15 @@ async function main(): Promise<number> {
     const exitCode = await jest({ KUBECFN_LIFECYCLE_TIMINGS: file, KUBECFN_CHARTS_DIR: chartsDir }, log);
     const run: Run = { wallSeconds: (Date.now() - t0) / 1000, exitCode, cold, log };
     if (existsSync(file)) run.result = JSON.parse(readFileSync(file, 'utf8')) as Timings;
+    const tests = jestCounts(log);
+    if (tests) run.tests = tests;
     all.push(run);
     const r = run.result;
     const ok = !failed(run);
     console.log(
       `  run ${i}${cold ? ' (cold: built Kubernetes)' : ''}: wall ${run.wallSeconds.toFixed(1)} s, ` +
-        (r ? `tests passed ${r.passed}/${r.started}` : 'no timings written (the suite did not reach its afterAll)') +
+        `tests passed ${passedOf(run)}` +
+        (r ? '' : ', no timings written (the suite did not reach its afterAll)') +
         `, jest exit ${exitCode}${ok ? '' : `  ** FAILED: see ${log}`}`,
     );
     if (r && (chaos || Object.keys(r.injected).length))
@@ -158,7 +171,7 @@ async function main(): Promise<number> {
   console.log(table(rows));
   console.log(
     `\nwall time per run: ${all.map((r, i) => `${r.wallSeconds.toFixed(1)} s${r.cold ? ' (cold)' : ''}${failed(all[i]!) ? ' (FAILED)' : ''}`).join(', ')}; ` +
-      `median ${median(walls).toFixed(1)} s; tests passed per run: ${all.map((r) => (r.result ? `${r.result.passed}/${r.result.started}` : '-')).join(', ')}`,
+      `median ${median(walls).toFixed(1)} s; tests passed per run: ${all.map(passedOf).join(', ')}`,
   );
   const bad = all.filter(failed).length;
   if (bad) console.log(`${bad} of ${all.length} run(s) FAILED (jest output kept in ${dir})`);
@@ -167,7 +180,8 @@ async function main(): Promise<number> {
 
 /** A test failed, or the suite did not run them all (its beforeAll failed, the process died). */
 const failed = (r: Run) =>
-  r.exitCode !== 0 || !r.result || r.result.started === 0 || r.result.passed !== r.result.started;
+  r.exitCode !== 0 || !r.result || !r.tests || r.tests.total === 0 || r.tests.passed !== r.tests.total;
+const passedOf = (r: Run) => (r.tests ? `${r.tests.passed}/${r.tests.total}` : '-');
 
 main().then(
   (code) => process.exit(code),
