@@ -14,7 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { parseCommandLine, parseKeyValues, runMain, UsageError } from './lib/args';
 import { repoRoot } from './dev/paths.cjs';
-import { localBucket, LocalDeployment, localRegion } from './local';
+import { localBucket, LocalDeployment, localRegion, userClusterParameters } from './local';
 import { defaultChartsDir, missingCharts, pullCharts, templateCharts } from './dev/charts-pull';
 import { ensureHelm, ensureKubectl } from './dev/binaries';
 
@@ -49,22 +49,6 @@ export const localDefaults: Record<string, string> = {
   ClusterName: 'kubecfn-local',
   // The local control plane is reachable from this machine only: nothing is public.
   EndpointAccess: 'Private',
-};
-
-/**
- * The cluster a user already has, for --template existing-cluster: the existing-VPC entrypoint with
- * its system partition (labelled kubecfn.io/partition=system) and the core EKS add-ons, nothing else.
- */
-const userClusterParameters: Record<string, string> = {
-  EndpointAccess: 'Private',
-  ProvisionBastionHost: 'Disabled',
-  AgentPartition: 'Disabled',
-  LoadBalancerController: 'Disabled',
-  EfsStorage: 'Disabled',
-  EbsStorage: 'Disabled',
-  MetricsServer: 'Disabled',
-  ClusterAutoscaler: 'Disabled',
-  JenkinsWorkload: 'Disabled',
 };
 
 /** What --template existing-cluster adds to that cluster: a partition, every add-on and Jenkins. */

@@ -71,6 +71,23 @@ export interface LocalDeploymentOptions {
   lambdaRetryDelaysMs?: readonly number[];
 }
 
+/**
+ * The cluster a user already has, for `npm start -- --template existing-cluster` and
+ * the existing-cluster taskcat test: the existing-VPC entrypoint with
+ * its system partition (labelled kubecfn.io/partition=system) and the core EKS add-ons, nothing else.
+ */
+export const userClusterParameters: Record<string, string> = {
+  EndpointAccess: 'Private',
+  ProvisionBastionHost: 'Disabled',
+  AgentPartition: 'Disabled',
+  LoadBalancerController: 'Disabled',
+  EfsStorage: 'Disabled',
+  EbsStorage: 'Disabled',
+  MetricsServer: 'Disabled',
+  ClusterAutoscaler: 'Disabled',
+  JenkinsWorkload: 'Disabled',
+};
+
 /** Lambda's retry delays from KUBECFN_LAMBDA_RETRY_DELAYS (`10,20`: seconds), or undefined when unset. */
 export function retryDelaysFromEnv(env: NodeJS.ProcessEnv = process.env): number[] | undefined {
   const text = env.KUBECFN_LAMBDA_RETRY_DELAYS?.trim();

@@ -20,6 +20,7 @@ export {
   localRegion,
   chaosFromEnv,
   retryDelaysFromEnv,
+  userClusterParameters,
   type InjectedFaults,
   type LocalChaos,
   type DeletedCluster,

@@ -11,7 +11,9 @@
 //
 // What a test needs that a user prepares once in an account is prepared here the same way: the
 // existing-VPC test's VPC is a stack of submodules/vpc whose outputs are written to the SSM
-// parameters .taskcat.yml names (docs/deployment-guide.md, "Testing with taskcat").
+// parameters .taskcat.yml names (docs/deployment-guide.md, "Testing with taskcat"); the
+// existing-cluster test's cluster is the existing-VPC entrypoint with its add-ons off in such a VPC,
+// its settings written from eks:DescribeCluster, as the guide's commands do.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,13 +27,14 @@ import {
   type StackSummary,
 } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { parseCommandLine, runMain, UsageError } from '../lib/args';
 import { repoRoot } from '../dev/paths.cjs';
 import { defaultStageDir, stageTaskcat } from '../dev/stage-taskcat';
 import { defaultChartsDir, missingCharts } from '../dev/charts-pull';
 import { ensureHelm } from '../dev/binaries';
 import { startChartMirror } from './aws/chart-mirror';
-import { LocalDeployment } from './deployment';
+import { LocalDeployment, userClusterParameters } from './deployment';
 
 const usage = `Usage: npm run test:taskcat [-- TEST ...] [options]
 
@@ -167,6 +170,14 @@ const prereqPrefix = 'kubecfn/';
 const vpcStackName = 'kubecfn-taskcat-existing-vpc';
 /** The SSM folder .taskcat.yml reads the existing VPC from; each parameter is named for a VPC stack output. */
 const existingVpcSsmPrefix = '/kubecfn/taskcat/existing-vpc/';
+/** The SSM folder .taskcat.yml reads the existing cluster from; each parameter is named for a setting. */
+const existingClusterSsmPrefix = '/kubecfn/taskcat/existing-cluster/';
+/** The stack of the cluster the existing-cluster test goes into (its nested stacks start with this name). */
+const clusterStackName = 'kubecfn-taskcat-existing-cluster';
+const prerequisiteClusterName = 'kubecfn-taskcat-cluster';
+/** The stacks this script made before taskcat ran: neither the test's nor left by it. */
+const isPrerequisiteStack = (name: string | undefined) =>
+  name === vpcStackName || name === clusterStackName || !!name?.startsWith(`${clusterStackName}-`);
 /** What the GitLab runner test's token parameter holds locally (no GitLab is reached). */
 const localRunnerToken = 'glrt-local-taskcat-token';
 
@@ -194,12 +205,18 @@ for name, value in json.load(sys.stdin).items():
  * stack of submodules/vpc (two zones), its outputs copied to the parameters; the GitLab runner token
  * as a placeholder.
  */
-async function preparePrerequisites(local: LocalDeployment, test: TaskcatTest, stageDir: string): Promise<void> {
+async function preparePrerequisites(
+  local: LocalDeployment,
+  test: TaskcatTest,
+  stageDir: string,
+  print: (line: string) => void,
+): Promise<void> {
   if (!test.ssmParameters.length) return;
   const env = { ...local.awsEnv, AWS_REGION: test.region, AWS_DEFAULT_REGION: test.region };
   const values: Record<string, string> = {};
   const vpcParams = test.ssmParameters.filter((p) => p.startsWith(existingVpcSsmPrefix));
-  if (vpcParams.length) {
+  const clusterParams = test.ssmParameters.filter((p) => p.startsWith(existingClusterSsmPrefix));
+  if (vpcParams.length || clusterParams.length) {
     const clientConfig = { region: test.region, endpoint: local.aws.moto.endpoint, credentials: local.aws.deployer };
     const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
     const cfn = new CloudFormationClient(clientConfig);
@@ -241,6 +258,15 @@ async function preparePrerequisites(local: LocalDeployment, test: TaskcatTest, s
           throw new Error(`${vpcStackName} has no output ${output} for the SSM parameter ${name}`);
         values[name] = value;
       }
+      if (clusterParams.length) {
+        const cluster = await makeUserCluster(local, test.region, stack.outputs, print);
+        for (const name of clusterParams) {
+          const value = cluster[name.slice(existingClusterSsmPrefix.length)];
+          if (value === undefined)
+            throw new Error(`the prerequisite cluster has no setting for the SSM parameter ${name}`);
+          values[name] = value;
+        }
+      }
     } finally {
       s3.destroy();
       cfn.destroy();
@@ -251,6 +277,55 @@ async function preparePrerequisites(local: LocalDeployment, test: TaskcatTest, s
   if (unknown.length)
     throw new Error(`no local value for the SSM parameter(s) ${unknown.join(', ')} of test ${test.name}`);
   putSsmParameters(env, values);
+}
+
+/**
+ * The cluster a user has before launching the existing-cluster entrypoint: the existing-VPC
+ * entrypoint with its system partition and the core EKS add-ons, nothing else (as `npm start --
+ * --template existing-cluster` makes it), in the prerequisite VPC; then its settings as
+ * `aws eks describe-cluster` gives them.
+ */
+async function makeUserCluster(
+  local: LocalDeployment,
+  region: string,
+  vpc: Record<string, string>,
+  print: (line: string) => void,
+): Promise<Record<string, string>> {
+  const indent = (l: string) => print(`  ${l}`);
+  const uploaded = await local.runScript('upload.ts', ['--bucket', prereqBucket, '--region', region], indent);
+  if (uploaded !== 0) throw new Error(`npm run upload to ${prereqBucket} failed (exit ${uploaded})`);
+  const parameters = {
+    ...userClusterParameters,
+    ClusterName: prerequisiteClusterName,
+    VPCID: vpc.VPCID ?? '',
+    VPCCIDR: vpc.VPCCIDR ?? '',
+    PrivateSubnet1ID: vpc.PrivateSubnet1ID ?? '',
+    PrivateSubnet2ID: vpc.PrivateSubnet2ID ?? '',
+  };
+  const args = ['--stack-name', clusterStackName, '--template', 'existing-vpc', '--bucket', prereqBucket];
+  args.push('--region', region, '--poll', '1', '--yes');
+  for (const [k, v] of Object.entries(parameters)) args.push('--param', `${k}=${v}`);
+  const made = await local.runScript('deploy.ts', args, indent);
+  if (made !== 0)
+    throw new Error(`the existing-cluster prerequisite stack ${clusterStackName} failed (npm run deploy exit ${made})`);
+  const eks = new EKSClient({ region, endpoint: local.aws.moto.endpoint, credentials: local.aws.deployer });
+  try {
+    const cluster = (await eks.send(new DescribeClusterCommand({ name: prerequisiteClusterName }))).cluster;
+    const config = cluster?.resourcesVpcConfig;
+    if (!cluster?.name || !config?.clusterSecurityGroupId || !config.vpcId)
+      throw new Error(`DescribeCluster of ${prerequisiteClusterName} gave no name, cluster security group or VPC`);
+    const subnets = config.subnetIds ?? [];
+    return {
+      ClusterName: cluster.name,
+      ClusterSecurityGroupId: config.clusterSecurityGroupId,
+      VPCID: config.vpcId,
+      VPCCIDR: parameters.VPCCIDR,
+      PrivateSubnet1ID: subnets[0] ?? parameters.PrivateSubnet1ID,
+      PrivateSubnet2ID: subnets[1] ?? parameters.PrivateSubnet2ID,
+    };
+  } finally {
+    eks.destroy();
+  }
 }
 
 async function waitForStack(
@@ -282,7 +357,7 @@ async function stacksAfter(
   local: LocalDeployment,
   region: string,
   root: string | undefined,
-): Promise<{ own: string[]; left: string[] }> {
+): Promise<{ own: string[]; left: string[]; prerequisites: string[] }> {
   const cfn = new CloudFormationClient({ region, endpoint: local.aws.moto.endpoint, credentials: local.aws.deployer });
   try {
     const summaries: StackSummary[] = [];
@@ -293,10 +368,12 @@ async function stacksAfter(
       token = page.NextToken;
     } while (token);
     const line = (s: (typeof summaries)[number]) => `${s.StackName} ${s.StackStatus}`;
-    const others = summaries.filter((s) => s.StackName !== vpcStackName);
+    const others = summaries.filter((s) => !isPrerequisiteStack(s.StackName));
     return {
       own: others.filter((s) => root && s.StackName?.startsWith(root)).map(line),
       left: others.filter((s) => s.StackStatus !== 'DELETE_COMPLETE').map(line),
+      // The user's VPC and cluster outlive the test, as they do in an account.
+      prerequisites: summaries.filter((s) => isPrerequisiteStack(s.StackName)).map(line),
     };
   } finally {
     cfn.destroy();
@@ -381,7 +458,7 @@ async function runOne(
   let ok = false;
   try {
     try {
-      await preparePrerequisites(local, test, stageDir);
+      await preparePrerequisites(local, test, stageDir, print);
     } catch (err) {
       return failed(err, local.dir);
     }
@@ -404,13 +481,15 @@ async function runOne(
       after.own.length > 0 &&
       after.own.length >= verdict.stacks &&
       after.own.every((s) => s.endsWith(' DELETE_COMPLETE')) &&
-      after.left.length === 0;
+      after.left.length === 0 &&
+      after.prerequisites.every((s) => / (CREATE|UPDATE)_COMPLETE$/.test(s));
     writeFileSync(
       join(outputs, afterDeleteFile),
       `# Written by npm run test:taskcat (not by taskcat) after taskcat ended: ListStacks of the local cloud.\n` +
         `# taskcat writes index.html and the events files before it deletes the stacks.\n` +
         `taskcat exit status: ${exitCode}\n` +
         `${after.own.join('\n')}\n` +
+        after.prerequisites.map((p) => `prerequisite: ${p}\n`).join('') +
         (after.left.length ? `left:\n${after.left.join('\n')}\n` : ''),
     );
     ok = exitCode === 0 && verdict.created && deleted;

@@ -1,4 +1,4 @@
-// `npm run test:taskcat -- new-vpc-defaults existing-vpc`: taskcat's own `test run` of the project's
+// `npm run test:taskcat -- new-vpc-defaults existing-vpc existing-cluster`: taskcat's own `test run` of the project's
 // .taskcat.yml against the local cloud, each test in a local cloud of its own. What is checked is what
 // taskcat itself reports in taskcat_outputs/: index.html's row for the test, and the events file it
 // links (the root stack's CREATE_COMPLETE and DELETE_COMPLETE, no *_FAILED event in any stack of the
@@ -14,8 +14,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const repoRoot = resolve(__dirname, '..', '..');
-const tests = ['new-vpc-defaults', 'existing-vpc'];
-const regions: Record<string, string> = { 'new-vpc-defaults': 'us-east-1', 'existing-vpc': 'us-west-2' };
+const tests = ['new-vpc-defaults', 'existing-vpc', 'existing-cluster'];
+const regions: Record<string, string> = {
+  'new-vpc-defaults': 'us-east-1',
+  'existing-vpc': 'us-west-2',
+  'existing-cluster': 'us-east-2',
+};
+/** What the script made before taskcat ran, as a user makes it once in an account: it must outlive the test. */
+const prerequisites: Record<string, string[]> = {
+  'new-vpc-defaults': [],
+  'existing-vpc': ['kubecfn-taskcat-existing-vpc'],
+  'existing-cluster': ['kubecfn-taskcat-existing-vpc', 'kubecfn-taskcat-existing-cluster'],
+};
 
 interface Run {
   code: number | null;
@@ -88,6 +98,9 @@ describe('npm run test:taskcat (taskcat test run against the local cloud)', () =
     expect(after).toMatch(/^taskcat exit status: 0$/m);
     for (const stack of stacks) expect(after).toMatch(new RegExp(`^${stack} DELETE_COMPLETE$`, 'm'));
     expect(after).not.toMatch(/^left:/m);
+    // The user's VPC (and cluster) are still there after the test's delete.
+    for (const stack of prerequisites[test]!)
+      expect(after).toMatch(new RegExp(`^prerequisite: ${stack} CREATE_COMPLETE$`, 'm'));
   });
 
   test('prints each test as passed with its taskcat run time', () => {
