@@ -291,6 +291,25 @@ export function lifecycleSuite(opts: LifecycleOptions): void {
         await new Promise((r) => setTimeout(r, 1_000));
       }
     };
+    /** The user stack's parameters: the Quick Start's providers and cluster, and `p`. */
+    const userStackParams = (p: Record<string, string> = {}) =>
+      params({
+        KubeProviderArn: outputs.KubeProviderArn!,
+        HelmProviderArn: outputs.HelmProviderArn!,
+        ClusterName: 'kubecfn-local',
+        ...p,
+      });
+    /** Updates the user stack with these parameters and resolves with its final status. */
+    const updateUserStack = async (p: Record<string, string>) => {
+      await cfn.send(
+        new UpdateStackCommand({
+          StackName: 'user-apps',
+          TemplateBody: userStackTemplate,
+          Parameters: userStackParams(p),
+        }),
+      );
+      return settle('user-apps');
+    };
     // Of the only cluster running, or of the named one (after its delete: what it held when deleted).
     const helm = async (cluster?: string) =>
       Object.fromEntries(
@@ -529,11 +548,7 @@ export function lifecycleSuite(opts: LifecycleOptions): void {
           new CreateStackCommand({
             StackName: 'user-apps',
             TemplateBody: userStackTemplate,
-            Parameters: params({
-              KubeProviderArn: outputs.KubeProviderArn!,
-              HelmProviderArn: outputs.HelmProviderArn!,
-              ClusterName: 'kubecfn-local',
-            }),
+            Parameters: userStackParams(),
           }),
         );
         return settle('user-apps');
@@ -565,24 +580,9 @@ export function lifecycleSuite(opts: LifecycleOptions): void {
       expect(code).toBe(0);
       expect(await agents()).toBe(2);
 
-      const updated = await phase('update user stack (chart version, values, ReleaseName, prune)', async () => {
-        await cfn.send(
-          new UpdateStackCommand({
-            StackName: 'user-apps',
-            TemplateBody: userStackTemplate,
-            Parameters: params({
-              KubeProviderArn: outputs.KubeProviderArn!,
-              HelmProviderArn: outputs.HelmProviderArn!,
-              ClusterName: 'kubecfn-local',
-              ReleaseName: 'user-ca-b',
-              Replicas: '2',
-              KeepSecondConfigMap: 'false',
-              WebVersion: '0.2.0',
-            }),
-          }),
-        );
-        return settle('user-apps');
-      });
+      const updated = await phase('update user stack (chart version, values, ReleaseName, prune)', () =>
+        updateUserStack({ ReleaseName: 'user-ca-b', Replicas: '2', KeepSecondConfigMap: 'false', WebVersion: '0.2.0' }),
+      );
       expect(updated).toBe('UPDATE_COMPLETE');
       const releases = await helm();
       // The version bump upgraded the release in place: revision 2, of the new chart version.
@@ -623,28 +623,18 @@ export function lifecycleSuite(opts: LifecycleOptions): void {
         api: await local.apiInventory(),
       };
       expect(before.awsAuth).toContain('user-deployer');
-      const rolledBack = await phase('failed update and rollback', async () => {
-        await cfn.send(
-          new UpdateStackCommand({
-            StackName: 'user-apps',
-            TemplateBody: userStackTemplate,
-            Parameters: params({
-              KubeProviderArn: outputs.KubeProviderArn!,
-              HelmProviderArn: outputs.HelmProviderArn!,
-              ClusterName: 'kubecfn-local',
-              ReleaseName: 'user-ca-b',
-              Replicas: '2',
-              KeepSecondConfigMap: 'false',
-              // aws-auth changes first (Access), the test chart is upgraded to 0.3.0 (Web), then the
-              // real chart rejects the values (both PDB bounds): all of it must roll back.
-              Username: 'user-deployer-v2',
-              WebVersion: '0.3.0',
-              PdbMinAvailable: '1',
-            }),
-          }),
-        );
-        return settle('user-apps');
-      });
+      const rolledBack = await phase('failed update and rollback', () =>
+        updateUserStack({
+          ReleaseName: 'user-ca-b',
+          Replicas: '2',
+          KeepSecondConfigMap: 'false',
+          // aws-auth changes first (Access), the test chart is upgraded to 0.3.0 (Web), then the
+          // real chart rejects the values (both PDB bounds): all of it must roll back.
+          Username: 'user-deployer-v2',
+          WebVersion: '0.3.0',
+          PdbMinAvailable: '1',
+        }),
+      );
       expect(rolledBack).toBe('UPDATE_ROLLBACK_COMPLETE');
       expect(await awsAuth()).toBe(before.awsAuth);
       expect(await helm()).toEqual(before.helm);
