@@ -140,33 +140,19 @@ async function main(): Promise<number> {
   const secondsOf = (phase: string) =>
     all.flatMap((r) => (r.result?.timings ?? []).filter(([p]) => p === phase).map(([, s]) => s));
   const round = (s: number) => s.toFixed(1);
-  const rows = phases.map((phase) => {
-    const s = secondsOf(phase);
-    return {
-      phase,
-      runs: s.length,
-      'median s': round(median(s)),
-      'min s': round(Math.min(...s)),
-      'max s': round(Math.max(...s)),
-    };
+  /** One row of the table: median, min and max of a phase's seconds over the runs. */
+  const row = (phase: string, s: number[]) => ({
+    phase,
+    runs: s.length,
+    'median s': round(median(s)),
+    'min s': round(Math.min(...s)),
+    'max s': round(Math.max(...s)),
   });
+  const rows = phases.map((phase) => row(phase, secondsOf(phase)));
   const sums = all.filter((r) => r.result).map((r) => r.result!.timings.reduce((t, [, s]) => t + s, 0));
-  if (sums.length)
-    rows.push({
-      phase: 'sum of the phases',
-      runs: sums.length,
-      'median s': round(median(sums)),
-      'min s': round(Math.min(...sums)),
-      'max s': round(Math.max(...sums)),
-    });
+  if (sums.length) rows.push(row('sum of the phases', sums));
   const walls = all.map((r) => r.wallSeconds);
-  rows.push({
-    phase: 'wall (jest process)',
-    runs: walls.length,
-    'median s': round(median(walls)),
-    'min s': round(Math.min(...walls)),
-    'max s': round(Math.max(...walls)),
-  });
+  rows.push(row('wall (jest process)', walls));
   console.log('');
   console.log(table(rows));
   console.log(
